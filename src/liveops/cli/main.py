@@ -1,0 +1,62 @@
+"""The ``liveops`` command. Each command parses, calls one service function, renders."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from liveops.errors import LiveopsError
+
+app = typer.Typer(
+    name="liveops",
+    help="Run AI products after the model is built: test, release, serve, watch, update.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    project: Path | None = typer.Option(
+        None, "--project", "-C", help="The project folder (default: nearest with liveops.yaml)."
+    ),
+) -> None:
+    ctx.obj = project.resolve() if project else None
+
+
+def _register_commands() -> None:
+    from liveops.cli import audit_cmds, dataset_cmds, registry_cmds, service_cmds
+
+    for module in (service_cmds, registry_cmds, dataset_cmds, audit_cmds):
+        module.register(app)
+
+
+def run() -> None:
+    """Entry point: map errors to messages and exit codes (ARCHITECTURE section 7)."""
+    _register_commands()
+    try:
+        app()
+    except LiveopsError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+def _report(exc: LiveopsError) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    err = Console(stderr=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+    if exc.hint:
+        err.print(f"[dim]next:[/] {escape(exc.hint)}", soft_wrap=True)
+    if "--json" in sys.argv:
+        from liveops.cli.output import print_json
+
+        print_json(exc.to_dict())

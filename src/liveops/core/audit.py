@@ -1,0 +1,96 @@
+"""The audit chain: every change of state is an event whose hash covers the previous one.
+
+Editing an event breaks its own hash; deleting one breaks the next event's link; removing the
+last ones is caught by the stored head (count and last hash), which is updated in the same
+transaction as each append.
+
+>>> e1 = AuditEvent(1, "2026-01-01T00:00:00+00:00", "ann", "alias.set", "version", "svc@1")
+>>> e1 = e1.sealed(GENESIS)
+>>> e2 = AuditEvent(2, "2026-01-01T00:01:00+00:00", "bob", "alias.set", "version", "svc@2")
+>>> e2 = e2.sealed(e1.hash)
+>>> verify_chain([e1, e2], head_count=2, head_hash=e2.hash).ok
+True
+>>> verify_chain([e1], head_count=2, head_hash=e2.hash).ok
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from liveops.core.hashing import content_hash
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    time: str  # ISO 8601, UTC
+    actor: str
+    action: str  # e.g. "version.registered", "alias.set"
+    object_type: str
+    object_id: str
+    reason: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "reason": self.reason,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        return content_hash(self.body())
+
+    def sealed(self, prev_hash: str) -> AuditEvent:
+        """This event linked to ``prev_hash``, with its own hash filled in."""
+        linked = replace(self, prev_hash=prev_hash)
+        return replace(linked, hash=linked.compute_hash())
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    events: int
+    problems: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.events, "problems": self.problems}
+
+
+def verify_chain(events: Iterable[AuditEvent], *, head_count: int, head_hash: str) -> ChainReport:
+    """Check each event's hash and link, the sequence, and the stored head."""
+    problems: list[str] = []
+    prev = GENESIS
+    expected_seq = 1
+    n = 0
+    for ev in events:
+        n += 1
+        if ev.seq != expected_seq:
+            problems.append(
+                f"event {ev.seq}: expected sequence number {expected_seq} (missing events)"
+            )
+            expected_seq = ev.seq
+        if ev.prev_hash != prev:
+            problems.append(f"event {ev.seq}: its link does not match the previous event's hash")
+        if ev.compute_hash() != ev.hash:
+            problems.append(f"event {ev.seq}: its content does not match its hash (edited)")
+        prev = ev.hash
+        expected_seq += 1
+    if n != head_count:
+        problems.append(f"the head records {head_count} events but {n} are stored")
+    if prev != (head_hash or GENESIS):
+        problems.append("the last stored event is not the one the head records (truncated?)")
+    return ChainReport(ok=not problems, events=n, problems=problems)

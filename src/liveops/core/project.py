@@ -1,0 +1,164 @@
+"""The project file, ``liveops.yaml``: services and what each one promises.
+
+Parsing is strict (unknown keys are errors, so a typo never silently does nothing) and every
+error names the file, the line and the field.
+
+>>> text = '''
+... services:
+...   - name: echo
+...     owner: me@example.com
+...     inputs: {text: {type: string, required: true}}
+...     output: {labels: [a, b]}
+... '''
+>>> project = parse_project(text, "liveops.yaml")
+>>> project.services[0].name, project.services[0].model_inputs
+('echo', ['text'])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from liveops.core.decision import DecisionSettings
+from liveops.core.hashing import content_hash
+from liveops.core.names import NAME_RE
+from liveops.core.yamltext import YamlDoc, parse_yaml
+from liveops.errors import InvalidInputError, ProjectFileError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One input field: its type and constraints, checked on every request."""
+
+    type: Literal["string", "enum", "integer", "number", "boolean"]
+    required: bool = False
+    max_length: int | None = Field(default=None, gt=0)
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _enum_has_values(self) -> FieldSpec:
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum field needs 'values', the list of allowed values")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError("'values' applies only to fields of type enum")
+        return self
+
+
+class OutputSpec(_Strict):
+    labels: list[str] = Field(min_length=1)
+    confidence: bool = True
+
+    @field_validator("labels")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("labels must be unique")
+        return v
+
+
+class JobSpec(_Strict):
+    input: str | None = None
+    output: str | None = None
+    success: str | None = None
+
+
+class ServiceSpec(_Strict):
+    """One AI feature, as declared in ``liveops.yaml``."""
+
+    name: str
+    owner: str
+    risk: Literal["low", "medium", "high"] = "medium"
+    job: JobSpec | None = None
+    inputs: dict[str, FieldSpec] = Field(min_length=1)
+    model_inputs: list[str] = Field(default_factory=list)
+    output: OutputSpec
+    decision: dict[str, Any] = Field(default_factory=dict)
+    reference: str | None = None
+    suite: str | None = None
+    # Declared by later rounds; accepted and kept so a project file can grow ahead of the code.
+    alerts: list[dict[str, Any]] | None = None
+    rollout: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("use lower-case letters, digits, '-', '_' and '.'")
+        return v
+
+    @model_validator(mode="after")
+    def _model_inputs_known(self) -> ServiceSpec:
+        if not self.model_inputs:
+            object.__setattr__(self, "model_inputs", list(self.inputs))
+        unknown = [f for f in self.model_inputs if f not in self.inputs]
+        if unknown:
+            raise ValueError(f"model_inputs names fields not in inputs: {', '.join(unknown)}")
+        return self
+
+    def decision_settings(self) -> DecisionSettings:
+        return DecisionSettings.from_config(self.decision)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def spec_hash(self) -> str:
+        return content_hash(self.to_dict())
+
+
+class Project(_Strict):
+    services: list[ServiceSpec] = Field(default_factory=list)
+
+    def service(self, name: str) -> ServiceSpec | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
+    """Parse and validate project-file text; raise :class:`ProjectFileError` naming the line."""
+    doc = parse_yaml(text, filename)
+    if doc.value is None:
+        raise doc.error(
+            (), "the file is empty", hint="declare at least one service under 'services:'"
+        )
+    if not isinstance(doc.value, dict):
+        raise doc.error((), "expected a mapping with a 'services' list at the top level")
+    try:
+        project = Project.model_validate(doc.value)
+    except ValidationError as exc:
+        raise _first_error(doc, exc) from None
+    seen: set[str] = set()
+    for i, svc in enumerate(project.services):
+        if svc.name in seen:
+            raise doc.error(("services", i, "name"), f"service {svc.name!r} is declared twice")
+        seen.add(svc.name)
+        try:
+            svc.decision_settings()
+        except InvalidInputError as exc:
+            raise doc.error(("services", i, "decision"), exc.message) from None
+    return project
+
+
+def service_from_dict(data: dict[str, Any]) -> ServiceSpec:
+    """Rebuild a stored service spec (already validated when it was applied)."""
+    return ServiceSpec.model_validate(data)
+
+
+def _first_error(doc: YamlDoc, exc: ValidationError) -> ProjectFileError:
+    # An unknown key is usually a typo of a missing one: report it first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (a typo?)"
+    elif err["type"] == "missing":
+        msg = "this field is required"
+    more = len(exc.errors()) - 1
+    hint = f"{more} more problem(s) after this one" if more else None
+    return doc.error(loc, msg, hint=hint)

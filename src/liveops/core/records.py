@@ -1,0 +1,83 @@
+"""Registry records as plain values: what the store hands to services and the CLI renders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    name: str
+    spec: dict[str, Any]
+    spec_hash: str
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(_json(asdict(self)))
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    service: str
+    number: int
+    content_hash: str
+    artifact_hash: str
+    artifact_format: str  # skops | joblib | entrypoint
+    config: dict[str, Any]
+    lineage: dict[str, Any]
+    metrics: dict[str, Any]
+    message: str | None
+    owner: str
+    created_at: datetime
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}@{self.number}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(_json(asdict(self)))
+        out["ref"] = self.ref
+        return out
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    name: str
+    number: int
+    content_hash: str
+    format: str
+    source: str | None
+    rows: int
+    profile: dict[str, Any]
+    data_artifact: str
+    reference_artifact: str
+    reference_rows: int
+    reference_cap: int
+    created_by: str
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.number}"
+
+    def to_dict(self, *, with_profile: bool = True) -> dict[str, Any]:
+        out = dict(_json(asdict(self)))
+        if not with_profile:
+            out.pop("profile")
+        out["ref"] = self.ref
+        return out

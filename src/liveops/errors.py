@@ -1,0 +1,149 @@
+"""One exception tree for liveops.
+
+Every error a user can cause or meet is a :class:`LiveopsError`. Each class carries an HTTP
+status (used by the server) and a stable ``code`` (used in JSON output and API answers), and
+every message says what happened; ``hint`` says what to do next.
+
+::
+
+    LiveopsError                      4xx/5xx   exit 4
+    ├── UsageError                    400       exit 2   a command or request is malformed
+    ├── NotFoundError                 404       exit 4
+    │   ├── ServiceNotFound
+    │   ├── VersionNotFound
+    │   ├── DatasetNotFound
+    │   └── ObjectNotFound            (runs, reviews, events, predictions, ...)
+    ├── InvalidInputError             422       exit 4   data that does not fit its schema
+    │   ├── ProjectFileError          (liveops.yaml / suite files: names the line and field)
+    │   └── DatasetFileError          (unreadable or malformed data files)
+    ├── ConflictError                 409       exit 4   the state does not allow this now
+    ├── IntegrityError                500       exit 4   stored content does not match its hash
+    │   └── ArtifactIntegrityError
+    ├── ModelError                    500       exit 4   a model could not be loaded or raised
+    ├── StoreUnavailableError         503       exit 4   the database cannot be reached
+    └── OverloadedError               429       exit 4   back-pressure: try again later
+
+``CheckFailed`` is not an error: checked conditions (gates, ``audit verify``) report their
+verdict as data and the CLI maps it to exit code 1 or 3.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ArtifactIntegrityError",
+    "ConflictError",
+    "DatasetFileError",
+    "DatasetNotFound",
+    "IntegrityError",
+    "InvalidInputError",
+    "LiveopsError",
+    "ModelError",
+    "NotFoundError",
+    "ObjectNotFound",
+    "OverloadedError",
+    "ProjectFileError",
+    "ServiceNotFound",
+    "StoreUnavailableError",
+    "UsageError",
+    "VersionNotFound",
+]
+
+
+class LiveopsError(Exception):
+    """Base of every liveops error: a message, a hint for the next step, a status and a code."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 4
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.hint:
+            out["hint"] = self.hint
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class UsageError(LiveopsError):
+    status = 400
+    code = "usage"
+    exit_code = 2
+
+
+class NotFoundError(LiveopsError):
+    status = 404
+    code = "not_found"
+
+
+class ServiceNotFound(NotFoundError):
+    code = "service_not_found"
+
+
+class VersionNotFound(NotFoundError):
+    code = "version_not_found"
+
+
+class DatasetNotFound(NotFoundError):
+    code = "dataset_not_found"
+
+
+class ObjectNotFound(NotFoundError):
+    code = "object_not_found"
+
+
+class InvalidInputError(LiveopsError):
+    status = 422
+    code = "invalid_input"
+
+
+class ProjectFileError(InvalidInputError):
+    code = "invalid_project_file"
+
+
+class DatasetFileError(InvalidInputError):
+    code = "invalid_dataset_file"
+
+
+class ConflictError(LiveopsError):
+    status = 409
+    code = "conflict"
+
+
+class IntegrityError(LiveopsError):
+    status = 500
+    code = "integrity"
+
+
+class ArtifactIntegrityError(IntegrityError):
+    code = "artifact_integrity"
+
+
+class ModelError(LiveopsError):
+    status = 500
+    code = "model_error"
+
+
+class StoreUnavailableError(LiveopsError):
+    status = 503
+    code = "store_unavailable"
+
+
+class OverloadedError(LiveopsError):
+    status = 429
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0, hint: str | None = None):
+        super().__init__(message, hint=hint, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s

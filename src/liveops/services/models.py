@@ -1,0 +1,161 @@
+"""Loading a version's model behind the one :class:`~liveops.core.model.Model` interface.
+
+- ``skops``: a scikit-learn pipeline (preprocessing inside), loaded without pickle.
+- ``joblib``: a pickle; loading runs code, so registration warns.
+- ``entrypoint``: ``module:callable``; calling it with no arguments returns the model: any
+  object with ``predict_batch(records)`` (answering a :class:`BatchOutput`, a list of dicts
+  with ``label`` and optional ``scores``/``cost``, or a list of labels) and optionally
+  ``classes``. This is how a prompt sent to an LLM becomes a model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liveops.core.model import BatchOutput, Model, Record
+from liveops.core.records import VersionRecord
+from liveops.errors import ModelError, UsageError
+from liveops.store import Store
+
+
+def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[..., Any]:
+    """Import ``module:attr`` (the project folder is importable); clear errors if it fails."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"{spec!r} is not module:callable", hint="e.g. mypkg.rules:route")
+    if search_path is not None and str(search_path) not in sys.path:
+        sys.path.insert(0, str(search_path))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelError(
+            f"cannot import {module_name!r} for {spec}: {exc}",
+            hint="run from the project folder or install the package that provides it",
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ModelError(f"{module_name} has no attribute {attr!r} (from {spec})")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ModelError(f"{spec} is not callable")
+    return obj  # type: ignore[no-any-return]
+
+
+class SklearnModel:
+    """A fitted scikit-learn estimator or pipeline over the service's model inputs."""
+
+    def __init__(self, estimator: Any, model_inputs: Sequence[str]) -> None:
+        self.estimator = estimator
+        self.model_inputs = list(model_inputs)
+        self._classes = tuple(str(c) for c in getattr(estimator, "classes_", ()))
+        self._proba = hasattr(estimator, "predict_proba")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self._classes
+
+    def _features(self, records: Sequence[Record]) -> Any:
+        if len(self.model_inputs) == 1:
+            # A text pipeline takes a 1-D list: no DataFrame on the request path.
+            field = self.model_inputs[0]
+            return [("" if r.get(field) is None else r.get(field)) for r in records]
+        import pandas as pd
+
+        return pd.DataFrame([{f: r.get(f) for f in self.model_inputs} for r in records])
+
+    def predict_batch(self, records: Sequence[Record]) -> BatchOutput:
+        x = self._features(records)
+        if self._proba and self._classes:
+            scores = np.asarray(self.estimator.predict_proba(x), dtype=np.float64)
+            labels = [self._classes[i] for i in scores.argmax(axis=1)]
+            return BatchOutput(labels=labels, classes=self._classes, scores=scores)
+        labels = [str(v) for v in self.estimator.predict(x)]
+        return BatchOutput(labels=labels, classes=self._classes)
+
+
+class AdaptedModel:
+    """Wraps a user object whose ``predict_batch`` answers dicts or plain labels."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._classes = tuple(str(c) for c in getattr(inner, "classes", ()) or ())
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self._classes
+
+    def predict_batch(self, records: Sequence[Record]) -> BatchOutput:
+        out = self.inner.predict_batch(list(records))
+        if isinstance(out, BatchOutput):
+            return out
+        return batch_from_items(list(out), self._classes)
+
+
+def batch_from_items(items: list[Any], classes: tuple[str, ...]) -> BatchOutput:
+    """Normalise a list of labels or ``{"label", "scores", "cost", ...}`` dicts."""
+    labels: list[str] = []
+    rows: list[dict[str, float]] = []
+    cost = np.zeros(len(items))
+    t_in = np.zeros(len(items), dtype=np.int64)
+    t_out = np.zeros(len(items), dtype=np.int64)
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            labels.append(item)
+            rows.append({})
+            continue
+        if not isinstance(item, dict) or "label" not in item:
+            raise ModelError(
+                f"the model answered {item!r}; expected a label or a dict with 'label'"
+            )
+        labels.append(str(item["label"]))
+        rows.append({str(k): float(v) for k, v in (item.get("scores") or {}).items()})
+        cost[i] = float(item.get("cost", 0.0))
+        t_in[i] = int(item.get("tokens_in", 0))
+        t_out[i] = int(item.get("tokens_out", 0))
+    scores = None
+    if classes and all(rows):
+        scores = np.asarray([[r.get(c, 0.0) for c in classes] for r in rows], dtype=np.float64)
+    return BatchOutput(labels, classes, scores, cost, t_in, t_out)
+
+
+def load_model(store: Store, version: VersionRecord, *, project_dir: Path | None = None) -> Model:
+    """Load ``version``'s model; the artifact is checked against its hash first."""
+    fmt = version.artifact_format
+    model_inputs = version.config.get("model_inputs") or []
+    if fmt == "entrypoint":
+        spec = str(version.lineage.get("entrypoint", ""))
+        factory = load_callable(spec, search_path=project_dir)
+        store.artifacts.verified_path(version.artifact_hash)
+        try:
+            inner = factory()
+        except Exception as exc:
+            raise ModelError(f"{spec}() raised {type(exc).__name__}: {exc}") from exc
+        if not hasattr(inner, "predict_batch"):
+            raise ModelError(
+                f"{spec}() returned {type(inner).__name__}, which has no predict_batch"
+            )
+        return AdaptedModel(inner)
+    path = store.artifacts.verified_path(version.artifact_hash)
+    try:
+        if fmt == "skops":
+            import skops.io as sio
+
+            estimator = sio.load(path, trusted=list(version.lineage.get("skops_trusted", [])))
+        elif fmt == "joblib":
+            import joblib
+
+            estimator = joblib.load(path)
+        else:
+            raise ModelError(f"{version.ref} has an unknown artifact format {fmt!r}")
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot load the model of {version.ref}: {exc}") from exc
+    return SklearnModel(estimator, model_inputs)

@@ -1,0 +1,292 @@
+"""Versions and aliases: register, resolve, point an alias, list.
+
+>>> # see tests/services/test_registry.py and the README for worked examples
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from liveops.core.decision import DecisionSettings
+from liveops.core.hashing import canonical_json, content_hash
+from liveops.core.names import VersionRef, check_name, parse_version_ref
+from liveops.core.records import VersionRecord
+from liveops.errors import InvalidInputError, UsageError, VersionNotFound
+from liveops.services import lineage
+from liveops.services.datasets import resolve_dataset
+from liveops.services.project import get_service_spec
+from liveops.store import Store
+
+DECISION_KEYS = frozenset(DecisionSettings.__dataclass_fields__)
+ARTIFACT_SUFFIXES = {".skops": "skops", ".joblib": "joblib", ".pkl": "joblib", ".pickle": "joblib"}
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: VersionRecord
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_assignments(items: Sequence[str], what: str = "--config") -> dict[str, Any]:
+    """``["threshold=0.68", "model.c=2"]`` to ``{"threshold": 0.68, "model.c": 2}``.
+
+    Values are read as YAML scalars, so numbers and booleans keep their type.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"{what} {item!r} is not KEY=VALUE", hint=f"e.g. {what} threshold=0.68"
+            )
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def effective_config(
+    service_decision: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The service's decision defaults with the version's overrides applied and validated.
+
+    Decision keys (``threshold``...) override the copied defaults; other settings must be
+    dotted (``model.temperature=0.2``) so that a typo of a decision key is not silently kept.
+    """
+    decision = dict(service_decision)
+    extra: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in DECISION_KEYS:
+            decision[key] = value
+        elif key.startswith("decision."):
+            decision[key.removeprefix("decision.")] = value
+        elif "." in key:
+            extra[key] = value
+        else:
+            raise UsageError(
+                f"unknown config key {key!r}",
+                hint=f"decision keys are {', '.join(sorted(DECISION_KEYS))}; "
+                "other settings take a dotted name such as model.temperature",
+            )
+    settings = DecisionSettings.from_config(decision)
+    return {"decision": settings.to_config(), **dict(sorted(extra.items()))}
+
+
+def register_version(
+    store: Store,
+    service: str,
+    *,
+    actor: str,
+    artifact: Path | None = None,
+    entrypoint: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    datasets: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    message: str | None = None,
+    trust: Sequence[str] = (),
+    cwd: Path | None = None,
+) -> Registered:
+    """Register an immutable version; identical content returns the existing version."""
+    spec = get_service_spec(store, service)
+    notes: list[str] = []
+    fmt, artifact_hash, extra_lineage = _store_artifact(store, artifact, entrypoint, trust, notes)
+    cfg = effective_config(spec.decision, config or {})
+    cfg["model_inputs"] = list(spec.model_inputs)
+    used = {role: resolve_dataset(store, ref) for role, ref in (datasets or {}).items()}
+    dataset_hashes = {role: d.content_hash for role, d in sorted(used.items())}
+    identity = content_hash({"artifact": artifact_hash, "config": cfg, "datasets": dataset_hashes})
+    captured = lineage.capture(cwd or Path.cwd())
+    captured.update(extra_lineage)
+    captured["datasets"] = {
+        role: {"ref": d.ref, "content_hash": d.content_hash, "rows": d.rows}
+        for role, d in sorted(used.items())
+    }
+    captured["params"] = dict(params or {})
+    with store.write() as conn:
+        existing = store.registry.find_by_content(conn, service, identity)
+        if existing is not None:
+            found = store.registry.get_version(service, existing, conn)
+            assert found is not None
+            return Registered(found, created=False, warnings=notes)
+        record = VersionRecord(
+            service=service,
+            number=store.registry.next_number(conn, service),
+            content_hash=identity,
+            artifact_hash=artifact_hash,
+            artifact_format=fmt,
+            config=cfg,
+            lineage=captured,
+            metrics=_numbers(metrics or {}),
+            message=message,
+            owner=actor,
+            created_at=store.clock.now(),
+        )
+        store.registry.insert_version(conn, record)
+        store.audit.append(
+            conn,
+            actor=actor,
+            action="version.registered",
+            object_type="version",
+            object_id=record.ref,
+            reason=message,
+            data={"content_hash": identity, "artifact_hash": artifact_hash},
+        )
+    return Registered(record, created=True, warnings=notes)
+
+
+def _store_artifact(
+    store: Store,
+    artifact: Path | None,
+    entrypoint: str | None,
+    trust: Sequence[str],
+    notes: list[str],
+) -> tuple[str, str, dict[str, Any]]:
+    if (artifact is None) == (entrypoint is None):
+        raise UsageError(
+            "give exactly one of --artifact FILE or --entrypoint module:callable",
+            hint="a saved scikit-learn pipeline is --artifact model.skops",
+        )
+    if entrypoint is not None:
+        if ":" not in entrypoint:
+            raise UsageError(
+                f"entry point {entrypoint!r} is not module:callable",
+                hint="e.g. --entrypoint mypackage.model:load",
+            )
+        manifest = canonical_json({"entrypoint": entrypoint}).encode()
+        return "entrypoint", store.artifacts.put_bytes(manifest), {"entrypoint": entrypoint}
+    assert artifact is not None
+    if not artifact.is_file():
+        raise InvalidInputError(
+            f"artifact file {artifact} does not exist or is not a file",
+            hint="check the path; save a pipeline with skops.io.dump(model, 'model.skops')",
+        )
+    fmt = ARTIFACT_SUFFIXES.get(artifact.suffix.lower())
+    if fmt is None:
+        raise InvalidInputError(
+            f"cannot tell the format of {artifact.name}",
+            hint="use .skops (safe, the default) or .joblib/.pkl (pickle: only your own files)",
+        )
+    extra: dict[str, Any] = {"artifact_file": artifact.name}
+    try:
+        if fmt == "skops":
+            extra["skops_trusted"] = _check_skops(artifact, trust)
+        else:
+            msg = (
+                f"{artifact.name} is a pickle: loading it runs arbitrary code. "
+                "Prefer skops (skops.io.dump) for scikit-learn models."
+            )
+            warnings.warn(msg, stacklevel=2)
+            notes.append(msg)
+        digest = store.artifacts.put_file(artifact)
+    except PermissionError as exc:
+        raise InvalidInputError(f"cannot read artifact {artifact}: {exc.strerror}") from None
+    return fmt, digest, extra
+
+
+def _check_skops(path: Path, trust: Sequence[str]) -> list[str]:
+    import skops.io as sio
+
+    try:
+        untrusted = list(sio.get_untrusted_types(file=path))
+    except Exception as exc:
+        raise InvalidInputError(f"{path.name} is not a readable skops file: {exc}") from None
+    refused = [t for t in untrusted if t not in trust and "*" not in trust]
+    if refused:
+        raise InvalidInputError(
+            f"{path.name} contains types skops does not trust by default: {', '.join(refused)}",
+            hint="if you made this file, trust them with --trust TYPE (once each)",
+        )
+    return untrusted
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in metrics.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise UsageError(f"metric {k!r} must be a number, got {v!r}")
+        out[k] = float(v)
+    return out
+
+
+# --- resolving and aliases --------------------------------------------------------------------
+
+
+def resolve_version(
+    store: Store, ref: str | VersionRef, *, default_service: str | None = None
+) -> VersionRecord:
+    """The version a reference names: ``svc@3``, ``svc@production``, or ``3`` within a service."""
+    vref = (
+        ref
+        if isinstance(ref, VersionRef)
+        else parse_version_ref(ref, default_service=default_service)
+    )
+    get_service_spec(store, vref.service)
+    number = vref.number
+    if number is None:
+        assert vref.alias is not None
+        number = store.registry.get_alias(vref.service, vref.alias)
+        if number is None:
+            known = ", ".join(sorted(store.registry.aliases_of(vref.service))) or "none"
+            raise VersionNotFound(
+                f"{vref} does not exist: {vref.service} has no alias {vref.alias!r} "
+                f"(aliases: {known})",
+                hint=f"point it with `liveops alias set {vref.service} {vref.alias} N`",
+            )
+    record = store.registry.get_version(vref.service, number)
+    if record is None:
+        have = [v.number for v in store.registry.list_versions(vref.service)]
+        raise VersionNotFound(
+            f"{vref.service}@{number} does not exist"
+            + (f" (versions 1 to {max(have)})" if have else " (no versions registered yet)"),
+            hint=f"list them with `liveops versions list {vref.service}`",
+        )
+    return record
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    service: str
+    alias: str
+    previous: int | None
+    number: int
+
+
+def set_alias(
+    store: Store, service: str, alias: str, target: str, *, actor: str, reason: str | None = None
+) -> AliasMove:
+    """Point ``alias`` of ``service`` at a version; every move is an audit event."""
+    check_name(alias, "alias")
+    if alias.isdigit():
+        raise UsageError(f"alias {alias!r} would be read as a version number", hint="use a word")
+    version = resolve_version(store, target, default_service=service)
+    if version.service != service:
+        raise UsageError(f"{version.ref} is a version of another service than {service}")
+    with store.write() as conn:
+        previous = store.registry.set_alias(
+            conn, service, alias, version.number, actor, store.clock.now()
+        )
+        if previous != version.number:
+            store.audit.append(
+                conn,
+                actor=actor,
+                action="alias.set",
+                object_type="alias",
+                object_id=f"{service}@{alias}",
+                reason=reason,
+                data={"from": previous, "to": version.number},
+            )
+    return AliasMove(service, alias, previous, version.number)
+
+
+def list_versions(store: Store, service: str) -> list[VersionRecord]:
+    get_service_spec(store, service)
+    return store.registry.list_versions(service)

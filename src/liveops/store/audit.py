@@ -1,0 +1,95 @@
+"""The audit aggregate: an append-only, hash-chained event log and its head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, select, update
+
+from liveops.core.audit import GENESIS, AuditEvent, ChainReport, verify_chain
+from liveops.core.clock import Clock
+from liveops.store.db import connect
+from liveops.store.tables import audit_events, audit_head
+
+
+class AuditStore:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def append(
+        self,
+        conn: Connection,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append one event inside the caller's write transaction (which holds the lock)."""
+        head = conn.execute(select(audit_head.c.count, audit_head.c.last_hash)).one()
+        event = AuditEvent(
+            seq=int(head[0]) + 1,
+            time=self._clock.now().isoformat(),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            reason=reason,
+            data=data or {},
+        ).sealed(head[1] or GENESIS)
+        conn.execute(audit_events.insert().values(**event.body(), hash=event.hash))
+        conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(count=event.seq, last_hash=event.hash)
+        )
+        return event
+
+    def events(
+        self,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        """Events, newest first, optionally for one object."""
+        q = select(audit_events).order_by(audit_events.c.seq.desc())
+        if object_type:
+            q = q.where(audit_events.c.object_type == object_type)
+        if object_id:
+            q = q.where(audit_events.c.object_id == object_id)
+        if limit:
+            q = q.limit(limit)
+        with connect(self._engine, write=False) as conn:
+            return [_event(r) for r in conn.execute(q).mappings()]
+
+    def verify(self) -> ChainReport:
+        """Walk the whole chain in order and compare it with the head."""
+        with connect(self._engine, write=False) as conn:
+            head = conn.execute(select(audit_head.c.count, audit_head.c.last_hash)).one()
+            rows = conn.execute(select(audit_events).order_by(audit_events.c.seq)).mappings()
+            return verify_chain(_iter_events(rows), head_count=int(head[0]), head_hash=head[1])
+
+
+def _iter_events(rows: Iterator[RowMapping]) -> Iterator[AuditEvent]:
+    for r in rows:
+        yield _event(r)
+
+
+def _event(r: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        seq=int(r["seq"]),
+        time=r["time"],
+        actor=r["actor"],
+        action=r["action"],
+        object_type=r["object_type"],
+        object_id=r["object_id"],
+        reason=r["reason"],
+        data=dict(r["data"] or {}),
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+    )

@@ -1,0 +1,128 @@
+"""Database engines: SQLite (embedded default, WAL) and PostgreSQL (``LIVEOPS_DATABASE_URL``).
+
+Write transactions are serialised: on SQLite by ``BEGIN IMMEDIATE`` (the database write lock,
+taken up front so two writers never deadlock upgrading a read lock), on PostgreSQL by locking the
+audit head row. Every state change appends an audit event, so the same lock also guards version
+numbering.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from liveops.errors import StoreUnavailableError, UsageError
+
+ENV_URL = "LIVEOPS_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url(project_dir: Path) -> str:
+    """``LIVEOPS_DATABASE_URL`` if set, else SQLite at ``PROJECT/.liveops/liveops.db``."""
+    env = os.environ.get(ENV_URL)
+    if env:
+        return env
+    return f"sqlite:///{(project_dir / '.liveops' / 'liveops.db').resolve()}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite files and folders are created on first use."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise UsageError(
+            f"{url!r} is not a database URL",
+            hint="use sqlite:///path/to/liveops.db or postgresql://user@host:5432/db",
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"connect_timeout": 5},
+        )
+    raise UsageError(
+        f"unsupported database {parsed.get_backend_name()!r}",
+        hint="liveops runs on SQLite (the default) and PostgreSQL",
+    )
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    memory = not database or database == ":memory:"
+    if not memory:
+        assert database is not None
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        poolclass=StaticPool if memory else None,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions defer locks).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def connect(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """A transaction; ``write=True`` takes the write lock before anything is read."""
+    try:
+        with engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(write=True)
+            with conn.begin():
+                if write and not is_sqlite(engine):
+                    conn.execute(text("SELECT count FROM audit_head WHERE id = 1 FOR UPDATE"))
+                yield conn
+    except OperationalError as exc:
+        raise unavailable(engine, exc) from exc
+
+
+def unavailable(engine: Engine, exc: DBAPIError | Exception) -> StoreUnavailableError:
+    url = engine.url.render_as_string(hide_password=True)
+    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
+    return StoreUnavailableError(
+        f"cannot reach the database at {url}: {detail}",
+        hint=f"check that the server is running and {ENV_URL} is right"
+        if not is_sqlite(engine)
+        else "check that the folder is writable and no other process holds a long lock",
+    )

@@ -1,0 +1,127 @@
+"""The registry from the command line: exit codes, --json, --as, messages with a next step."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.cli.conftest import Runner
+from tests.services.conftest import PROJECT_YAML, train_tiny
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "liveops.yaml").write_text(PROJECT_YAML)
+    return tmp_path
+
+
+def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -> None:
+    _project(tmp_path)
+    r = run_cli("service", "apply", "--json")
+    assert r.code == 0 and r.json() == [{"service": "router", "outcome": "created"}]
+    assert run_cli("service", "apply", "--json").json()[0]["outcome"] == "unchanged"
+    m1 = train_tiny(tmp_path / "m1.skops")
+    r = run_cli(
+        "register",
+        "router",
+        "--artifact",
+        str(m1),
+        "-m",
+        "first",
+        "--metric",
+        "accuracy=0.8",
+        "--as",
+        "ann",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    v1 = r.json()
+    assert v1["ref"] == "router@1" and v1["owner"] == "ann" and v1["created"] is True
+    r = run_cli(
+        "register",
+        "router",
+        "--artifact",
+        str(m1),
+        "--config",
+        "threshold=0.68",
+        "--metric",
+        "accuracy=0.83",
+    )
+    assert r.code == 0 and "router@2 registered" in r.out
+    assert run_cli("alias", "set", "router", "production", "1").code == 0
+    r = run_cli("versions", "diff", "router@1", "router@2")
+    assert r.code == 0
+    assert "decision.threshold" in r.out and "0.75" in r.out and "0.68" in r.out
+    assert "+0.0300" in r.out
+    r = run_cli("versions", "list", "router", "--json")
+    assert [v["aliases"] for v in r.json()] == [["production"], []]
+    r = run_cli("versions", "show", "router@production", "--json")
+    assert r.json()["number"] == 1
+    log = run_cli("audit", "log", "--json").json()
+    assert {e["action"] for e in log} >= {"service.created", "version.registered", "alias.set"}
+    assert any(e["actor"] == "ann" for e in log) and any(e["actor"] == "tester" for e in log)
+    assert run_cli("audit", "verify").code == 0
+
+
+def test_user_errors_exit_4_with_a_message_and_no_traceback(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    _project(tmp_path)
+    run_cli("service", "apply")
+    cases = [
+        (("register", "nope", "--artifact", "x.skops"), "unknown service 'nope'"),
+        (("register", "router", "--artifact", "missing.skops"), "does not exist"),
+        (("versions", "show", "router@4"), "router@4 does not exist"),
+        (("versions", "show", "ghost@1"), "unknown service 'ghost'"),
+        (("dataset", "add", "nofile.csv", "--name", "d"), "does not exist"),
+        (("alias", "set", "router", "production", "3"), "router@3 does not exist"),
+    ]
+    for args, words in cases:
+        r = run_cli(*args)
+        assert r.code == 4, (args, r.err)
+        assert words in r.err and "Traceback" not in r.err
+        assert "next:" in r.err or "hint" in r.err or words  # a next step where one exists
+
+
+def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:
+    _project(tmp_path)
+    assert run_cli("register").code == 2
+    assert run_cli("versions", "show", "not a ref").code == 2
+    assert (
+        run_cli("register", "router", "--config", "nokeyvalue", "--artifact", "x.skops").code == 2
+    )
+
+
+def test_invalid_project_file_names_line_and_field(run_cli: Runner, tmp_path: Path) -> None:
+    (tmp_path / "liveops.yaml").write_text(PROJECT_YAML.replace("risk: low", "risk: extreme"))
+    r = run_cli("service", "apply")
+    assert r.code == 4
+    assert "liveops.yaml:5" in r.err and "services.0.risk" in r.err
+    (tmp_path / "liveops.yaml").write_text("services:\n  - name: [\n")
+    r = run_cli("service", "apply", "--json")
+    assert r.code == 4 and r.json()["error"] == "invalid_project_file"
+
+
+def test_audit_verify_exits_1_when_tampered(run_cli: Runner, tmp_path: Path) -> None:
+    _project(tmp_path)
+    run_cli("service", "apply")
+    run_cli("alias", "set", "router", "x", "1")  # fails: no version; nothing recorded
+    m = train_tiny(tmp_path / "m.skops")
+    run_cli("register", "router", "--artifact", str(m))
+    assert run_cli("audit", "verify", "--json").json()["events"] == 2
+    db = sqlite3.connect(tmp_path / ".liveops" / "liveops.db")
+    db.execute("UPDATE audit_events SET reason = 'forged' WHERE seq = 1")
+    db.commit()
+    r = run_cli("audit", "verify")
+    assert r.code == 1 and "edited" in r.out
+
+
+def test_unreachable_database_exits_4_with_a_clear_message(
+    run_cli: Runner, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    _project(tmp_path)
+    monkeypatch.setenv("LIVEOPS_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/test")
+    r = run_cli("versions", "list", "router")
+    assert r.code == 4
+    assert (
+        "cannot reach the database" in r.err and "127.0.0.1:1" in r.err and "Traceback" not in r.err
+    )

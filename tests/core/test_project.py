@@ -1,0 +1,84 @@
+"""liveops.yaml parsing: the shipped example loads, and every error names the line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from liveops.core.project import parse_project
+from liveops.errors import ProjectFileError
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "liveops.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "src" / "liveops" / "demo" / "liveops.yaml"
+
+GOOD = """services:
+  - name: svc
+    owner: me@example.com
+    inputs:
+      text: {type: string, required: true}
+    output: {labels: [a, b]}
+"""
+
+
+@pytest.mark.parametrize("path", [SHIPPED, EXAMPLE], ids=["shipped", "shared-example"])
+def test_the_example_project_loads(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not present on this machine")
+    project = parse_project(path.read_text(), str(path))
+    svc = project.services[0]
+    assert svc.name == "support-router"
+    assert svc.model_inputs == ["text"]
+    assert svc.decision_settings().threshold == 0.70
+    assert svc.inputs["channel"].values == ["email", "chat", "phone", "web"]
+
+
+def test_shipped_demo_project_matches_the_shared_example() -> None:
+    if not EXAMPLE.exists():
+        pytest.skip("shared/examples is not beside this checkout")
+    assert SHIPPED.read_text() == EXAMPLE.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        ("services:\n  - name: svc\n    owner: [unclosed\n", 4, None, "not valid YAML"),
+        (GOOD.replace("owner", "ownr"), 3, "services.0.ownr", "unknown field"),
+        (GOOD.replace("    owner: me@example.com\n", ""), 2, "services.0.owner", "required"),
+        (GOOD.replace("type: string", "type: strng"), 5, "services.0.inputs.text.type", "string"),
+        (GOOD.replace("labels: [a, b]", "labels: [a, a]"), 6, "services.0.output.labels", "unique"),
+        (GOOD + "    decision: {threshold: 2}\n", 7, "services.0.decision", "threshold"),
+        (GOOD + "    decision: {below: abstain}\n", 7, "services.0.decision", "below"),
+        (GOOD + "    model_inputs: [txt]\n", 2, "services.0", "txt"),
+        (GOOD.replace("name: svc", "name: Bad Name"), 2, "services.0.name", "lower-case"),
+        (GOOD + GOOD.replace("services:\n", ""), 7, "services.1.name", "declared twice"),
+        ("", None, "(top level)", "empty"),
+        ("- just a list\n", 1, "(top level)", "mapping"),
+    ],
+    ids=[
+        "yaml-syntax",
+        "typo",
+        "missing",
+        "bad-type",
+        "dup-labels",
+        "threshold",
+        "decision-key",
+        "model-inputs",
+        "bad-name",
+        "duplicate-service",
+        "empty",
+        "not-mapping",
+    ],
+)
+def test_errors_name_the_line_and_the_field(
+    text: str, line: int | None, field: str | None, words: str
+) -> None:
+    with pytest.raises(ProjectFileError) as info:
+        parse_project(text, "liveops.yaml")
+    err = info.value
+    assert words in str(err)
+    if line is not None:
+        assert f"liveops.yaml:{line}" in err.message
+        assert err.details["line"] == line
+    if field is not None:
+        assert err.details["field"] == field

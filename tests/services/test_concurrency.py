@@ -1,0 +1,58 @@
+"""Two processes registering at once: no lost or duplicate numbers, the audit chain intact."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from liveops.core.project import parse_project
+from liveops.services.project import apply_project
+from liveops.services.registry import register_version
+from liveops.store import open_store
+from tests.services.conftest import PROJECT_YAML
+
+PER_WORKER = 15
+
+
+def _worker(url: str, artifacts: str, worker: int, start: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
+    store = open_store(url, artifacts_root=Path(artifacts))
+    start.wait(30)
+    for i in range(PER_WORKER):
+        register_version(
+            store, "router", actor=f"w{worker}", entrypoint=f"pkg.models:model_{worker}_{i}"
+        )
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file", "postgres"])
+def test_concurrent_registration(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'liveops.db'}"
+        if backend == "sqlite-file"
+        else request.getfixturevalue("pg_schema_url")
+    )
+    store = open_store(url, artifacts_root=tmp_path / "a")
+    apply_project(store, parse_project(PROJECT_YAML), actor="setup")
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [
+        ctx.Process(target=_worker, args=(url, str(tmp_path / "a"), w, start)) for w in range(2)
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    versions = store.registry.list_versions("router")
+    assert [v.number for v in versions] == list(range(1, 2 * PER_WORKER + 1))
+    assert len({v.content_hash for v in versions}) == 2 * PER_WORKER
+    owners = {v.owner for v in versions}
+    assert owners == {"w0", "w1"}
+    report = store.audit.verify()
+    assert report.ok and report.events == 1 + 2 * PER_WORKER
+    store.close()
