@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from liveops.store import Store, open_store
+from tests.cli_runner import Runner, make_runner
 
 PG_URL = os.environ.get("LIVEOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite-memory", "sqlite-file", "postgres"]
@@ -106,3 +107,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for backend in BACKENDS:
         parts = [f"{n} {o}" for (b, o), n in sorted(_counts.items()) if b == backend]
         terminalreporter.write_line(f"{backend}: {', '.join(parts) or 'none'}")
+
+
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Runner:
+    return make_runner(capsys, monkeypatch, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.cli.conftest import Runner
+from tests.cli_runner import Runner
 from tests.services.conftest import PROJECT_YAML, train_tiny
 
 
@@ -125,3 +125,39 @@ def test_unreachable_database_exits_4_with_a_clear_message(
     assert (
         "cannot reach the database" in r.err and "127.0.0.1:1" in r.err and "Traceback" not in r.err
     )
+
+
+def test_unreadable_files_get_clear_messages(run_cli: Runner, tmp_path: Path) -> None:
+    (tmp_path / "liveops.yaml").write_bytes(b"services:\n  - name: \xff\xfe\n")
+    r = run_cli("service", "apply")
+    assert r.code == 4 and "cannot read" in r.err and "Traceback" not in r.err
+    _project(tmp_path)
+    run_cli("service", "apply")
+    (tmp_path / "folder.csv").mkdir()
+    r = run_cli("dataset", "add", "folder.csv", "--name", "d")
+    assert r.code == 4 and "cannot read" in r.err
+    (tmp_path / "bin.csv").write_bytes(b"\x00\xff\xfe\x00" * 10)
+    r = run_cli("dataset", "add", "bin.csv", "--name", "d")
+    assert r.code == 4 and "Traceback" not in r.err
+    (tmp_path / "m.skops").mkdir()
+    r = run_cli("register", "router", "--artifact", "m.skops")
+    assert r.code == 4 and "not a file" in r.err
+
+
+def test_audit_verify_exits_1_for_a_deleted_and_a_truncated_event(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    _project(tmp_path)
+    run_cli("service", "apply")
+    for i in range(3):
+        run_cli("register", "router", "--entrypoint", f"pkg.m:f{i}")
+    assert run_cli("audit", "verify", "--json").json() == {"ok": True, "events": 4, "problems": []}
+    db = sqlite3.connect(tmp_path / ".liveops" / "liveops.db")
+    db.execute("DELETE FROM audit_events WHERE seq = 4")
+    db.commit()
+    r = run_cli("audit", "verify", "--json")
+    assert r.code == 1 and not r.json()["ok"]
+    db.execute("DELETE FROM audit_events WHERE seq = 2")
+    db.commit()
+    r = run_cli("audit", "verify")
+    assert r.code == 1 and "missing" in r.out

@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from liveops.cli import audit_cmds, dataset_cmds, registry_cmds, service_cmds
+    from liveops.cli import audit_cmds, dataset_cmds, demo_cmd, registry_cmds, service_cmds
 
-    for module in (service_cmds, registry_cmds, dataset_cmds, audit_cmds):
+    for module in (service_cmds, registry_cmds, dataset_cmds, audit_cmds, demo_cmd):
         module.register(app)
 
 

@@ -22,27 +22,17 @@ def _fmt(v: Any) -> str:
 
 
 def versions_table(records: list[VersionRecord], service: str) -> Table:
-    table = Table(
-        "version",
-        "aliases",
-        "threshold",
-        "artifact",
-        "metrics",
-        "owner",
-        "created",
-        "message",
-        title=f"{service} versions",
-    )
+    table = Table(title=f"{service} versions")
+    for name in ("version", "aliases", "threshold, metrics"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("message", ratio=1)
     for r in records:
-        metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(r.metrics.items())[:3])
+        threshold = f"threshold={_fmt(r.config.get('decision', {}).get('threshold'))}"
+        metrics = [f"{k}={v:.3f}" for k, v in sorted(r.metrics.items())[:4]]
         table.add_row(
             r.ref,
-            ", ".join(r.aliases),
-            _fmt(r.config.get("decision", {}).get("threshold")),
-            f"{r.artifact_format}:{r.artifact_hash[:10]}",
-            metrics,
-            escape(r.owner),
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            "\n".join(r.aliases),
+            "\n".join([threshold, *metrics]),
             escape(r.message or ""),
         )
     return table
@@ -121,17 +111,10 @@ def _short(v: Any) -> str:
 
 
 def datasets_table(records: list[DatasetRecord]) -> Table:
-    table = Table("dataset", "rows", "columns", "format", "content", "added", title="datasets")
+    table = Table("dataset", "rows", "columns", "format", "content", title="datasets")
     for r in records:
-        cols = ", ".join(f"{n}:{c['kind']}" for n, c in r.profile.get("columns", {}).items())
-        table.add_row(
-            r.ref,
-            str(r.rows),
-            escape(cols),
-            r.format,
-            r.content_hash[:12],
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
-        )
+        cols = ", ".join(r.profile.get("columns", {}))
+        table.add_row(r.ref, str(r.rows), escape(cols), r.format, r.content_hash[:12])
     return table
 
 

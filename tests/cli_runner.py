@@ -1,4 +1,6 @@
-"""Run the real ``liveops`` entry point in-process and capture what a user would see."""
+"""Run the real ``liveops`` entry point in-process and capture what a user would see.
+
+The ``run_cli`` fixture is registered in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -25,8 +27,7 @@ class Result:
 Runner = Callable[..., Result]
 
 
-@pytest.fixture
-def run_cli(
+def make_runner(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Runner:
     from liveops.cli.main import run

@@ -1,0 +1,180 @@
+"""The demo story, stage by stage: data, datasets, v1 live, a retrained v2.
+
+Each stage skips what is already done, so running the demo again is safe; ``reset`` starts
+over. Later rounds add stages (evaluate, serve, roll out, monitor) in modules of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from liveops.core.records import DatasetRecord, VersionRecord
+from liveops.services.datasets import add_dataset
+from liveops.services.project import apply_project, load_project
+from liveops.services.registry import register_version, set_alias
+from liveops.store import Store, open_store
+
+SERVICE = "support-router"
+V2_THRESHOLD = 0.68
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    folder: Path
+    store_url: str
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (step, done | skipped)
+    datasets: list[DatasetRecord] = field(default_factory=list)
+    versions: list[VersionRecord] = field(default_factory=list)
+    aliases: dict[str, int] = field(default_factory=dict)
+
+
+def run_demo(folder: Path, *, reset: bool, seed: int, actor: str, progress: Progress) -> DemoResult:
+    folder = folder.resolve()
+    if reset:
+        _reset(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = DemoResult(folder=folder, store_url="")
+    step = _Stepper(result, progress)
+
+    step("write liveops.yaml and the suite", _write_project_files(folder))
+    files = _data_files(folder)
+    step("generate support messages", _write_data(files, seed))
+    store = open_store(project_dir=folder)
+    result.store_url = store.url
+    applied = apply_project(store, load_project(folder), actor=actor)
+    step("apply service " + SERVICE, any(a.outcome != "unchanged" for a in applied))
+    for name, path in files.items():
+        record, created = add_dataset(store, path, name=name, actor=actor)
+        result.datasets.append(record)
+        step(f"add dataset {record.ref}", created)
+    v1, created = _train_and_register(store, folder, seed, "v1", actor)
+    step(f"train and register {v1.ref}", created)
+    step("point production at v1", _alias(store, "production", v1.number, actor))
+    v2, created = _train_and_register(store, folder, seed, "v2", actor)
+    step(f"retrain and register {v2.ref} (threshold {V2_THRESHOLD})", created)
+    step("point candidate at v2", _alias(store, "candidate", v2.number, actor))
+    result.versions = store.registry.list_versions(SERVICE)
+    result.aliases = store.registry.aliases_of(SERVICE)
+    store.close()
+    return result
+
+
+class _Stepper:
+    def __init__(self, result: DemoResult, progress: Progress) -> None:
+        self.result, self.progress = result, progress
+
+    def __call__(self, name: str, done: bool) -> None:
+        outcome = "done" if done else "skipped (already done)"
+        self.result.steps.append((name, "done" if done else "skipped"))
+        self.progress(f"{name}: {outcome}")
+
+
+def _reset(folder: Path) -> None:
+    for name in ("liveops.yaml", "suites", "data", "models", ".liveops"):
+        target = folder / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _write_project_files(folder: Path) -> bool:
+    wrote = False
+    package = resources.files("liveops.demo")
+    for rel in ("liveops.yaml", "suites/support.yaml"):
+        target = folder / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(package.joinpath(rel).read_text(encoding="utf-8"), encoding="utf-8")
+            wrote = True
+    return wrote
+
+
+def _data_files(folder: Path) -> dict[str, Path]:
+    data = folder / "data"
+    return {
+        "support-train": data / "support-train.csv",
+        "support-eval": data / "support-eval.jsonl",
+        "support-must-pass": data / "support-must-pass.jsonl",
+    }
+
+
+def _write_data(files: dict[str, Path], seed: int) -> bool:
+    if all(p.exists() for p in files.values()):
+        return False
+    from liveops.demo.data import generate
+
+    data = generate(seed)
+    files["support-train"].parent.mkdir(parents=True, exist_ok=True)
+    _write_csv(files["support-train"], data.train)
+    _write_jsonl(files["support-eval"], data.eval)
+    _write_jsonl(files["support-must-pass"], data.must_pass)
+    return True
+
+
+def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    import csv
+
+    fields = list(records[0])
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for r in records:
+            writer.writerow({k: "|".join(v) if isinstance(v, list) else v for k, v in r.items()})
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _train_and_register(
+    store: Store, folder: Path, seed: int, which: str, actor: str
+) -> tuple[VersionRecord, bool]:
+    from liveops.demo import training
+    from liveops.services.datasets import load_records, resolve_dataset
+
+    model_path = folder / "models" / f"support-router-{which}.skops"
+    train_ds = resolve_dataset(store, "support-train")
+    eval_ds = resolve_dataset(store, "support-eval")
+    metrics_path = model_path.with_suffix(".metrics.json")
+    params = training.PARAMS[which]
+    if not model_path.exists():
+        train = load_records(store, train_ds)
+        pipeline = (
+            training.train_v1(train, seed) if which == "v1" else training.train_v2(train, seed)
+        )
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        training.save_skops(pipeline, model_path)
+        metrics = training.quick_metrics(pipeline, load_records(store, eval_ds))
+        metrics_path.write_text(json.dumps(metrics, indent=2))
+    metrics = json.loads(metrics_path.read_text())
+    registered = register_version(
+        store,
+        SERVICE,
+        actor=actor,
+        artifact=model_path,
+        config={"threshold": V2_THRESHOLD} if which == "v2" else {},
+        datasets={"train": train_ds.ref, "eval": eval_ds.ref},
+        params=params,
+        metrics=metrics,
+        message="first model: TF-IDF + logistic regression"
+        if which == "v1"
+        else "retrained with other data and parameters, lower threshold",
+        trust=training.TRUSTED_TYPES,
+        cwd=folder,
+    )
+    return registered.version, registered.created
+
+
+def _alias(store: Store, alias: str, number: int, actor: str) -> bool:
+    move = set_alias(store, SERVICE, alias, str(number), actor=actor, reason="demo")
+    return move.previous != move.number
