@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from liveops.errors import StoreUnavailableError
 from liveops.store import migrate, open_store
 from liveops.store.tables import metadata
 
@@ -35,3 +37,13 @@ def test_opening_twice_keeps_data(tmp_path: Path) -> None:
     mode = s2.engine.connect().exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "wal"
     s2.close()
+
+
+def test_a_database_from_a_newer_liveops_is_refused_clearly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'liveops.db'}"
+    open_store(url, artifacts_root=tmp_path).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(StoreUnavailableError, match=r"9999_future.*newer liveops"):
+        open_store(url, artifacts_root=tmp_path)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from liveops.core.clock import Clock, SystemClock
+from liveops.errors import StoreUnavailableError
 from liveops.store import migrate
 from liveops.store.artifacts import ENV_ARTIFACTS, ArtifactStore
 from liveops.store.audit import AuditStore
@@ -93,6 +94,13 @@ def ensure_schema(engine: Engine) -> tuple[str | None, str | None]:
     current = migrate.current_revision(engine)
     if current == head:
         return current, current
+    if current is not None and not migrate.known(current):
+        raise StoreUnavailableError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is at schema "
+            f"revision {current!r}, which this liveops does not know (this liveops goes up to "
+            f"{head!r}); a newer liveops migrated it",
+            hint="upgrade liveops (pip install -U liveops) or point LIVEOPS_DATABASE_URL elsewhere",
+        )
     if is_sqlite(engine):
         return migrate.upgrade(engine)
     with engine.connect() as conn:

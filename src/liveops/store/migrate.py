@@ -24,6 +24,14 @@ def heads() -> list[str]:
     return list(ScriptDirectory.from_config(_config()).get_heads())
 
 
+def known(revision: str) -> bool:
+    """Whether ``revision`` is in this liveops' history."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except Exception:
+        return False
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
