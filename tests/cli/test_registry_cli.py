@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.cli_runner import Runner
 from tests.services.conftest import PROJECT_YAML, train_tiny
 
@@ -161,3 +163,18 @@ def test_audit_verify_exits_1_for_a_deleted_and_a_truncated_event(
     db.commit()
     r = run_cli("audit", "verify")
     assert r.code == 1 and "missing" in r.out
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(
+    run_cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path)
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("liveops.services.project.apply_project", broken)
+    r = run_cli("service", "apply")
+    assert r.code == 4
+    assert "internal error: RuntimeError: disk on fire" in r.err and "Traceback" not in r.err
+    assert "LIVEOPS_DEBUG=1" in r.err

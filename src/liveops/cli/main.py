@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:
+        # Not a user error: say so briefly; the traceback is one variable away.
+        if os.environ.get("LIVEOPS_DEBUG"):
+            raise
+        _report(
+            LiveopsError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="re-run with LIVEOPS_DEBUG=1 for the traceback and report it as a bug",
+            )
+        )
+        sys.exit(4)
 
 
 def _report(exc: LiveopsError) -> None:
