@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-eval bench-serving bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
+	$(if $(wildcard bench),$(BIN)/mypy bench)
 	$(BIN)/lint-imports
 
 test: lint
@@ -31,6 +32,20 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+bench-eval: $(VENV)/.installed
+	$(BIN)/python bench/run.py eval
+
+# Serving benchmark (docs/benchmarks.md): liveops serve against MLflow, BentoML and Starlette.
+# Needs wrk (`make bench-tools`); the peers' venvs are created under bench/.venvs on first run.
+# BENCH_ARGS=--quick for a short run.
+bench-serving: $(VENV)/.installed bench-tools
+	$(BIN)/python bench/run.py serving $(BENCH_ARGS)
+
+# The load generator: wrk, from the Debian package, installed only if missing.
+bench-tools:
+	@command -v wrk >/dev/null || { echo "installing wrk (apt-get install -y wrk)"; \
+		apt-get install -y wrk || sudo apt-get install -y wrk; }
 
 clean:
 	rm -rf $(VENV) .liveops demo

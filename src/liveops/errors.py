@@ -21,6 +21,7 @@ every message says what happened; ``hint`` says what to do next.
     │   └── ArtifactIntegrityError
     ├── ModelError                    500       exit 4   a model could not be loaded or raised
     ├── StoreUnavailableError         503       exit 4   the database cannot be reached
+    ├── ModelUnavailableError         503       exit 4   no model or fallback can answer now
     └── OverloadedError               429       exit 4   back-pressure: try again later
 
 ``CheckFailed`` is not an error: checked conditions (gates, ``audit verify``) report their
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidInputError",
     "LiveopsError",
     "ModelError",
+    "ModelUnavailableError",
     "NotFoundError",
     "ObjectNotFound",
     "OverloadedError",
@@ -133,6 +135,11 @@ class ArtifactIntegrityError(IntegrityError):
 class ModelError(LiveopsError):
     status = 500
     code = "model_error"
+
+
+class ModelUnavailableError(LiveopsError):
+    status = 503
+    code = "model_unavailable"
 
 
 class StoreUnavailableError(LiveopsError):

@@ -82,3 +82,53 @@ def test_errors_name_the_line_and_the_field(
         assert err.details["line"] == line
     if field is not None:
         assert err.details["field"] == field
+
+
+# --- the logging block -------------------------------------------------------------------
+
+_LOGGED = """
+services:
+  - name: echo
+    owner: me@example.com
+    inputs: {text: {type: string, required: true}}
+    output: {labels: [a, b]}
+    logging:
+      redact: ['CU-\\d{5}', {ticket: 'TK\\d{6}'}, 'ZZ\\d+']
+      raw_inputs: true
+      raw_retention_days: 3
+      fsync_ms: 0
+"""
+
+
+def test_logging_block_is_parsed_and_patterns_compile() -> None:
+    spec = parse_project(_LOGGED).services[0].logging_settings()
+    assert (spec.raw_inputs, spec.raw_retention_days, spec.fsync_ms) == (True, 3, 0)
+    patterns = spec.patterns()
+    assert sorted(patterns) == ["redacted", "ticket"]
+    assert patterns["redacted"].search("id ZZ12") and patterns["redacted"].search("CU-12345")
+
+
+def test_logging_defaults_stay_out_of_the_spec_hash() -> None:
+    plain = parse_project(_LOGGED.split("    logging:")[0]).services[0]
+    assert plain.logging is None and "logging" not in plain.to_dict()
+    assert plain.logging_settings().raw_inputs is False
+    assert plain.logging_settings().fsync_ms == 200
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ("{redact: ['(unclosed']}", "not a regular expression"),
+        ("{redact: ['a*']}", "matches the empty string"),
+        ("{redact: [{Bad Name: 'x'}]}", "pattern name"),
+        ("{redact: [{a: 'x', b: 'y'}]}", "one 'name: pattern' pair"),
+        ("{raw_retention_days: 0}", "greater than 0"),
+        ("{fsync_ms: -1}", "greater than or equal to 0"),
+        ("{raw_input: true}", "unknown field"),
+    ],
+)
+def test_bad_logging_block_names_the_line(block: str, message: str) -> None:
+    text = _LOGGED.split("    logging:")[0] + f"    logging: {block}\n"
+    with pytest.raises(ProjectFileError) as err:
+        parse_project(text, "liveops.yaml")
+    assert message in str(err.value) and "liveops.yaml:7" in str(err.value)

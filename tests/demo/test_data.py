@@ -225,9 +225,12 @@ def test_the_demo_profile_holds(seed: int) -> None:
     assert 0.85 <= acc1 <= 0.90, profile
     assert _macro_f1(y, p1) >= 0.82, profile
     assert es1 <= acc1 - 0.05, profile
-    # v1 answers every must-pass case right.
+    # v1 answers every must-pass case right, and sure enough to answer it automatically
+    # (the demo's threshold is 0.70), so the suite's must_pass blocker passes.
     wanted = np.array([c["label"] for c in data.must_pass])
     assert (_top(v1, data.must_pass) == wanted).all(), profile
+    confidence = v1.predict_proba([c["text"] for c in data.must_pass]).max(axis=1)
+    assert confidence.min() >= 0.70, f"{profile}, weakest must-pass {confidence.min():.3f}"
     # v1 is robust: its label rarely changes under the suite's nine perturbation families.
     copies = perturb_all(data.eval, FAMILIES, seed=7, optional_fields=["channel", "plan"])
     same = np.concatenate([_top(v1, recs) == p1 for recs in copies.values()])

@@ -143,8 +143,13 @@ def test_diff_shows_threshold_change_and_metric_deltas(applied: Store, model_fil
         artifact=model_file,
         config={"threshold": 0.68},
         metrics={"accuracy": 0.83, "macro_f1": 0.8},
+        params={"C": 5.0, "features": {"ngrams": 2}},
     ).version
     d = diff_versions(a, b)
+    assert [(c.key, c.before, c.after) for c in d.params] == [
+        ("C", None, 5.0),
+        ("features.ngrams", None, 2),
+    ]
     assert [(c.key, c.before, c.after) for c in d.config] == [("decision.threshold", 0.75, 0.68)]
     deltas = {m.name: m.delta for m in d.metrics}
     assert deltas["accuracy"] == pytest.approx(0.03) and deltas["macro_f1"] is None

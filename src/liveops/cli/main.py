@@ -30,9 +30,29 @@ def _root(
 
 
 def _register_commands() -> None:
-    from liveops.cli import audit_cmds, dataset_cmds, demo_cmd, registry_cmds, service_cmds
+    from liveops.cli import (
+        audit_cmds,
+        dataset_cmds,
+        demo_cmd,
+        eval_cmds,
+        prediction_cmds,
+        registry_cmds,
+        review_cmds,
+        serve_cmd,
+        service_cmds,
+    )
 
-    for module in (service_cmds, registry_cmds, dataset_cmds, audit_cmds, demo_cmd):
+    for module in (
+        service_cmds,
+        registry_cmds,
+        dataset_cmds,
+        eval_cmds,
+        review_cmds,
+        audit_cmds,
+        demo_cmd,
+        serve_cmd,
+        prediction_cmds,
+    ):
         module.register(app)
 
 

@@ -73,7 +73,7 @@ def diff_view(d: VersionDiff) -> Group:
     parts: list[Any] = []
     title = f"{d.a} -> {d.b}"
     if d.identical:
-        parts.append(f"{title}: same artifact, config, datasets, code and dependencies")
+        parts.append(f"{title}: same artifact, config, datasets, training, code and dependencies")
     summary = Table("what", d.a, d.b, title=title)
     if d.artifact:
         summary.add_row("artifact", _short(d.artifact.before), _short(d.artifact.after))
@@ -83,6 +83,8 @@ def diff_view(d: VersionDiff) -> Group:
         summary.add_row(f"config {c.key}", _fmt(c.before), _fmt(c.after))
     for c in d.datasets:
         summary.add_row(f"dataset {c.key}", _fmt(c.before), _fmt(c.after))
+    for c in d.params:
+        summary.add_row(f"training {c.key}", _fmt(c.before), _fmt(c.after))
     if summary.row_count:
         parts.append(summary)
     if d.metrics:

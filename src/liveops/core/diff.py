@@ -1,4 +1,5 @@
-"""What changed between two versions: artifact, config, datasets, dependencies, metrics.
+"""What changed between two versions: artifact, config, datasets, training parameters,
+dependencies, metrics.
 
 >>> from datetime import datetime, UTC
 >>> def v(n, t, acc):
@@ -46,13 +47,15 @@ class VersionDiff:
     artifact: Change | None
     config: list[Change] = field(default_factory=list)
     datasets: list[Change] = field(default_factory=list)
+    params: list[Change] = field(default_factory=list)  # training parameters from the lineage
     dependencies: list[Change] = field(default_factory=list)
     metrics: list[MetricDelta] = field(default_factory=list)
     code: Change | None = None
 
     @property
     def identical(self) -> bool:
-        return not (self.artifact or self.config or self.datasets or self.dependencies or self.code)
+        changed = self.config or self.datasets or self.params or self.dependencies
+        return not (self.artifact or changed or self.code)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -103,6 +106,9 @@ def diff_versions(a: VersionRecord, b: VersionRecord) -> VersionDiff:
         artifact=artifact,
         config=_changes(flatten(a.config), flatten(b.config)),
         datasets=_changes(ds_a, ds_b),
+        params=_changes(
+            flatten(a.lineage.get("params") or {}), flatten(b.lineage.get("params") or {})
+        ),
         dependencies=_changes(a.lineage.get("packages") or {}, b.lineage.get("packages") or {})
         + _changes({"python": a.lineage.get("python")}, {"python": b.lineage.get("python")}),
         metrics=[MetricDelta(n, a.metrics.get(n), b.metrics.get(n)) for n in names],

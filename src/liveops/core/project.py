@@ -17,6 +17,7 @@ error names the file, the line and the field.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -69,6 +70,60 @@ class JobSpec(_Strict):
     success: str | None = None
 
 
+class ServingSpec(_Strict):
+    """How the gateway serves a service (``serving:`` block; CLI flags override)."""
+
+    max_batch_size: int = Field(default=64, ge=1, le=4096)
+    max_wait_ms: float = Field(default=1.0, ge=0, le=1000)
+    max_queue: int = Field(default=2048, ge=1)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=10.0, gt=0)
+
+
+class LoggingSpec(_Strict):
+    """How the prediction log keeps this service's answers (the ``logging:`` block).
+
+    ``redact`` adds regular expressions to the built-in detectors (e-mail, phone, card, IBAN):
+    a plain pattern masks as ``[REDACTED]``; ``{name: pattern}`` masks as ``[NAME]``.
+
+    >>> spec = LoggingSpec(redact=[r"CU-\\d+", {"ticket": r"TK\\d{6}"}])
+    >>> sorted(spec.patterns())
+    ['redacted', 'ticket']
+    """
+
+    redact: list[str | dict[str, str]] = Field(default_factory=list)
+    raw_inputs: bool = False
+    raw_retention_days: float = Field(default=7, gt=0)
+    fsync_ms: int = Field(default=200, ge=0)
+
+    @field_validator("redact")
+    @classmethod
+    def _patterns_compile(cls, v: list[str | dict[str, str]]) -> list[str | dict[str, str]]:
+        for item in v:
+            pairs = item.items() if isinstance(item, dict) else [("redacted", item)]
+            if isinstance(item, dict) and len(item) != 1:
+                raise ValueError("a named pattern is one 'name: pattern' pair")
+            for name, pattern in pairs:
+                if not NAME_RE.match(name):
+                    raise ValueError(f"pattern name {name!r}: use lower-case letters and digits")
+                try:
+                    compiled = re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+                if compiled.match(""):
+                    raise ValueError(f"{pattern!r} matches the empty string")
+        return v
+
+    def patterns(self) -> dict[str, re.Pattern[str]]:
+        """The extra patterns by name, as :func:`liveops.core.sensitive.redact` takes them
+        (patterns sharing a name are joined into one alternation)."""
+        grouped: dict[str, list[str]] = {}
+        for item in self.redact:
+            name, pattern = next(iter(item.items())) if isinstance(item, dict) else ("", item)
+            grouped.setdefault(name or "redacted", []).append(f"(?:{pattern})")
+        return {name: re.compile("|".join(parts)) for name, parts in grouped.items()}
+
+
 class ServiceSpec(_Strict):
     """One AI feature, as declared in ``liveops.yaml``."""
 
@@ -82,6 +137,8 @@ class ServiceSpec(_Strict):
     decision: dict[str, Any] = Field(default_factory=dict)
     reference: str | None = None
     suite: str | None = None
+    serving: ServingSpec | None = None  # None: the defaults (keeps older spec hashes stable)
+    logging: LoggingSpec | None = None  # None: the defaults (kept out of the spec hash)
     # Declared by later rounds; accepted and kept so a project file can grow ahead of the code.
     alerts: list[dict[str, Any]] | None = None
     rollout: dict[str, Any] | None = None
@@ -101,6 +158,13 @@ class ServiceSpec(_Strict):
         if unknown:
             raise ValueError(f"model_inputs names fields not in inputs: {', '.join(unknown)}")
         return self
+
+    def logging_settings(self) -> LoggingSpec:
+        """The ``logging:`` block, or its defaults."""
+        return self.logging or LoggingSpec()
+
+    def serving_settings(self) -> ServingSpec:
+        return self.serving or ServingSpec()
 
     def decision_settings(self) -> DecisionSettings:
         return DecisionSettings.from_config(self.decision)

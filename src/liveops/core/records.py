@@ -81,3 +81,46 @@ class DatasetRecord:
             out.pop("profile")
         out["ref"] = self.ref
         return out
+
+
+@dataclass(frozen=True)
+class EvalRunRecord:
+    """One stored evaluation run: which version, against which baseline, and its summary."""
+
+    id: str
+    service: str
+    version: int
+    baseline_version: int | None
+    suite_hash: str
+    created_at: datetime
+    actor: str
+    summary: dict[str, Any]
+    exit_code: int
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(_json(asdict(self)))
+        out["ref"] = self.ref
+        return out
+
+
+@dataclass(frozen=True)
+class EvalCaseRecord:
+    """One case of a run: its inputs, what was expected, what the version answered."""
+
+    case_id: str
+    source: str  # eval | must_pass | probe
+    inputs: dict[str, Any]
+    expected: str | None
+    predicted: str | None
+    confidence: float | None
+    decision: str | None
+    correct: bool | None
+    error: str | None = None
+    groups: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(_json(asdict(self)))

@@ -445,11 +445,11 @@ billing es | Necesito un reembolso del cobro duplicado en mi tarjeta.
 technical es | La aplicación se cierra cada vez que intento subir un archivo.
 technical es | Me sale el error 500 al intentar abrir el panel, no funciona.
 technical es | No puedo iniciar sesión, la página da error.
-cancellation es | Quiero cancelar mi suscripción.
-cancellation es | Por favor, cancelen mi cuenta y mi suscripción.
+cancellation es | Quiero cancelar mi plan y mi suscripción.
+cancellation es | Quiero cancelar mi suscripción y cerrar mi cuenta.
 cancellation es | Quiero darme de baja y cancelar el plan.
-general es | ¿Cuál es su horario de atención?
+general es | ¿Cuál es su horario de atención para ventas?
 general es | ¿Tienen documentación sobre la API?
-general es | ¿Dónde está su oficina en Madrid?
-general es | ¿Ofrecen formación para equipos nuevos?
+general es | ¿Tienen un programa de partners?
+general es | ¿Ofrecen formación o un webinar para equipos nuevos?
 """

@@ -113,9 +113,18 @@ def _plain(v: Any) -> Any:
 
 
 def add_dataset(
-    store: Store, path: Path, *, name: str, actor: str, reference_cap: int = DEFAULT_REFERENCE_CAP
+    store: Store,
+    path: Path,
+    *,
+    name: str,
+    actor: str,
+    reference_cap: int = DEFAULT_REFERENCE_CAP,
+    source: str | None = None,
 ) -> tuple[DatasetRecord, bool]:
-    """Register a dataset file as ``name``; returns (record, created). Same content: no-op."""
+    """Register a dataset file as ``name``; returns (record, created). Same content: no-op.
+
+    ``source`` describes where the rows came from (default: the file's path).
+    """
     import pandas as pd
 
     check_name(name, "dataset")
@@ -144,7 +153,7 @@ def add_dataset(
             number=store.datasets.next_number(conn, name),
             content_hash=digest,
             format=fmt,
-            source=str(path),
+            source=source or str(path),
             rows=len(frame),
             profile=profile,
             data_artifact=data_hash,

@@ -24,9 +24,22 @@ from liveops.store.artifacts import ENV_ARTIFACTS, ArtifactStore
 from liveops.store.audit import AuditStore
 from liveops.store.datasets import DatasetStore
 from liveops.store.db import connect, default_url, is_sqlite, make_engine, unavailable
+from liveops.store.evaluation import EvaluationStore
+from liveops.store.predictions import PredictionStore
 from liveops.store.registry import RegistryStore
+from liveops.store.review import ReviewStore
 
-__all__ = ["ArtifactStore", "AuditStore", "DatasetStore", "RegistryStore", "Store", "open_store"]
+__all__ = [
+    "ArtifactStore",
+    "AuditStore",
+    "DatasetStore",
+    "EvaluationStore",
+    "PredictionStore",
+    "RegistryStore",
+    "ReviewStore",
+    "Store",
+    "open_store",
+]
 
 _PG_MIGRATION_LOCK = 0x11FE0B5  # pg_advisory_lock key: one replica migrates at a time
 
@@ -40,7 +53,10 @@ class Store:
         self.artifacts = artifacts
         self.registry = RegistryStore(engine)
         self.datasets = DatasetStore(engine)
+        self.evaluation = EvaluationStore(engine)
         self.audit = AuditStore(engine, clock)
+        self.reviews = ReviewStore(engine)
+        self.predictions = PredictionStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -78,6 +78,17 @@ class RegistryStore:
             rows = conn.execute(select(services).order_by(services.c.name)).mappings().all()
         return [_service(r) for r in rows]
 
+    def alias_snapshot(self, alias: str) -> list[tuple[str, str, bool, int | None]]:
+        """``(service, spec_hash, disabled, number)`` for every service and ``alias``: one
+        small query, cheap enough for the gateway to poll every half second."""
+        j = services.outerjoin(
+            aliases, (aliases.c.service == services.c.name) & (aliases.c.alias == alias)
+        )
+        q = select(services.c.name, services.c.spec_hash, services.c.disabled, aliases.c.number)
+        with connect(self._engine, write=False) as conn:
+            rows = conn.execute(q.select_from(j).order_by(services.c.name)).all()
+        return [(r[0], r[1], bool(r[2]), None if r[3] is None else int(r[3])) for r in rows]
+
     # --- versions -----------------------------------------------------------------------
 
     def find_by_content(self, conn: Connection, service: str, content_hash: str) -> int | None:

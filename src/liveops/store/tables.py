@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -120,4 +121,41 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("count", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
+)
+
+# --- evaluation -----------------------------------------------------------------------------
+
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("service", String(64), ForeignKey("services.name"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("baseline_version", Integer, nullable=True),
+    Column("suite_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("exit_code", Integer, nullable=False),
+    Index("ix_eval_runs_version", "service", "version"),
+)
+
+eval_cases = Table(
+    "eval_cases",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", String(16), ForeignKey("eval_runs.id"), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("source", String(16), nullable=False),  # eval | must_pass | probe
+    Column("inputs", JSON, nullable=False),
+    Column("expected", String(200), nullable=True),
+    Column("predicted", String(200), nullable=True),
+    Column("confidence", Float, nullable=True),
+    Column("decision", String(32), nullable=True),
+    Column("correct", Boolean, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("groups", JSON, nullable=False),  # slice and scenario names, e.g. ["slice:spanish"]
+    Index("ix_eval_cases_run", "run_id", "source"),
 )

@@ -1,0 +1,1 @@
+"""The serving benchmark: liveops serve against MLflow, BentoML and bare Starlette endpoints."""

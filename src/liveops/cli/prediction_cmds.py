@@ -1,0 +1,102 @@
+"""``liveops predictions tail|show|purge``: look into the prediction log, enforce retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from liveops.cli.output import JSON_OPT, make_cli
+
+predictions_app = typer.Typer(help="The prediction log: recent answers, one answer, retention.")
+
+
+def _short(value: Any, n: int = 60) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@predictions_app.command("tail")
+def tail(
+    ctx: typer.Context,
+    service: str | None = typer.Option(None, "--service", "-s", help="Only this service."),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many (1-1000)."),
+    json: bool = JSON_OPT,
+) -> None:
+    """The newest logged answers, newest first (inputs as stored: redacted)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from liveops.services.predictions.queries import recent_predictions
+
+    cli = make_cli(ctx, json, None)
+    rows = recent_predictions(cli.store(), service, limit)
+    table = Table(title="predictions")
+    table.add_column("id (time-ordered)", no_wrap=True, min_width=26)
+    for name in ("version", "label", "decision", "ms"):
+        table.add_column(name)
+    table.add_column("input", max_width=40)
+    for r in rows:
+        version = f"{r['service']}@{r['version']}" if r["version"] is not None else r["service"]
+        label = r["label"] or "-"
+        if r["confidence"] is not None:
+            label += f" {r['confidence']:.2f}"
+        decision = r["decision"] + (f" ({r['fallback']})" if r["fallback"] else "")
+        inputs = r["inputs"]
+        text = inputs.get("text", inputs) if isinstance(inputs, dict) else inputs
+        table.add_row(
+            r["prediction_id"],
+            escape(version),
+            escape(label),
+            escape(decision),
+            f"{r['latency_ms']:.1f}",
+            escape(_short(text)),
+        )
+    cli.emit(rows, table if rows else "no predictions logged yet")
+
+
+@predictions_app.command("show")
+def show(ctx: typer.Context, prediction_id: str, json: bool = JSON_OPT) -> None:
+    """One logged answer in full, with its feedback history."""
+    import orjson
+    from rich.markup import escape
+
+    from liveops.services.predictions.queries import show_prediction
+
+    cli = make_cli(ctx, json, None)
+    row = show_prediction(cli.store(), prediction_id)
+    lines = []
+    for key, value in row.items():
+        if key == "feedback":
+            continue
+        shown = orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+        lines.append(f"[bold]{key}[/]: {escape(str(shown))}")
+    for f in row["feedback"]:
+        state = f"superseded by {f['superseded_by']}" if f["superseded_by"] else "current"
+        lines.append(
+            f"[bold]feedback[/] {f['created_at'][:19]} {escape(f['source'])} {f['kind']}="
+            f"{escape(f['value'])} ({state})"
+        )
+    cli.emit(row, "\n".join(lines))
+
+
+@predictions_app.command("purge")
+def purge(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, delete nothing."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Delete raw inputs past their retention (and those of services that no longer keep them)."""
+    from liveops.services.predictions.retention import purge_raw_inputs
+
+    cli = make_cli(ctx, json, None)
+    report = purge_raw_inputs(cli.store(), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    human = f"{verb} {report.deleted} raw input(s); {report.remaining} kept"
+    if report.services_off:
+        human += f" (raw inputs off now for: {', '.join(report.services_off)})"
+    cli.emit(report.to_dict(), human)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(predictions_app, name="predictions")

@@ -1,0 +1,140 @@
+"""One answered prediction, as the gateway hands it to the prediction log.
+
+The gateway builds a :class:`PredictionRecord` per answered instance and gives a batch of them to
+a :class:`PredictionSink` *before* it sends the response; the sink makes them durable (a local
+spool) and stores them later in batches, redacting inputs first. Feedback asks the sink whether
+an id was issued, so an id still queued is accepted.
+
+Prediction ids are ULIDs: 26 Crockford base-32 characters, time-ordered (the first 10 encode
+the millisecond), so sorting ids sorts by time.
+
+>>> import time
+>>> now = time.time()
+>>> pid = new_prediction_id(now)
+>>> len(pid), abs(prediction_id_time(pid) - now) < 0.001
+(26, True)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "PredictionIds",
+    "PredictionRecord",
+    "PredictionSink",
+    "new_prediction_id",
+    "prediction_id_time",
+]
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DECODE = {c: i for i, c in enumerate(_CROCKFORD)}
+
+
+class PredictionIds:
+    """Makes ULIDs. Ids from one generator for the same or a later millisecond are strictly
+    increasing (within a millisecond the random part counts up); an id for an earlier time (a
+    replay, an injected clock) gets fresh randomness and leaves that ordering alone.
+
+    >>> ids = PredictionIds()
+    >>> a, b = ids.new(1_700_000_000.0), ids.new(1_700_000_000.0)
+    >>> len(a), a < b, a[:10] == b[:10]
+    (26, True, True)
+    >>> round(prediction_id_time(a))
+    1700000000
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def new(self, now: float) -> str:
+        """An id for time ``now`` (seconds since the epoch)."""
+        ms = int(now * 1000)
+        with self._lock:
+            if ms < self._last_ms:
+                rand = int.from_bytes(os.urandom(10), "big")
+            else:
+                if ms == self._last_ms:
+                    self._last_rand += 1
+                else:
+                    self._last_rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count
+                self._last_ms = ms
+                rand = self._last_rand
+        value = (ms << 80) | (rand & ((1 << 80) - 1))
+        chars = []
+        for _ in range(26):
+            chars.append(_CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+
+_DEFAULT_IDS = PredictionIds()
+
+
+def new_prediction_id(now: float) -> str:
+    """A ULID for time ``now`` from this process's generator (see :class:`PredictionIds`)."""
+    return _DEFAULT_IDS.new(now)
+
+
+def prediction_id_time(prediction_id: str) -> float:
+    """The time (seconds since the epoch) encoded in a prediction id."""
+    ms = 0
+    for ch in prediction_id[:10].upper():
+        ms = ms * 32 + _DECODE[ch]
+    return ms / 1000.0
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """Everything the log keeps about one answer. ``inputs`` is the raw, unredacted request
+    instance: the sink redacts it before it is stored anywhere but the local spool."""
+
+    prediction_id: str
+    service: str
+    version: int | None  # None when no version answered (kill switch, rules only)
+    arm: str  # "production" now; rollout arms ("canary", "shadow") later
+    ts: float  # seconds since the epoch, when the request arrived
+    inputs: Mapping[str, Any]
+    label: str | None
+    scores: Mapping[str, float] = field(default_factory=dict)
+    confidence: float | None = None
+    decision: str = "automatic"  # one of liveops.core.decision.DECISIONS
+    fallback: str | None = None  # what answered instead: "rules", "support-router@1", None
+    reason: str | None = None  # the decision layer's reason string
+    latency_ms: float = 0.0
+    cost: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    error: str | None = None  # error code when the model failed (the answer came from fallback)
+    caller: str | None = None
+    segments: Mapping[str, str | None] = field(default_factory=dict)  # channel, plan, language...
+
+
+class PredictionSink(Protocol):
+    """Where the gateway puts answered predictions (implemented by the prediction log)."""
+
+    def submit(self, records: Sequence[PredictionRecord]) -> None:
+        """Make ``records`` durable on local disk and queue them for the database.
+
+        Returns once they are in the spool (written, not necessarily fsynced: see the log's
+        ``fsync_ms`` setting); never blocks on the database."""
+        ...
+
+    def issued(self, prediction_id: str) -> bool:
+        """Whether this gateway (or the database) knows ``prediction_id``."""
+        ...
+
+    def stats(self) -> Mapping[str, float]:
+        """Gauges for /metrics and /readyz: ``backlog`` (records not yet in the database),
+        ``spool_bytes``, ``database_ok`` (1.0 or 0.0)."""
+        ...
+
+    def close(self) -> None:
+        """Flush what can be flushed and stop the writer; the spool keeps the rest."""
+        ...

@@ -1,0 +1,318 @@
+"""The gateway's ASGI app: a raw handler for predict (the hot path), Starlette for the rest.
+
+``create_app(project_dir)`` builds the app; ``app_from_env()`` is the factory uvicorn calls in
+each worker process (``liveops serve`` puts the settings in ``LIVEOPS_SERVE_OPTIONS``).
+
+Routes: ``POST /v1/services/{name}/predict``, ``POST /v1/feedback``, ``GET /healthz``,
+``/readyz``, ``/metrics`` and ``/openapi.json``. Models load in the background after the
+socket is bound, so ``/healthz`` answers at once and ``/readyz`` says when models are loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from liveops.core.prediction import PredictionSink
+from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
+from liveops.server.deployment import ServeOptions
+from liveops.server.gateway import Gateway
+from liveops.server.openapi import openapi_document
+from liveops.store import Store, open_store
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"
+ENV_SINK = "LIVEOPS_PREDICTION_SINK"  # module:callable(store, project_dir) -> PredictionSink
+PREFIX = b"/v1/services/"
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class GatewayApp:
+    """The ASGI callable: predict is handled here, everything else by Starlette."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.body_limit = gateway.options.body_limit
+        self.rest = _rest_app(gateway)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/v1/services/") and path.endswith("/predict"):
+                await self._predict(scope, receive, send, path[13:-8])
+                return
+        await self.rest(scope, receive, send)
+
+    async def _predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        t0 = time.perf_counter()
+        gw = self.gateway
+        svc_label = name if name in gw.services else "-"
+        status = 200
+        try:
+            if scope["method"] != "POST":
+                await _send(
+                    send,
+                    405,
+                    _error_body(
+                        UsageError(
+                            f"{scope['method']} is not allowed here",
+                            hint="send POST with a JSON body",
+                        )
+                    ),
+                    [(b"allow", b"POST")],
+                )
+                status = 405
+                return
+            body = await _read_body(scope, receive, self.body_limit)
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise UsageError(
+                    f"the body is not valid JSON: {exc}",
+                    hint='send {"inputs": {...}} or {"instances": [...]}',
+                ) from None
+            svc, instances, single = gw.check(name, data)
+            caller = _header(scope, b"x-liveops-caller")
+            answers = await gw.predict(svc, instances, caller)
+            out = answers[0] if single else {"predictions": answers}
+            await _send(send, 200, orjson.dumps(out))
+        except _TooLarge:
+            status = 413
+            msg = f"the body is larger than {self.body_limit} bytes"
+            err = LiveopsError(msg, hint="send fewer instances per request")
+            await _send(send, 413, orjson.dumps({**err.to_dict(), "error": "too_large"}))
+        except LiveopsError as exc:
+            status = exc.status
+            extra: list[tuple[bytes, bytes]] = []
+            retry = getattr(exc, "retry_after_s", None)
+            if retry is not None or status == 503:
+                extra.append((b"retry-after", str(max(1, round(retry or 1))).encode()))
+            await _send(send, status, _error_body(exc), extra)
+        finally:
+            m = gw.metrics
+            route = gw.table.route(name)
+            version = str(route.arms[0].version) if route and route.arms else "-"
+            arm = route.arms[0].name if route and route.arms else "-"
+            labels = (svc_label, version, arm)
+            m.child(m.requests, *labels, str(status)).inc()
+            m.child(m.latency, *labels).observe(time.perf_counter() - t0)
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise UsageError("the client went away before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _error_body(exc: LiveopsError) -> bytes:
+    return orjson.dumps(exc.to_dict(), default=str)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                *JSON_HEADERS,
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- the other routes (Starlette) -------------------------------------------------------------
+
+
+def _rest_app(gateway: Gateway) -> Starlette:
+    def error(exc: LiveopsError) -> JSONResponse:
+        headers = {"retry-after": "1"} if exc.status in (429, 503) else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    async def healthz(request: Request) -> Response:
+        up = round(time.monotonic() - gateway.started_at, 3)
+        return JSONResponse({"status": "ok", "pid": os.getpid(), "uptime_s": up})
+
+    async def readyz(request: Request) -> Response:
+        report = gateway.readiness()
+        db_or_spool = report["database_ok"] or gateway.sink is not None
+        ok = bool(report["ready"]) and db_or_spool
+        return JSONResponse(report, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        from liveops.server.metrics import CONTENT_TYPE_LATEST
+
+        body = await run_in_threadpool(gateway.metrics.render)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def openapi(request: Request) -> Response:
+        return Response(
+            orjson.dumps(openapi_document(gateway.services)), media_type="application/json"
+        )
+
+    async def feedback(request: Request) -> Response:
+        try:
+            body = await request.body()
+            if len(body) > 100_000:
+                raise InvalidInputError("the feedback body is larger than 100000 bytes")
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise UsageError(f"the body is not valid JSON: {exc}") from None
+            kwargs = _feedback_args(data, request.headers.get("x-liveops-caller"))
+            if gateway.store is None or gateway.sink is None:
+                raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
+            from liveops.services.predictions import record_feedback
+
+            result = await run_in_threadpool(record_feedback, gateway.store, gateway.sink, **kwargs)
+            return JSONResponse(result.to_dict(), status_code=200)
+        except LiveopsError as exc:
+            return error(exc)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "usage")
+        msg = f"{request.method} {request.url.path}: " + (
+            "no such route" if status == 404 else "method not allowed"
+        )
+        return JSONResponse(
+            {"error": code, "message": msg, "hint": "see /openapi.json"},
+            status_code=status,
+            headers=getattr(exc, "headers", None),  # 405 carries Allow
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(gateway.stop)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/v1/feedback", feedback, methods=["POST"]),
+        ],
+        exception_handlers={404: not_found, 405: not_found},
+        lifespan=lifespan,
+    )
+
+
+FEEDBACK_FIELDS = ("prediction_id", "source", "label", "rating", "correction", "comment")
+
+
+def _feedback_args(data: Any, caller: str | None) -> dict[str, Any]:
+    """Check the feedback body's shape; the prediction log checks the values."""
+    if not isinstance(data, dict):
+        raise InvalidInputError("the feedback body must be a JSON object")
+    problems = [{"loc": [k], "msg": "unknown field"} for k in data if k not in FEEDBACK_FIELDS]
+    pid = data.get("prediction_id")
+    if not isinstance(pid, str) or not pid:
+        problems.append({"loc": ["prediction_id"], "msg": "must be the prediction id string"})
+    for key in ("source", "label", "correction", "comment"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems.append({"loc": [key], "msg": "must be a string"})
+    rating = data.get("rating")
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int | float)):
+        problems.append({"loc": ["rating"], "msg": "must be a number"})
+    if all(data.get(k) is None for k in ("label", "rating", "correction")):
+        problems.append({"loc": [], "msg": "give a label, a rating or a correction"})
+    if problems:
+        raise InvalidInputError(
+            f"the feedback does not fit ({len(problems)} problem(s))",
+            hint='e.g. {"prediction_id": "01J...", "label": "billing"}',
+            problems=problems,
+        )
+    source = data.get("source") or caller or "api"
+    kwargs = {k: data.get(k) for k in ("label", "rating", "correction", "comment")}
+    return {"prediction_id": pid, "source": source, **kwargs}
+
+
+# --- construction ------------------------------------------------------------------------------
+
+
+def default_sink(store: Store, project_dir: Path) -> PredictionSink:
+    """The prediction log (or ``LIVEOPS_PREDICTION_SINK=module:callable`` for integrations)."""
+    spec = os.environ.get(ENV_SINK)
+    if spec:
+        from liveops.services.models import load_callable
+
+        sink: PredictionSink = load_callable(spec, search_path=project_dir)(store, project_dir)
+        return sink
+    from liveops.services.predictions import LogSettings, open_prediction_log
+    from liveops.services.project import get_service_spec
+
+    specs = [get_service_spec(store, s.name) for s in store.registry.list_services()]
+    return open_prediction_log(store, project_dir, LogSettings.for_services(specs))
+
+
+def create_app(
+    project_dir: Path,
+    options: ServeOptions | None = None,
+    *,
+    database_url: str | None = None,
+    open_sink: Callable[[Store, Path], PredictionSink] = default_sink,
+) -> GatewayApp:
+    """The gateway app for the project in ``project_dir`` (nothing loads until start-up)."""
+
+    def store_factory() -> Store:
+        return open_store(database_url, project_dir=project_dir)
+
+    gateway = Gateway(store_factory, open_sink, project_dir, options)
+    return GatewayApp(gateway)
+
+
+def app_from_env() -> GatewayApp:
+    """The factory uvicorn calls in each worker (settings from ``LIVEOPS_SERVE_OPTIONS``)."""
+    raw = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
+    project_dir = Path(raw.pop("project_dir", os.getcwd()))
+    database_url = raw.pop("database_url", None)
+    return create_app(project_dir, ServeOptions(**raw), database_url=database_url)

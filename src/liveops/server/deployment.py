@@ -1,0 +1,249 @@
+"""One loaded version in the gateway: its worker thread, batcher and circuit breaker.
+
+A batch runs in the version's worker thread: the model, :func:`~liveops.core.decision.decide`,
+the prediction records handed to the log (durable in its spool), and only then the answers go
+back to the event loop. A job whose caller timed out meanwhile is skipped (its caller answers
+from the fallback), so no prediction is both answered and logged twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from liveops.core.breaker import CircuitBreaker
+from liveops.core.decision import decide
+from liveops.core.prediction import PredictionRecord, PredictionSink
+from liveops.core.project import ServingSpec
+from liveops.errors import StoreUnavailableError
+from liveops.server.batching import TAKEN, Batcher, Job, claim
+from liveops.server.metrics import GatewayMetrics
+from liveops.services.serving import ServedService, ServingVersion
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Settings from the command line; ``None`` means the service's ``serving:`` block."""
+
+    max_batch_size: int | None = None
+    max_wait_ms: float | None = None
+    max_queue: int | None = None
+    poll_s: float = 0.5
+    body_limit: int = 1_000_000
+
+    def serving(self, spec: ServingSpec) -> ServingSpec:
+        over = {
+            k: v
+            for k, v in (
+                ("max_batch_size", self.max_batch_size),
+                ("max_wait_ms", self.max_wait_ms),
+                ("max_queue", self.max_queue),
+            )
+            if v is not None
+        }
+        return spec.model_copy(update=over) if over else spec
+
+
+@dataclass(frozen=True)
+class FallbackFor:
+    """A job sent to a fallback version on behalf of ``primary``."""
+
+    primary: Deployment
+    reason: str
+    error: str | None
+
+
+class ModelFailure(Exception):
+    """The model raised (wrapped so that it is not mistaken for a log failure)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+class Deployment:
+    """One loaded version with its worker thread, batcher and circuit breaker."""
+
+    def __init__(
+        self,
+        version: ServingVersion,
+        service: ServedService,
+        sink: PredictionSink,
+        metrics: GatewayMetrics,
+        serving: ServingSpec,
+    ) -> None:
+        self.version = version
+        self.service = service
+        self.sink = sink
+        self.metrics = metrics
+        self.fallback: Deployment | None = None
+        self.arm = "production"
+        timeout_ms = version.settings.timeout_ms
+        self.timeout_s = timeout_ms / 1000.0 if timeout_ms else DEFAULT_TIMEOUT_S
+        self.breaker = CircuitBreaker(
+            failures=serving.breaker_failures,
+            reset_after_s=serving.breaker_reset_s,
+            clock=time.monotonic,
+        )
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"model-{version.ref}")
+        labels = (version.service, str(version.number))
+        batch_hist = metrics.child(metrics.batch_size, *labels)
+        self.batcher = Batcher(
+            self.run_batch,
+            self.executor,
+            max_batch=serving.max_batch_size,
+            max_wait_s=serving.max_wait_ms / 1000.0,
+            max_queue=serving.max_queue,
+            on_batch=batch_hist.observe,
+        )
+
+    @property
+    def ref(self) -> str:
+        return self.version.ref
+
+    # --- in the worker thread ------------------------------------------------------------
+
+    def run_batch(self, jobs: list[Job]) -> list[Any]:
+        own = [j for j in jobs if j.extra is None]
+        for_others = [j for j in jobs if j.extra is not None]
+        results: dict[int, Any] = {}
+        if own:
+            results.update(self._answer(own, as_fallback=False))
+        if for_others:
+            results.update(self._answer(for_others, as_fallback=True))
+        return [results[id(j)] for j in jobs]
+
+    def _answer(self, jobs: list[Job], *, as_fallback: bool) -> dict[int, Any]:
+        records = [r for j in jobs for r in j.records]
+        try:
+            out = self.version.model.predict_batch(records)
+            if len(out) != len(records):
+                raise ValueError(f"answered {len(out)} labels for {len(records)} records")
+            if not as_fallback:
+                decided = decide(
+                    records,
+                    out,
+                    self.version.settings,
+                    rules=self.version.rules,
+                    text_fields=self.service.text_fields,
+                )
+                if decided.needs_fallback_version:
+                    decided = decided.resolve_fallback(self._fallback_labels(records, decided))
+        except Exception as exc:
+            failure = ModelFailure(exc)
+            return {id(j): failure for j in jobs}
+        has_scores = out.scores is not None and bool(out.classes)
+        conf = out.confidence() if has_scores else None
+        now = time.time()
+        v = self.version
+        answers: dict[int, Any] = {}
+        to_log: list[PredictionRecord] = []
+        counts: dict[tuple[str, str | None], int] = {}
+        i = 0
+        for job in jobs:
+            n = len(job.records)
+            if not claim(job, TAKEN):
+                i += n
+                continue  # timed out: its caller answers from the fallback
+            primary = job.extra.primary if as_fallback else self
+            job_answers = []
+            for k in range(n):
+                scores = out.scores_of(i) if has_scores else {}
+                confidence = float(conf[i]) if conf is not None else None
+                fallback: str | None
+                if as_fallback:
+                    label: str | None = out.labels[i]
+                    decision, fallback = "fallback", v.ref
+                    reason: str | None = f"{job.extra.reason};fallback:{v.ref}"
+                    error = job.extra.error
+                else:
+                    label, decision = decided.labels[i], decided.decisions[i]
+                    reason, error = decided.reasons[i], None
+                    fallback = v.settings.fallback if decided.fallback_used[i] else None
+                pid = job.ids[k]
+                job_answers.append(
+                    {
+                        "prediction_id": pid,
+                        "label": label,
+                        "confidence": confidence,
+                        "scores": scores,
+                        "version": primary.version.number,
+                        "decision": decision,
+                        "fallback": fallback,
+                        "reason": reason,
+                    }
+                )
+                to_log.append(
+                    PredictionRecord(
+                        prediction_id=pid,
+                        service=v.service,
+                        version=primary.version.number,
+                        arm=primary.arm,
+                        ts=job.ts,
+                        inputs=job.records[k],
+                        label=label,
+                        scores=scores,
+                        confidence=confidence,
+                        decision=decision,
+                        fallback=fallback,
+                        reason=reason,
+                        latency_ms=(now - job.ts) * 1000.0,
+                        cost=None if out.cost is None else float(out.cost[i]),
+                        tokens_in=None if out.tokens_in is None else int(out.tokens_in[i]),
+                        tokens_out=None if out.tokens_out is None else int(out.tokens_out[i]),
+                        error=error,
+                        caller=job.caller,
+                        segments=primary.segments_of(job.records[k]),
+                    )
+                )
+                key = (decision, fallback and (reason or "").split(";")[0])
+                counts[key] = counts.get(key, 0) + 1
+                i += 1
+            answers[id(job)] = job_answers
+        if to_log:
+            try:
+                self.sink.submit(to_log)
+            except Exception as exc:
+                failed = StoreUnavailableError(
+                    f"the prediction log could not store the answers: {exc}",
+                    hint="check the gateway's spool folder (disk full? permissions?)",
+                )
+                return {id(j): failed for j in jobs}
+        self._count(counts, self if not as_fallback else jobs[0].extra.primary)
+        return answers
+
+    def _fallback_labels(self, records: Sequence[Mapping[str, Any]], decided: Any) -> list[Any]:
+        """Answers of the fallback version for the records the decision sent to it."""
+        fb = self.fallback
+        if fb is None:
+            return [None] * len(decided.needs_fallback_version)
+        try:
+            out = fb.version.model.predict_batch(
+                [records[i] for i in decided.needs_fallback_version]
+            )
+        except Exception:
+            return [None] * len(decided.needs_fallback_version)
+        return list(out.labels)
+
+    def segments_of(self, record: Mapping[str, Any]) -> dict[str, str | None]:
+        return {
+            f: (None if record.get(f) is None else str(record.get(f)))
+            for f in self.service.segment_fields
+        }
+
+    def _count(self, counts: Mapping[tuple[str, str | None], int], primary: Deployment) -> None:
+        m = self.metrics
+        labels = (primary.version.service, str(primary.version.number), primary.arm)
+        for (decision, fb_reason), n in counts.items():
+            m.child(m.predictions, *labels, decision).inc(n)
+            if fb_reason:
+                m.child(m.fallbacks, *labels, fb_reason.split(":")[0]).inc(n)
+
+    def close(self) -> None:
+        self.batcher.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)

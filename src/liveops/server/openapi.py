@@ -1,0 +1,208 @@
+"""The OpenAPI 3.1 document of the gateway: predict per served service, feedback, health.
+
+Each service's request schema comes from its declared ``inputs``, so a client generator (or
+schemathesis) sees exactly what the gateway accepts.
+
+>>> from liveops.core.project import parse_project
+>>> from liveops.services.serving import ServedService
+>>> spec = parse_project('''
+... services:
+...   - {name: echo, owner: me, inputs: {text: {type: string, required: true}},
+...      output: {labels: [a, b]}}
+... ''').services[0]
+>>> doc = openapi_document({"echo": ServedService.build("echo", spec, "h", False, 1)})
+>>> sorted(doc["paths"])
+['/healthz', '/readyz', '/v1/feedback', '/v1/services/echo/predict']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from liveops.core.inputs import input_schema
+from liveops.services.serving import ServedService
+
+__all__ = ["openapi_document"]
+
+_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "hint": {"type": "string"},
+        "details": {"type": "object"},
+    },
+    "required": ["error", "message"],
+}
+
+
+def _prediction(labels: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "prediction_id": {"type": "string"},
+            "label": {"anyOf": [{"type": "string", "enum": labels}, {"type": "null"}]},
+            "confidence": {"type": ["number", "null"]},
+            "scores": {"type": "object", "additionalProperties": {"type": "number"}},
+            "version": {"type": ["integer", "null"]},
+            "decision": {
+                "type": "string",
+                "enum": ["automatic", "human_review", "fallback", "abstain"],
+            },
+            "fallback": {"type": ["string", "null"]},
+            "reason": {"type": ["string", "null"]},
+        },
+        "required": ["prediction_id", "label", "decision", "version", "fallback"],
+    }
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed request (not JSON)",
+        404: "Unknown service or prediction id",
+        413: "Body over the limit",
+        422: "Does not fit the schema (details.problems lists each field)",
+        429: "Queue full: retry after Retry-After",
+        503: "No model or fallback can answer now",
+    }
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {str(c): {"description": text[c], "content": content} for c in codes}
+
+
+def _predict_op(svc: ServedService) -> dict[str, Any]:
+    instance = input_schema(svc.spec.inputs)
+    one = {
+        "type": "object",
+        "properties": {"inputs": instance},
+        "required": ["inputs"],
+        "additionalProperties": False,
+    }
+    many = {
+        "type": "object",
+        "properties": {
+            "instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": 1000}
+        },
+        "required": ["instances"],
+        "additionalProperties": False,
+    }
+    pred = _prediction(svc.spec.output.labels)
+    return {
+        "post": {
+            "operationId": f"predict_{svc.name}",
+            "summary": f"Answer {svc.name} for one instance (inputs) or several (instances)",
+            "parameters": [
+                {
+                    "name": "X-Liveops-Caller",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"oneOf": [one, many]}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "One prediction, or {predictions: [...]} for instances",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    pred,
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "predictions": {"type": "array", "items": pred}
+                                        },
+                                        "required": ["predictions"],
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                **_errors(400, 404, 413, 422, 429, 503),
+            },
+        }
+    }
+
+
+def openapi_document(services: Mapping[str, ServedService]) -> dict[str, Any]:
+    """The document for the services served now (a service without production is left out)."""
+    paths: dict[str, Any] = {
+        f"/v1/services/{name}/predict": _predict_op(svc)
+        for name, svc in sorted(services.items())
+        if svc.production is not None
+    }
+    paths["/v1/feedback"] = {
+        "post": {
+            "operationId": "feedback",
+            "summary": "A label, rating or correction for an answered prediction",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "prediction_id": {"type": "string"},
+                                "source": {"type": ["string", "null"]},
+                                "label": {"type": ["string", "null"]},
+                                "rating": {"type": ["number", "null"]},
+                                "correction": {"type": ["string", "null"]},
+                                "comment": {"type": ["string", "null"]},
+                            },
+                            "required": ["prediction_id"],
+                            "anyOf": [
+                                {"required": [k], "properties": {k: {"type": t}}}
+                                for k, t in (
+                                    ("label", "string"),
+                                    ("rating", "number"),
+                                    ("correction", "string"),
+                                )
+                            ],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Stored (or already stored)",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_errors(400, 404, 422, 503),
+            },
+        }
+    }
+    for path, what in (("/healthz", "The process is up"), ("/readyz", "Models loaded")):
+        paths[path] = {
+            "get": {
+                "operationId": path.strip("/"),
+                "summary": what,
+                "responses": {
+                    "200": {
+                        "description": what,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **(
+                        {
+                            "503": {
+                                "description": "Not ready yet",
+                                "content": {"application/json": {"schema": {"type": "object"}}},
+                            }
+                        }
+                        if path == "/readyz"
+                        else {}
+                    ),
+                },
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "liveops gateway", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": {"Error": _ERROR}},
+    }

@@ -1,0 +1,184 @@
+"""Launch readiness of a version: the latest evaluation run and the latest review, in one view.
+
+Checks, each ``pass``, ``fail`` or ``missing`` (the rules are in docs/review.md):
+
+- **evaluation**: missing when the version was never evaluated.
+- **gates**: every blocker and guardrail of the latest run. ``pass`` is pass; ``fail`` and
+  ``error`` fail; ``inconclusive`` is missing (more evidence is needed); ``skipped`` (no baseline
+  exists to compare with) passes with that reason, since it counts for nothing (section 7).
+  Goal and signal gates never decide readiness and are left out.
+- **robustness**: the invariance and accuracy under perturbation; fails when a gate on a
+  ``robustness.*`` metric fails, missing when the suite measures no robustness.
+- **probes**: one check per behaviour probe (it holds, or it fails); missing without probes.
+- **review**: the latest review of the version. *coverage*: pass when every item has been scored,
+  else missing; *agreement* per rubric item: Cohen's kappa between reviewers, averaged over
+  pairs, fails below :data:`MIN_KAPPA` (reviewers read the rubric differently, so its results
+  cannot be trusted yet), missing when no item was scored by two reviewers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from liveops.core.readiness import Readiness, ReadinessCheck, ReadinessStatus, status_of
+from liveops.core.records import EvalRunRecord
+from liveops.services.registry import resolve_version
+from liveops.services.review import ReviewSummary, latest_review, summarise
+from liveops.store import Store
+
+__all__ = ["MIN_KAPPA", "readiness"]
+
+MIN_KAPPA = 0.4  # Landis and Koch: at or below 0.4 is "fair" agreement or worse
+_GATE_STATUS: dict[str, ReadinessStatus] = {
+    "pass": "pass",
+    "fail": "fail",
+    "error": "fail",
+    "inconclusive": "missing",
+    "skipped": "pass",
+}
+
+
+def readiness(store: Store, ref: str) -> Readiness:
+    """The readiness view of version ``ref`` (``svc@N`` or ``svc@alias``)."""
+    version = resolve_version(store, ref)
+    runs = store.evaluation.list_runs(version.service, version.number, limit=1)
+    run = runs[0] if runs else None
+    checks: list[ReadinessCheck] = []
+    if run is None:
+        checks.append(
+            ReadinessCheck(
+                "evaluation",
+                "evaluation run",
+                "missing",
+                f"{version.ref} has not been evaluated; run `liveops eval {version.ref}`",
+            )
+        )
+    else:
+        checks += _gates(run) + _robustness(run) + _probes(run)
+    review = latest_review(store, version.service, version.number)
+    summary = summarise(store, review) if review else None
+    checks += _review(summary, version.ref, run)
+    sources: dict[str, Any] = {
+        "eval_run": run.id if run else None,
+        "eval_created_at": run.created_at.isoformat() if run else None,
+        "baseline": run.summary.get("baseline") if run else None,
+        "review": summary.to_dict() if summary else None,
+    }
+    return Readiness(version.ref, tuple(checks), sources)
+
+
+def _gates(run: EvalRunRecord) -> list[ReadinessCheck]:
+    out: list[ReadinessCheck] = []
+    for g in run.summary.get("gates", []):
+        if g.get("kind") not in ("blocker", "guardrail"):
+            continue
+        verdict = str(g.get("verdict"))
+        status = _GATE_STATUS.get(verdict, "fail")
+        reason = str(g.get("reason") or verdict)
+        if verdict == "skipped":
+            reason = f"skipped, counts for nothing: {reason.removeprefix('skipped: ')}"
+        elif verdict == "inconclusive":
+            reason = f"inconclusive: {reason}"
+        name = f"{g.get('kind')} {g.get('gate') or g.get('metric')}"
+        out.append(ReadinessCheck("gates", name, status, reason, g.get("value")))
+    return out
+
+
+def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
+    rob = run.summary.get("robustness")
+    if not rob:
+        return [
+            ReadinessCheck(
+                "robustness",
+                "robustness",
+                "missing",
+                "the suite measures no robustness (add robustness: perturbations: [...])",
+            )
+        ]
+    gated = [
+        g
+        for g in run.summary.get("gates", [])
+        if str(g.get("metric", "")).startswith("robustness.")
+        and g.get("kind") in ("blocker", "guardrail")
+    ]
+    statuses = [_GATE_STATUS.get(str(g.get("verdict")), "fail") for g in gated]
+    status: ReadinessStatus = status_of(statuses) if statuses else "pass"
+    values = f"invariance {rob.get('invariance', 0):.3f}, accuracy {rob.get('accuracy', 0):.3f}"
+    worst = sorted(
+        (rob.get("families") or {}).items(), key=lambda kv: kv[1].get("invariance", 1.0)
+    )[:2]
+    weakest = ", ".join(f"{k} {v.get('invariance', 0):.3f}" for k, v in worst)
+    reason = f"{values}; weakest families: {weakest}" if weakest else values
+    if not gated:
+        reason += " (no gate on robustness: reported only)"
+    return [ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)]
+
+
+def _probes(run: EvalRunRecord) -> list[ReadinessCheck]:
+    probes = run.summary.get("probes")
+    if not probes:
+        return [ReadinessCheck("probes", "behaviour probes", "missing", "the suite has no probes")]
+    out: list[ReadinessCheck] = []
+    for p in probes:
+        holds = bool(p.get("holds"))
+        if holds:
+            reason = f"holds: answered {p.get('label')} ({p.get('decision')})"
+        else:
+            reason = f"expected {p.get('expected')}, got {p.get('label')} ({p.get('decision')})" + (
+                f"; error {p.get('error')}" if p.get("error") else ""
+            )
+        out.append(
+            ReadinessCheck("probes", str(p.get("name")), "pass" if holds else "fail", reason)
+        )
+    return out
+
+
+def _review(
+    summary: ReviewSummary | None, ref: str, run: EvalRunRecord | None
+) -> list[ReadinessCheck]:
+    if summary is None:
+        source = run.id if run else "RUN"
+        return [
+            ReadinessCheck(
+                "review",
+                "human review",
+                "missing",
+                f"no review of {ref} yet; `liveops review create --from-eval {source}`",
+            )
+        ]
+    rid = summary.review.id
+    coverage: ReadinessStatus = "pass" if summary.complete else "missing"
+    reviewers = ", ".join(summary.reviewers)
+    out = [
+        ReadinessCheck(
+            "review",
+            f"review {rid} coverage",
+            coverage,
+            f"{summary.reviewed}/{summary.items} items scored"
+            + (f" (reviewers: {reviewers})" if reviewers else " (no reviewer yet)"),
+            {"items": summary.items, "reviewed": summary.reviewed},
+        )
+    ]
+    for item in summary.agreement.items:
+        answers = ", ".join(f"{k}={v}" for k, v in item.answers.items()) or "no answers"
+        name = f"agreement on {item.rubric_item}"
+        if not item.pairs:
+            out.append(
+                ReadinessCheck(
+                    "review", name, "missing", f"no item scored by two reviewers ({answers})"
+                )
+            )
+            continue
+        kappa = item.mean_kappa
+        observed = min(p.observed for p in item.pairs)
+        if kappa is None:
+            # Chance agreement is 1: every reviewer gave one and the same answer throughout.
+            status: ReadinessStatus = "pass" if observed == 1.0 else "missing"
+            why = f"kappa undefined (one answer throughout), observed agreement {observed:.2f}"
+        else:
+            status = "pass" if kappa > MIN_KAPPA else "fail"
+            why = f"kappa {kappa:.2f} over {item.overlap} shared answers"
+            if status == "fail":
+                why += f" (needs > {MIN_KAPPA}: reviewers read this rubric item differently)"
+        out.append(ReadinessCheck("review", name, status, f"{why}; {answers}", kappa))
+    return out

@@ -1,0 +1,95 @@
+"""The gateway with the real prediction log: kill -9 under load loses no answered request,
+feedback for an issued id is accepted, and ``--workers 2`` reports metrics of both workers."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+
+from liveops.store import open_store
+from tests.server.conftest import Server
+from tests.server.load import Load
+
+PREDICT = "/v1/services/router/predict"
+pytestmark = pytest.mark.slow
+
+
+def _wait_logged(server: Server, ids: set[str], limit_s: float = 60) -> set[str]:
+    """The ids among ``ids`` that reach the database within ``limit_s``."""
+    store = open_store(project_dir=server.project)
+    try:
+        deadline = time.monotonic() + limit_s
+        while True:
+            found = set(store.predictions.ids("router"))
+            if ids <= found or time.monotonic() > deadline:
+                return ids & found
+            time.sleep(0.2)
+    finally:
+        store.close()
+
+
+def test_kill_9_under_load_then_restart_loses_no_answered_request(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve(sink=None)
+    with Load(server.url + PREDICT, {"inputs": {"text": "refund", "channel": "chat"}}, 4) as load:
+        time.sleep(2.0)
+        server.stop(signal.SIGKILL)
+    answered = {o.body["prediction_id"] for o in load.outcomes if o.status == 200}
+    assert len(answered) > 50
+    restarted = serve(sink=None)  # replays the spool the killed process left
+    found = _wait_logged(restarted, answered)
+    print(f"\nkill -9: {len(answered)} answered, {len(found)} in the prediction log after restart")
+    assert found == answered
+    with restarted.client() as c:
+        r = c.get("/metrics").text
+    assert "liveops_log_backlog" in r
+
+
+def test_feedback_for_an_issued_id_and_404_for_an_unknown_one(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve(sink=None)
+    with server.client() as c:
+        pid = c.post(PREDICT, json={"inputs": {"text": "refund"}}).json()["prediction_id"]
+        fb = {"prediction_id": pid, "label": "technical", "source": "agent:ana"}
+        first = c.post("/v1/feedback", json=fb)  # possibly still queued: accepted all the same
+        assert first.status_code == 200, first.text
+        assert c.post("/v1/feedback", json=fb).json()["state"] == "unchanged"
+        fb["label"] = "billing"
+        assert c.post("/v1/feedback", json=fb).json()["state"] == "superseded"
+        unknown = {"prediction_id": "01" + "A" * 24, "label": "billing"}
+        r = c.post("/v1/feedback", json=unknown)
+        assert r.status_code == 404, r.text
+        r = c.post("/v1/feedback", json={"prediction_id": pid})
+        assert r.status_code == 422 and r.json()["details"]["problems"]
+        assert c.post("/v1/feedback", content=b"[").status_code == 400
+
+
+def _metric(text: str, pattern: str) -> float:
+    m = re.search(pattern, text, re.M)
+    assert m is not None, (pattern, text[:3000])
+    return float(m.group(1))
+
+
+def test_two_workers_share_one_metrics_view(serve: Callable[..., Server]) -> None:
+    server = serve("--workers", "2", sink=None)
+    deadline = time.monotonic() + 60
+    with server.client() as c:  # both workers loaded: the gauge sums over live workers
+        while _metric(c.get("/metrics").text, r"^liveops_loaded_versions (\S+)$") < 2:
+            assert time.monotonic() < deadline, "the second worker did not load"
+            time.sleep(0.2)
+    with Load(server.url + PREDICT, {"inputs": {"text": "refund"}}, 4) as load:
+        time.sleep(2.0)
+    answered = [o for o in load.outcomes if o.status == 200]
+    statuses = sorted({(o.status, str(o.body)[:200]) for o in load.outcomes if o.status != 200})
+    assert answered and not statuses and not load.errors, (statuses[:3], load.errors[:3])
+    with server.client() as c:
+        text = c.get("/metrics").text
+    total = _metric(text, r'liveops_requests_total\{[^}]*status="200"[^}]*\} (\S+)')
+    print(f"\n--workers 2: {len(answered)} answered, /metrics counts {total:g}")
+    assert total == len(answered)

@@ -1,0 +1,138 @@
+"""The predict route of a real gateway: answers, validation errors, decisions, fallbacks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import Server
+from tests.server.file_sink import read_records
+
+PREDICT = "/v1/services/router/predict"
+pytestmark = pytest.mark.slow
+
+
+def _logged(project: Path, ids: list[str]) -> dict[str, dict]:  # type: ignore[type-arg]
+    by_id = {r["prediction_id"]: r for r in read_records(project)}
+    return {i: by_id[i] for i in ids if i in by_id}
+
+
+def test_one_instance_answer_is_logged_with_segments_and_caller(server: Server) -> None:
+    with server.client() as c:
+        r = c.post(
+            PREDICT,
+            json={"inputs": {"text": "please refund me", "channel": "email", "plan": "pro"}},
+            headers={"X-Liveops-Caller": "crm"},
+        )
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["label"] == "billing" and a["decision"] == "automatic" and a["version"] == 1
+    assert a["confidence"] == pytest.approx(0.9) and a["scores"]["technical"] == pytest.approx(0.1)
+    assert a["fallback"] is None and len(a["prediction_id"]) == 26
+    rec = _logged(server.project, [a["prediction_id"]])[a["prediction_id"]]
+    assert rec["caller"] == "crm" and rec["inputs"]["text"] == "please refund me"
+    assert rec["segments"] == {"channel": "email", "plan": "pro", "count": None}
+    assert rec["label"] == "billing" and rec["version"] == 1 and rec["arm"] == "production"
+
+
+def test_instances_answer_in_order_and_below_threshold_goes_to_review(server: Server) -> None:
+    with server.client() as c:
+        r = c.post(PREDICT, json={"instances": [{"text": "app crash"}, {"text": "unsure"}]})
+    assert r.status_code == 200, r.text
+    first, second = r.json()["predictions"]
+    assert first["label"] == "technical" and first["decision"] == "automatic"
+    assert second["label"] is None and second["decision"] == "human_review"
+    assert second["reason"] == "below_threshold:0.55"
+    assert first["prediction_id"] < second["prediction_id"]
+    assert len(_logged(server.project, [first["prediction_id"], second["prediction_id"]])) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ({"inputs": {"channel": "fax", "count": 11, "extra": 1}}, 422, ["inputs", "text"]),
+        ({"inputs": {"text": "x" * 201}}, 422, ["inputs", "text"]),
+        ({"inputs": {"text": 5, "count": 1.5}}, 422, ["inputs", "count"]),
+        ({"instances": []}, 422, ["instances"]),
+        ({"instances": [{"text": "ok"}, "nope"]}, 422, ["instances", 1]),
+        ({"inputs": {"text": "a"}, "instances": []}, 422, []),
+        ([1, 2], 422, []),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_field_level_messages(
+    server: Server, body: object, status: int, where: list[object]
+) -> None:
+    with server.client() as c:
+        r = c.post(PREDICT, json=body)
+    assert r.status_code == status, r.text
+    err = r.json()
+    assert err["error"] == "invalid_input"
+    locs = [p["loc"] for p in err["details"]["problems"]]
+    assert where in locs, locs
+    assert read_records(server.project) == []  # nothing logged for a refused request
+
+
+def test_http_level_errors(server: Server) -> None:
+    with server.client() as c:
+        assert c.post(PREDICT, content=b"{not json").status_code == 400
+        assert c.get(PREDICT).status_code == 405
+        r = c.post("/v1/services/nobody/predict", json={"inputs": {"text": "a"}})
+        assert r.status_code == 404 and r.json()["error"] == "service_not_found"
+        r = c.post("/v1/services/unrouted/predict", json={"inputs": {"text": "a"}})
+        assert r.status_code == 404 and "production" in r.json()["message"]
+        big = {"instances": [{"text": "x" * 150}] * 8000}
+        assert c.post(PREDICT, json=big).status_code == 413
+        assert c.get("/nowhere").status_code == 404
+
+
+def test_model_error_falls_back_to_rules_with_the_reason(server: Server) -> None:
+    with server.client() as c:
+        r = c.post(PREDICT, json={"instances": [{"text": "boom refund"}, {"text": "boom hi"}]})
+    assert r.status_code == 200, r.text
+    a, b = r.json()["predictions"]
+    assert a["label"] == "billing" and a["decision"] == "fallback" and a["fallback"] == "rules"
+    assert a["reason"] == "model_error:RuntimeError;fallback:rules"
+    assert b["label"] is None and b["decision"] == "human_review"  # rules had no answer
+    rec = _logged(server.project, [a["prediction_id"]])[a["prediction_id"]]
+    assert rec["error"] == "model_error" and rec["fallback"] == "rules"
+
+
+def test_timeout_answers_from_the_fallback_then_the_breaker_opens(server: Server) -> None:
+    with server.client() as c:
+        t0 = time.monotonic()
+        r = c.post(PREDICT, json={"inputs": {"text": "sleep refund"}})
+        took = time.monotonic() - t0
+        assert r.status_code == 200, r.text
+        a = r.json()
+        assert a["reason"] == "model_timeout;fallback:rules" and a["label"] == "billing"
+        assert took < 1.4  # the model sleeps 1.5 s; the 300 ms timeout answered first
+        for _ in range(2):  # breaker_failures: 3
+            c.post(PREDICT, json={"inputs": {"text": "boom"}})
+        r = c.post(PREDICT, json={"inputs": {"text": "refund"}})
+        assert r.json()["reason"] == "circuit_open;fallback:rules"
+        metrics = c.get("/metrics").text
+    assert 'liveops_errors_total{arm="production",code="model_timeout"' in metrics
+    assert 'reason="circuit_open"' in metrics
+
+
+def test_health_readiness_metrics_and_openapi(server: Server) -> None:
+    with server.client() as c:
+        assert c.get("/healthz").json()["status"] == "ok"
+        ready = c.get("/readyz").json()
+        assert ready["ready"] is True and ready["models"] == ["router@1"]
+        c.post(PREDICT, json={"inputs": {"text": "refund"}})
+        text = c.get("/metrics").text
+        doc = c.get("/openapi.json").json()
+    assert (
+        'liveops_requests_total{arm="production",service="router",status="200",version="1"} 1.0'
+        in text
+    )
+    assert "liveops_request_seconds_bucket" in text and "liveops_batch_size_bucket" in text
+    assert "liveops_spool_bytes" in text
+    body = doc["paths"]["/v1/services/router/predict"]["post"]["requestBody"]
+    inst = body["content"]["application/json"]["schema"]["oneOf"][0]["properties"]["inputs"]
+    assert inst["required"] == ["text"]
+    assert inst["properties"]["channel"]["anyOf"][0]["enum"] == ["email", "chat"]
+    assert "/v1/services/unrouted/predict" not in doc["paths"]

@@ -1,0 +1,114 @@
+"""The prediction log on every backend: spool, writer, redaction, replay, issued ids."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveops.core.prediction import PredictionRecord, new_prediction_id
+from liveops.core.project import LoggingSpec
+from liveops.errors import ConflictError
+from liveops.services.predictions import LogSettings, open_prediction_log
+from liveops.store import Store
+
+
+def rec(service: str = "router", **over: Any) -> PredictionRecord:
+    now = time.time()
+    base: dict[str, Any] = {
+        "prediction_id": new_prediction_id(now),
+        "service": service,
+        "version": 2,
+        "arm": "production",
+        "ts": now,
+        "inputs": {"text": "refund to ES91 2100 0418 4502 0005 1332 please, order 88213"},
+        "label": "billing",
+        "scores": {"billing": 0.8, "technical": 0.2},
+        "confidence": 0.8,
+        "latency_ms": 4.2,
+        "caller": "web",
+        "segments": {"channel": "email", "plan": "pro", "language": "en", "region": "eu"},
+    }
+    return PredictionRecord(**(base | over))
+
+
+def test_submitted_records_arrive_redacted_with_typed_columns(store: Store, tmp_path: Path) -> None:
+    plog = open_prediction_log(store, tmp_path)
+    records = [rec() for _ in range(50)]
+    plog.submit(records[:20])
+    plog.submit(records[20:])
+    assert plog.flush(10)
+    assert store.predictions.ids() == [r.prediction_id for r in records]
+    got = store.predictions.get(records[0].prediction_id)
+    assert got is not None
+    assert got["inputs"] == {"text": "refund to [IBAN] please, order 88213"}
+    assert got["redactions"] == 1
+    assert (got["channel"], got["plan"], got["language"]) == ("email", "pro", "en")
+    assert got["segments"] == {"region": "eu"}
+    assert got["version"] == 2 and got["label"] == "billing" and got["latency_ms"] == 4.2
+    stats = plog.stats()
+    assert stats["backlog"] == 0 and stats["written_total"] == 50 and stats["database_ok"] == 1
+    plog.close()
+    with pytest.raises(ConflictError):
+        plog.submit([rec()])
+
+
+def test_service_patterns_and_raw_inputs(store: Store, tmp_path: Path) -> None:
+    settings = LogSettings(
+        services={
+            "router": LoggingSpec(redact=[{"customer": r"CU-\d+"}], raw_inputs=True),
+            "other": LoggingSpec(),
+        }
+    )
+    plog = open_prediction_log(store, tmp_path, settings)
+    a = rec(inputs={"text": "I am CU-00042, mail ana@example.com"})
+    b = rec(service="other", inputs={"text": "I am CU-00042"})
+    plog.submit([a, b])
+    assert plog.flush(10)
+    plog.close()
+    got_a, got_b = store.predictions.get(a.prediction_id), store.predictions.get(b.prediction_id)
+    assert got_a is not None and got_b is not None
+    assert got_a["inputs"] == {"text": "I am [CUSTOMER], mail [EMAIL]"}
+    assert got_a["raw_inputs"] == {"text": "I am CU-00042, mail ana@example.com"}
+    assert got_b["inputs"] == {"text": "I am CU-00042"} and got_b["raw_inputs"] is None
+
+
+def test_reopen_replays_what_was_not_stored_without_duplicates(
+    store: Store, tmp_path: Path
+) -> None:
+    plog = open_prediction_log(store, tmp_path)
+    first = [rec() for _ in range(10)]
+    plog.submit(first)
+    assert plog.flush(10)
+    plog.close()
+    # Simulate a crash: records spooled by a process whose writer never ran.
+    crashed = open_prediction_log(store, tmp_path, LogSettings(flush_interval_s=3600))
+    with crashed._cond:  # the writer exits without writing, as if killed
+        crashed._stopping = True
+        crashed._cond.notify_all()
+    lost = [rec() for _ in range(7)]
+    crashed._writer.join(10)
+    crashed.submit(lost)
+    folder = crashed.spool_folder
+    crashed._spool.close()
+    assert any(folder.glob("*.seg"))
+    reopened = open_prediction_log(store, tmp_path)
+    assert all(reopened.issued_locally(r.prediction_id) for r in lost)
+    assert reopened.flush(10)
+    assert store.predictions.ids() == sorted(r.prediction_id for r in first + lost)
+    assert reopened.stats()["replayed_total"] == 7
+    reopened.close()
+
+
+def test_issued_knows_recent_ids_and_the_database(store: Store, tmp_path: Path) -> None:
+    plog = open_prediction_log(store, tmp_path, LogSettings(issued_cache=3))
+    records = [rec() for _ in range(5)]
+    plog.submit(records)
+    assert all(plog.issued_locally(r.prediction_id) for r in records[2:])
+    assert not plog.issued_locally(records[0].prediction_id)  # fell out of the cache
+    assert plog.flush(10)
+    assert plog.issued(records[0].prediction_id)  # the database knows it
+    assert not plog.issued(new_prediction_id(time.time()))
+    plog.close()

@@ -1,0 +1,88 @@
+"""The spool on its own: frames, torn tails, segments, committed marks, folder claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from liveops.services.predictions import LogSettings, open_prediction_log
+from liveops.services.predictions.spool import claim_spool, encode_frame
+from liveops.store import Store, open_store
+from tests.services.predictions.test_log import rec
+
+
+def test_a_torn_tail_is_skipped_and_counted(tmp_path: Path) -> None:
+    spool = claim_spool(tmp_path)
+    spool.append(encode_frame(b"one") + encode_frame(b"two"))
+    torn = encode_frame(b"three")
+    spool.append(torn[:-2])  # the process died in the middle of this write
+    folder = spool.folder
+    spool.close()
+    again = claim_spool(tmp_path)
+    assert again.folder == folder  # a crashed process's folder is taken over
+    assert [f.payload for f in again.pending()] == [b"one", b"two"]
+    assert again.torn_bytes == len(torn) - 2
+    again.close()
+
+
+def test_a_corrupt_frame_stops_the_replay_of_its_segment(tmp_path: Path) -> None:
+    spool = claim_spool(tmp_path)
+    frame = bytearray(encode_frame(b"payload"))
+    frame[-1] ^= 0xFF  # checksum no longer matches
+    spool.append(encode_frame(b"ok") + bytes(frame))
+    spool.close()
+    again = claim_spool(tmp_path)
+    assert [f.payload for f in again.pending()] == [b"ok"]
+    again.close()
+
+
+def test_segments_rotate_and_committed_ones_are_deleted(tmp_path: Path) -> None:
+    spool = claim_spool(tmp_path, segment_bytes=100)
+    marks = [spool.append(encode_frame(b"x" * 100)) for _ in range(5)]
+    assert len({segment for segment, _ in marks}) == 5  # each append found a full segment
+    assert len(list(spool.folder.glob("*.seg"))) == 5
+    spool.commit(*marks[2])  # the end of segment 3: segments 1-3 are stored
+    assert sorted(p.name[-6:] for p in spool.folder.glob("*.seg")) == ["04.seg", "05.seg"]
+    assert not spool.all_committed()
+    spool.commit(*marks[4])
+    assert spool.all_committed()
+    spool.close()
+    again = claim_spool(tmp_path)
+    assert list(again.pending()) == []
+    again.close()
+
+
+def test_two_live_processes_never_share_a_folder(tmp_path: Path) -> None:
+    a, b = claim_spool(tmp_path), claim_spool(tmp_path)
+    assert a.folder != b.folder
+    a.close()
+    b.close()
+
+
+def test_memory_stays_bounded_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
+    settings = LogSettings(max_queue_records=40, flush_interval_s=0.01, batch_max=25)
+    plog = open_prediction_log(store, tmp_path, settings)
+    records = [rec() for _ in range(1000)]
+    for i in range(0, 1000, 5):
+        plog.submit(records[i : i + 5])
+    assert plog.flush(30)
+    assert store.predictions.ids() == [r.prediction_id for r in records]
+    plog.close()
+
+
+def test_a_large_replay_is_read_back_lazily(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'liveops.db'}"
+    store = open_store(url, project_dir=tmp_path)
+    spool = claim_spool(tmp_path / ".liveops" / "spool" / "predictions", segment_bytes=4096)
+    from liveops.services.predictions.log import _encode
+
+    records = [rec() for _ in range(300)]
+    for i in range(0, 300, 10):
+        spool.append(b"".join(_encode(r) for r in records[i : i + 10]))
+    spool.close()
+    plog = open_prediction_log(store, tmp_path, LogSettings(max_queue_records=50))
+    assert plog.stats()["backlog"] == 300
+    assert plog.flush(30)
+    assert store.predictions.ids() == [r.prediction_id for r in records]
+    assert plog.stats()["spool_bytes"] == 0  # replayed segments are deleted once stored
+    plog.close()
+    store.close()
