@@ -51,6 +51,20 @@ def test_segments_rotate_and_committed_ones_are_deleted(tmp_path: Path) -> None:
     again.close()
 
 
+def test_records_after_a_clean_close_are_replayed_by_the_next_start(tmp_path: Path) -> None:
+    # A clean close deletes the stored segments but keeps the committed mark; the next process
+    # must not write where that mark says "already stored", or a crash would lose its records.
+    first = claim_spool(tmp_path)
+    first.commit(*first.append(encode_frame(b"stored") * 10))
+    first.close()
+    second = claim_spool(tmp_path)
+    second.append(encode_frame(b"new"))
+    second.close()  # as if killed before the writer stored it
+    third = claim_spool(tmp_path)
+    assert [f.payload for f in third.pending()] == [b"new"]
+    third.close()
+
+
 def test_two_live_processes_never_share_a_folder(tmp_path: Path) -> None:
     a, b = claim_spool(tmp_path), claim_spool(tmp_path)
     assert a.folder != b.folder

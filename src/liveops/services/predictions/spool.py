@@ -83,7 +83,9 @@ class Spool:
         self._mutex = threading.Lock()
         self._sizes = {_number(p): p.stat().st_size for p in folder.glob(f"*{_SUFFIX}")}
         self._committed = self._read_marker()
-        self._active = max(self._sizes, default=0) + 1
+        # Never reuse a number at or before the committed mark: after a clean close deleted every
+        # segment, a new segment 1 would look already stored and be skipped by the next replay.
+        self._active = max(max(self._sizes, default=0), self._committed[0]) + 1
         self._fd = self._open_segment(self._active)
         self._dirty = False
         self.torn_bytes = 0
