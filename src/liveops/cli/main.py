@@ -30,6 +30,8 @@ def _root(
 
 
 def _register_commands() -> None:
+    if app.registered_commands or app.registered_groups:
+        return  # already done in this process (tests call run() many times)
     from liveops.cli import (
         audit_cmds,
         dataset_cmds,
