@@ -14,6 +14,8 @@ from liveops.store.tables import metadata
 
 def test_history_has_exactly_one_head() -> None:
     assert len(migrate.heads()) == 1
+    # The fast path that opens an up-to-date store reads the head without Alembic.
+    assert migrate.head_revision() == migrate.heads()[0]
 
 
 def test_migrated_schema_has_every_declared_table_and_column(db_url: str, tmp_path: Path) -> None:

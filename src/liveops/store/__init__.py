@@ -106,7 +106,7 @@ def open_store(
 
 def ensure_schema(engine: Engine) -> tuple[str | None, str | None]:
     """Bring the schema to the head of the migration history if it is behind."""
-    head = migrate.heads()[0]
+    head = migrate.head_revision()
     current = migrate.current_revision(engine)
     if current == head:
         return current, current
