@@ -1,0 +1,95 @@
+"""The cases of an evaluation: datasets read and checked against the suite, slices and
+scenarios resolved to row indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from liveops.core.suite import TEXT_LENGTH, Suite
+from liveops.errors import InvalidInputError
+from liveops.services.datasets import load_records, resolve_dataset
+from liveops.store import Store
+
+__all__ = ["Cases", "check_columns", "load_cases", "scopes", "with_regression"]
+
+
+@dataclass
+class Cases:
+    dataset_ref: str
+    records: list[dict[str, Any]]
+    expected: list[str]
+    ids: list[str]
+
+
+def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what: str) -> Cases:
+    ds = resolve_dataset(store, ref)
+    records = load_records(store, ds)
+    if not records:
+        raise InvalidInputError(f"{what} dataset {ds.ref} has no rows", hint="add cases to it")
+    columns = set(records[0])
+    for col, role in ((expected_col, "expected label"), (text_field, "text field")):
+        if col not in columns:
+            raise InvalidInputError(
+                f"{what} dataset {ds.ref} has no column {col!r} (the suite's {role}); "
+                f"columns: {', '.join(sorted(columns))}",
+                hint="fix the suite file or the dataset",
+            )
+    missing = [i for i, r in enumerate(records) if r.get(expected_col) is None]
+    if missing:
+        raise InvalidInputError(
+            f"{what} dataset {ds.ref}: row {missing[0]} has no {expected_col!r}",
+            hint="every case needs an expected label",
+        )
+    ids = [
+        str(r["id"]) if r.get("id") is not None else f"{ds.ref}#{i}" for i, r in enumerate(records)
+    ]
+    return Cases(ds.ref, records, [str(r[expected_col]) for r in records], ids)
+
+
+def with_regression(store: Store, service: str, suite: Suite, must: Cases | None) -> Cases | None:
+    """Cases promoted from human review (the service's managed regression dataset, latest
+    version) run as more must-pass cases; the suite file is never rewritten."""
+    from liveops.services.regression import latest_regression
+
+    ds = latest_regression(store, service)
+    if ds is None:
+        return must
+    reg = load_cases(store, ds.ref, suite.cases.expected, suite.cases.text_field, "the regression")
+    if must is None:
+        return reg
+    return Cases(
+        f"{must.dataset_ref} + {reg.dataset_ref}",
+        must.records + reg.records,
+        must.expected + reg.expected,
+        must.ids + reg.ids,
+    )
+
+
+def check_columns(suite: Suite, cases: Cases) -> None:
+    columns = set(cases.records[0])
+    for kind, items in (("slice", suite.slices), ("scenario", suite.cases.scenarios)):
+        for item in items:
+            for col in item.where.columns():
+                if col != TEXT_LENGTH and col not in columns:
+                    have = ", ".join(sorted(columns))
+                    raise InvalidInputError(
+                        f"{kind} {item.name!r} names column {col!r}, which dataset "
+                        f"{cases.dataset_ref} does not have (columns: {have})",
+                        hint=f"fix the {kind} in the suite file",
+                    )
+
+
+def scopes(suite: Suite, cases: Cases) -> dict[str, np.ndarray[Any, Any]]:
+    field = suite.cases.text_field
+    lengths = [
+        len(r.get(field) or "") if isinstance(r.get(field), str) else 0 for r in cases.records
+    ]
+    scopes: dict[str, np.ndarray[Any, Any]] = {"overall": np.arange(len(cases.records))}
+    for kind, items in (("slice", suite.slices), ("scenario", suite.cases.scenarios)):
+        for item in items:
+            idx = [i for i, r in enumerate(cases.records) if item.where.matches(r, lengths[i])]
+            scopes[f"{kind}:{item.name}"] = np.asarray(idx, dtype=np.int64)
+    return scopes

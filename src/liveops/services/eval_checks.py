@@ -1,0 +1,247 @@
+"""The checks an evaluation runs beside plain accuracy: must-pass cases, behaviour probes,
+robustness under perturbation and consistency, each for one :class:`Judge`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liveops.core.decision import DecisionSettings, RulesFunction
+from liveops.core.model import Model
+from liveops.core.project import ServiceSpec
+from liveops.core.records import EvalCaseRecord, VersionRecord
+from liveops.core.suite import Suite
+from liveops.services.eval_cases import Cases
+from liveops.services.eval_pool import FamilyAnswer, FamilyHelper, FamilySpec, family_answers
+from liveops.services.eval_predict import Answers, decisions, predict
+from liveops.services.models import load_callable, load_model
+from liveops.store import Store
+
+__all__ = ["Judge", "Progress", "consistency", "family_spec", "must_pass", "probes", "robustness"]
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+# Rough cost of a family relative to answering the cases once: long_input doubles the text,
+# drop_optional leaves the model inputs alone (nothing to predict).
+_FAMILY_WORK = {"long_input": 2.0, "drop_optional": 0.0}
+
+
+class Judge:
+    """One version's model with its decision settings, answering the suite."""
+
+    def __init__(
+        self, store: Store, version: VersionRecord, spec: ServiceSpec, project_dir: Path
+    ) -> None:
+        self.version = version
+        self.model: Model = load_model(store, version, project_dir=project_dir)
+        self.settings = DecisionSettings.from_config(version.config.get("decision"))
+        self.rules: RulesFunction | None = None
+        if self.settings.rules:
+            self.rules = load_callable(self.settings.rules, search_path=project_dir)
+        self.labels = tuple(self.model.classes) or tuple(spec.output.labels)
+
+
+def must_pass(
+    suite: Suite, judge: Judge, must: Cases, tell: Progress
+) -> tuple[np.ndarray[Any, Any], list[EvalCaseRecord], dict[str, Any]]:
+    text_field = suite.cases.text_field
+    # Without a must_pass block the cases come from the review regression dataset only.
+    dcol = suite.cases.must_pass.decision if suite.cases.must_pass else "decision"
+    ans = predict(judge.model, must.records)
+    auto = decisions(ans, must.records, judge.settings, rules=judge.rules, text_field=text_field)
+    conf = ans.confidence()
+    holds = np.zeros(len(must.records))
+    records: list[EvalCaseRecord] = []
+    failed: list[dict[str, Any]] = []
+    for i, rec in enumerate(must.records):
+        want_decision = str(rec.get(dcol) or "automatic")
+        ok = (
+            ans.labels[i] == must.expected[i] and auto[i] == want_decision and ans.errors[i] is None
+        )
+        holds[i] = float(ok)
+        c = None if not np.isfinite(conf[i]) else float(conf[i])
+        records.append(
+            EvalCaseRecord(
+                case_id=must.ids[i],
+                source="must_pass",
+                inputs={k: v for k, v in rec.items()},
+                expected=must.expected[i],
+                predicted=ans.labels[i],
+                confidence=c,
+                decision=auto[i],
+                correct=ok,
+                error=ans.errors[i],
+            )
+        )
+        if not ok:
+            failed.append(
+                {
+                    "case": must.ids[i],
+                    "text": str(rec.get(text_field, "")),
+                    "expected": must.expected[i],
+                    "expected_decision": want_decision,
+                    "predicted": ans.labels[i],
+                    "decision": auto[i],
+                    "confidence": c,
+                    "error": ans.errors[i],
+                }
+            )
+    tell(f"{judge.version.ref}: must-pass", len(must.records), len(must.records))
+    summary = {
+        "dataset": must.dataset_ref,
+        "cases": len(holds),
+        "held": int(holds.sum()),
+        "failed": failed,
+    }
+    return holds, records, summary
+
+
+def probes(
+    suite: Suite, judge: Judge
+) -> tuple[np.ndarray[Any, Any], list[EvalCaseRecord], list[dict[str, Any]]]:
+    inputs = [dict(p.inputs) for p in suite.probes]
+    ans = predict(judge.model, inputs)
+    auto = decisions(
+        ans, inputs, judge.settings, rules=judge.rules, text_field=suite.cases.text_field
+    )
+    holds = np.zeros(len(inputs))
+    records: list[EvalCaseRecord] = []
+    out: list[dict[str, Any]] = []
+    for i, probe in enumerate(suite.probes):
+        exp = probe.expect
+        label_ok = exp.label is None or ans.labels[i] == exp.label
+        decision_ok = not exp.decision or auto[i] in exp.decision
+        ok = label_ok and decision_ok and ans.errors[i] is None
+        holds[i] = float(ok)
+        expected = exp.label or "decision in " + "|".join(exp.decision or [])
+        records.append(
+            EvalCaseRecord(
+                case_id=f"probe:{probe.name}",
+                source="probe",
+                inputs=dict(probe.inputs),
+                expected=exp.label,
+                predicted=ans.labels[i],
+                confidence=None,
+                decision=auto[i],
+                correct=ok,
+                error=ans.errors[i],
+            )
+        )
+        out.append(
+            {
+                "name": probe.name,
+                "holds": ok,
+                "expected": expected,
+                "label": ans.labels[i],
+                "decision": auto[i],
+                "error": ans.errors[i],
+            }
+        )
+    return holds, records, out
+
+
+def family_spec(suite: Suite, judge: Judge, cases: Cases) -> FamilySpec:
+    """How the suite's perturbations apply to this version's model inputs."""
+    rob = suite.robustness
+    assert rob is not None
+    text_field = suite.cases.text_field
+    used = list(judge.version.config.get("model_inputs") or [text_field])
+    optional = rob.optional_fields
+    if optional is None:
+        optional = [
+            c
+            for c in cases.records[0]
+            if c not in set(used) and c != suite.cases.expected and c != text_field
+        ]
+    return FamilySpec(rob.seed, text_field, tuple(optional), tuple(used))
+
+
+def robustness(
+    suite: Suite,
+    judge: Judge,
+    cases: Cases,
+    ans: Answers,
+    tell: Progress,
+    helper: FamilyHelper | None = None,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[str, Any]]:
+    """Invariance and accuracy under each perturbation family; ``helper`` (a second process
+    with the same model) takes families while this process computes others."""
+    rob = suite.robustness
+    assert rob is not None
+    ref = judge.version.ref
+    spec = family_spec(suite, judge, cases)
+    total = len(rob.perturbations)
+    answers: dict[str, FamilyAnswer] = {}
+    # Longest first, both processes taking from the front: neither waits long for the other.
+    todo = sorted(rob.perturbations, key=lambda f: -_FAMILY_WORK.get(f, 1.0))
+    if helper is not None:
+        helper.send_cases(cases.records, spec)
+    tell(f"{ref}: robustness", 0, total)
+    while todo or (helper is not None and helper.busy is not None):
+        if helper is not None and helper.ready() and todo:
+            helper.start_family(todo.pop(0))
+        if todo:
+            family = todo.pop(0)
+            answers[family] = family_answers(judge.model, cases.records, family, spec)
+        busy = helper.busy if helper is not None else None
+        if helper is not None and busy is not None:
+            got = helper.result(block=not todo)
+            if got is not None:
+                answers[got[0]] = got[1]
+            elif not helper.alive:
+                todo.append(busy)  # the helper failed: compute its family here
+        tell(f"{ref}: robustness", len(answers), total)
+    original = np.array(ans.labels, dtype=object)
+    expected = np.array(cases.expected, dtype=object)
+    answered = np.array([e is None for e in ans.errors])
+    ok_original = answered.copy()
+    inv_sum = np.zeros(len(cases.records))
+    acc_sum = np.zeros(len(cases.records))
+    families: dict[str, dict[str, float]] = {}
+    for family in rob.perturbations:
+        changed, got_labels, got_errors = answers[family]
+        labels = original.copy()
+        ok = ok_original.copy()
+        if changed:
+            idx = np.asarray(changed, dtype=np.int64)
+            labels[idx] = np.array(got_labels, dtype=object)
+            ok[idx] = np.array([e is None for e in got_errors])
+        inv = (labels == original) & ok & answered
+        acc = (labels == expected) & ok & answered
+        inv_sum += inv
+        acc_sum += acc
+        families[family] = {"invariance": float(inv.mean()), "accuracy": float(acc.mean())}
+    # One value per case (the share of its perturbed copies that held): cases, not copies,
+    # are what the bootstrap resamples.
+    inv_all = inv_sum / total
+    acc_all = acc_sum / total
+    summary = {
+        "seed": rob.seed,
+        "invariance": float(inv_all.mean()),
+        "accuracy": float(acc_all.mean()),
+        "families": families,
+        "predictions": int(total * len(cases.records)),
+    }
+    return inv_all, acc_all, summary
+
+
+def consistency(
+    suite: Suite, judge: Judge, cases: Cases, tell: Progress
+) -> tuple[np.ndarray[Any, Any], dict[str, Any]]:
+    spec = suite.consistency
+    assert spec is not None
+    n = min(spec.cases, len(cases.records))
+    rng = np.random.default_rng(spec.cases)
+    idx = np.sort(rng.choice(len(cases.records), size=n, replace=False))
+    sample = [cases.records[i] for i in idx.tolist()]
+    runs = [predict(judge.model, sample).labels for _ in range(spec.repeats)]
+    agree = np.zeros(n)
+    for i in range(n):
+        answers = [r[i] for r in runs]
+        top = max(set(answers), key=answers.count)
+        agree[i] = answers.count(top) / len(answers)
+    tell(f"{judge.version.ref}: consistency", n, n)
+    return agree, {"cases": n, "repeats": spec.repeats, "agreement": float(agree.mean())}
