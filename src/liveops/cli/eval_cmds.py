@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from liveops.cli.output import AS_OPT, JSON_OPT, Cli, make_cli
+
+if TYPE_CHECKING:
+    from liveops.store import Store
 
 runs_app = typer.Typer(help="Stored evaluation runs.")
 
@@ -43,23 +46,52 @@ def eval_cmd(
             progress=progress,
             seed=seed,
         )
-    _finish(cli, result.run.to_dict(), html)
+    _finish(cli, result.run.to_dict(), html, _model_errors(store, result.run.id))
     raise typer.Exit(result.run.exit_code)
 
 
-def _finish(cli: Cli, run: dict[str, Any], html: Path | None) -> None:
+ERRORS_SHOWN = 10
+
+
+def _model_errors(store: Store, run_id: str) -> dict[str, Any] | None:
+    """How many stored cases of the run the model raised on, and the first of them (the
+    summary only counts those of the main cases)."""
+    total = 0
+    shown: list[dict[str, Any]] = []
+    for case in store.evaluation.cases(run_id):
+        if case.error is None:
+            continue
+        total += 1
+        if len(shown) < ERRORS_SHOWN:
+            text = case.inputs.get("text")
+            if not isinstance(text, str):
+                text = next((v for v in case.inputs.values() if isinstance(v, str)), "")
+            shown.append(
+                {"case": case.case_id, "source": case.source, "error": case.error, "text": text}
+            )
+    return {"count": total, "first": shown} if total else None
+
+
+def _finish(
+    cli: Cli, run: dict[str, Any], html: Path | None, errors: dict[str, Any] | None
+) -> None:
     if html is not None:
         from liveops.cli.eval_html import write_report
 
         write_report(run, html)
         cli.note(f"report written to {html}")
     if cli.json:
-        cli.emit(run)
-    else:
-        from liveops.cli.eval_render import render_run
+        cli.emit({**run, "model_errors": errors} if errors else run)
+        return
+    from liveops.cli.eval_render import model_errors_table, render_run
 
-        for part in render_run(run):
-            cli.out.print(part)
+    out = cli.out
+    parts = render_run(run, out.width)
+    if errors:
+        # right after the gates and the exit code: the first thing to look at
+        parts.insert(2, model_errors_table(errors["first"], errors["count"]))
+    for part in parts:
+        out.print(part)
 
 
 class _progress:
@@ -151,8 +183,9 @@ def runs_show(
     from liveops.services.evaluation import get_run
 
     cli = make_cli(ctx, json, None)
-    run = get_run(cli.store(), run_id)
-    _finish(cli, run.to_dict(), html)
+    store = cli.store()
+    run = get_run(store, run_id)
+    _finish(cli, run.to_dict(), html, _model_errors(store, run.id))
 
 
 def register(app: typer.Typer) -> None:
