@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,11 +60,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_project(folder: Path) -> Path:
+def make_project(folder: Path, database_url: str | None = None) -> Path:
     """The project with router@1 (production) and router@2 registered."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "liveops.yaml").write_text(PROJECT_YAML)
-    store = open_store(project_dir=folder)
+    store = open_store(database_url, project_dir=folder)
     try:
         apply_project(store, parse_project(PROJECT_YAML), actor="tester")
         for name in ("v1", "v2"):
@@ -96,10 +97,14 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(project: Path, *extra: str, sink: str | None = "file") -> Server:
+def start_server(
+    project: Path, *extra: str, sink: str | None = "file", database_url: str | None = None
+) -> Server:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
     env.pop("LIVEOPS_DATABASE_URL", None)
+    if database_url is not None:
+        env["LIVEOPS_DATABASE_URL"] = database_url
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if sink == "file":
         env["LIVEOPS_PREDICTION_SINK"] = "tests.server.file_sink:open_file_sink"
@@ -132,7 +137,7 @@ def project(tmp_path: Path) -> Path:
 def serve(project: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def _start(*extra: str, **kw: str | None) -> Server:
+    def _start(*extra: str, **kw: Any) -> Server:
         s = start_server(project, *extra, **kw)
         started.append(s)
         return s
