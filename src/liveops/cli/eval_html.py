@@ -151,21 +151,13 @@ def _scope_bars(s: dict[str, Any]) -> str:
     if not rows:
         return "<p class=muted>no accuracy metric in this suite</p>"
     has_base = any(e.get("baseline_value") is not None for _, e in rows)
-    left, width, bar_h = 270, 960, 14
+    left, width, bar_h = 270, 960, 14  # the plot ends 60 px early: room for labels
     group_h = bar_h * (2 if has_base else 1) + 14
     height = 40 + group_h * len(rows)
-    lo = min(
-        [0.5]
-        + [
-            min(x for x in (e.get("value"), (e.get("interval") or [1, 1])[0]) if x is not None)
-            for _, e in rows
-            if e.get("value") is not None
-        ]
-    )
-    lo = max(0.0, int(lo * 10) / 10 - 0.1)
+    lo = 0.0  # bars start at zero: a cut axis would make small differences look large
 
     def x(v: float) -> float:
-        return left + (v - lo) / (1.0 - lo) * (width - left - 20)
+        return left + (v - lo) / (1.0 - lo) * (width - left - 60)
 
     body: list[str] = []
     for t in range(int(lo * 10), 11):
@@ -187,10 +179,11 @@ def _scope_bars(s: dict[str, Any]) -> str:
             series.append((base_v, base_ci, _BASE))
         for val, ci, color in series:
             if val is not None:
+                end = max(x(val), x(ci[1]) if ci else 0.0)  # the label clears the whisker
                 body.append(
                     f"<rect x='{left}' y='{y}' width='{max(0.0, x(val) - left):.1f}' "
                     f"height='{bar_h}' fill='{color}'/>"
-                    f"<text x='{x(val) + 4:.1f}' y='{y + bar_h - 3}' "
+                    f"<text x='{end + 4:.1f}' y='{y + bar_h - 3}' "
                     f"fill='#1f2328'>{val:.3f}</text>"
                 )
             if ci:
@@ -224,7 +217,7 @@ def _confusion(s: dict[str, Any]) -> str:
     matrix = conf["matrix"]
     cols = [*labels, "(error)"] if any(r[-1] for r in matrix) else labels
     cell, left, top = 64, 110, 90
-    size_w = left + cell * len(cols) + 10
+    size_w = left + cell * len(cols) + 50  # room for the last rotated column label
     size_h = top + cell * len(labels) + 30
     peak = max(max(r[: len(cols)]) for r in matrix) or 1
     body = [
