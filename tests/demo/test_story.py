@@ -1,16 +1,26 @@
-"""`liveops demo` end to end: the registry it leaves, a safe re-run, and --reset."""
+"""`liveops demo` end to end: the registry it leaves, the evaluation of v1 and v2, the review
+and readiness stages, a safe re-run, and --reset."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli_runner import Runner
 
+SPANISH = "accuracy[spanish] not worse than baseline by 0.01"
+
+
+def _gates(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["gate"]: g for g in run["gates"]}
+
 
 @pytest.mark.slow
-def test_demo_registers_everything_and_reruns_safely(run_cli: Runner, tmp_path: Path) -> None:
+def test_demo_registers_evaluates_reviews_and_reruns_safely(
+    run_cli: Runner, tmp_path: Path
+) -> None:
     r = run_cli("demo", "--dir", "d", "--json")
     assert r.code == 0, r.err
     first = r.json()
@@ -28,15 +38,63 @@ def test_demo_registers_everything_and_reruns_safely(run_cli: Runner, tmp_path: 
     assert v1["lineage"]["datasets"]["train"]["ref"] == "support-train@1"
     assert all(step["outcome"] == "done" for step in first["steps"])
 
-    again = run_cli("demo", "--dir", "d", "--json").json()
-    assert all(step["outcome"] == "skipped" for step in again["steps"])
-    assert [v["ref"] for v in again["versions"]] == ["support-router@1", "support-router@2"]
+    # v1 is production: every blocker and guardrail passes, its baseline gates are skipped.
+    run1, run2 = first["runs"]
+    assert (run1["version"], run1["baseline"], run1["exit_code"]) == ("support-router@1", None, 0)
+    checked = [g for g in run1["gates"] if g["kind"] in ("blocker", "guardrail")]
+    assert {g["verdict"] for g in checked} == {"pass", "skipped"}
+    assert _gates(run1)[SPANISH]["verdict"] == "skipped"
+    assert "production itself" in _gates(run1)[SPANISH]["reason"]
+    assert run1["failing_examples"] == []
+    # v2 against v1: better overall, worse on Spanish messages.
+    assert run2["version"] == "support-router@2" and run2["baseline"] == "support-router@1"
+    assert run2["exit_code"] == 1
+    gates = _gates(run2)
+    assert gates[SPANISH]["verdict"] == "fail"
+    assert gates["accuracy better than baseline"]["verdict"] == "pass"
+    assert gates["macro_f1 >= 0.8"]["verdict"] == "pass"
+    examples = run2["failing_examples"]
+    assert examples and all(x["scope"] == "slice:spanish" for x in examples)
+    assert all(x["expected"] != x["predicted"] for x in examples)
+    # the review stage ran on both runs, and readiness follows the gates
+    assert set(first["reviews"]) == {"support-router@1", "support-router@2"}
+    assert first["readiness"]["support-router@1"]["status"] == "pass"
+    assert first["readiness"]["support-router@2"]["status"] == "fail"
 
-    diff = run_cli("versions", "diff", "support-router@1", "support-router@2", cwd=tmp_path / "d")
+    d = tmp_path / "d"
+    runs = run_cli("runs", "list", "--json", cwd=d).json()
+    assert sorted(x["id"] for x in runs) == sorted([run1["run"], run2["run"]])
+    shown = run_cli("runs", "show", run2["run"], "--json", cwd=d)
+    assert shown.code == 0 and shown.json()["exit_code"] == 1
+    review = first["reviews"]["support-router@2"]
+    assert run_cli("review", "show", review, cwd=d).code == 0
+    assert run_cli("readiness", "support-router@2", cwd=d).code == 1
+
+    # A second run skips every step; its human output shows the runs and what to try next.
+    again = run_cli("demo", "--dir", str(d))
+    assert again.code == 0, again.err
+    progress = [line for line in again.err.splitlines() if line.strip()]
+    assert progress and all("skipped (already done)" in line for line in progress)
+    out = again.out
+    assert f"run {run1['run']}, exit code 0" in out and f"run {run2['run']}, exit code 1" in out
+    assert SPANISH in out and "gets these wrong (slice:spanish)" in out
+    assert " ".join(examples[0]["text"].split()[:3]) in out
+    for command in (
+        "liveops eval support-router@2 --baseline 1 --html report.html",
+        "liveops runs list",
+        f"liveops review show {review}",
+        "liveops readiness support-router@2",
+    ):
+        assert command in out
+    assert len(run_cli("runs", "list", "--json", cwd=d).json()) == 2
+
+    diff = run_cli("versions", "diff", "support-router@1", "support-router@2", cwd=d)
     assert diff.code == 0 and "decision.threshold" in diff.out and "0.68" in diff.out
     assert "accuracy" in diff.out and "+0.0" in diff.out
-    assert run_cli("audit", "verify", cwd=tmp_path / "d").code == 0
+    assert run_cli("audit", "verify", cwd=d).code == 0
 
-    reset = run_cli("demo", "--dir", str(tmp_path / "d"), "--reset", "--json").json()
+    reset = run_cli("demo", "--dir", str(d), "--reset", "--json").json()
     assert all(step["outcome"] == "done" for step in reset["steps"])
     assert [v["ref"] for v in reset["versions"]] == ["support-router@1", "support-router@2"]
+    assert [x["exit_code"] for x in reset["runs"]] == [0, 1]
+    assert {x["run"] for x in reset["runs"]}.isdisjoint({run1["run"], run2["run"]})

@@ -1,7 +1,9 @@
-"""The demo story, stage by stage: data, datasets, v1 live, a retrained v2.
+"""The demo story, stage by stage: data, datasets, v1 live, a retrained v2, their evaluation,
+a small human review and launch readiness.
 
 Each stage skips what is already done, so running the demo again is safe; ``reset`` starts
-over. Later rounds add stages (evaluate, serve, roll out, monitor) in modules of their own.
+over. Stages after registration live in modules of their own (``stage_eval``,
+``stage_review``); later rounds add serving, rollouts and monitoring the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from liveops.core.readiness import Readiness
 from liveops.core.records import DatasetRecord, VersionRecord
+from liveops.demo.stage_eval import Detail, EvaluatedVersion, run_eval_stage
+from liveops.demo.stage_review import run_review_stage
 from liveops.services.datasets import add_dataset
 from liveops.services.project import apply_project, load_project
 from liveops.services.registry import register_version, set_alias
@@ -33,9 +38,22 @@ class DemoResult:
     datasets: list[DatasetRecord] = field(default_factory=list)
     versions: list[VersionRecord] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
+    evaluations: list[EvaluatedVersion] = field(default_factory=list)
+    reviews: dict[str, str] = field(default_factory=dict)  # version ref -> review id
+    readiness: dict[str, Readiness] = field(default_factory=dict)
 
 
-def run_demo(folder: Path, *, reset: bool, seed: int, actor: str, progress: Progress) -> DemoResult:
+def run_demo(
+    folder: Path,
+    *,
+    reset: bool,
+    seed: int,
+    actor: str,
+    progress: Progress,
+    detail: Detail | None = None,
+) -> DemoResult:
+    """Run (or finish) the story in ``folder``; ``progress`` gets one line per step and
+    ``detail`` the progress of an evaluation while it runs."""
     folder = folder.resolve()
     if reset:
         _reset(folder)
@@ -60,6 +78,12 @@ def run_demo(folder: Path, *, reset: bool, seed: int, actor: str, progress: Prog
     v2, created = _train_and_register(store, folder, seed, "v2", actor)
     step(f"retrain and register {v2.ref} (threshold {V2_THRESHOLD})", created)
     step("point candidate at v2", _alias(store, "candidate", v2.number, actor))
+    # v1 is production: its baseline gates are skipped. v2 is compared with v1.
+    plan = [(v1.ref, None), (v2.ref, str(v1.number))]
+    evaluated = run_eval_stage(store, folder, plan, actor=actor, step=step, detail=detail)
+    result.evaluations = evaluated.evaluated
+    reviewed = run_review_stage(store, folder, [v1.ref, v2.ref], actor=actor, progress=step)
+    result.reviews, result.readiness = reviewed.reviews, reviewed.readiness
     result.versions = store.registry.list_versions(SERVICE)
     result.aliases = store.registry.aliases_of(SERVICE)
     store.close()
