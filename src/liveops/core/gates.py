@@ -209,4 +209,12 @@ def exit_code(verdicts: Sequence[GateVerdict]) -> int:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4f}".rstrip("0").rstrip(".") if x == x else "nan"
+    """Four decimals at most, no trailing zeros, and no ``-0`` (an interval of no change).
+
+    >>> _fmt(0.12340), _fmt(-0.0), _fmt(-0.00001)
+    ('0.1234', '0', '0')
+    """
+    if x != x:
+        return "nan"
+    text = f"{x:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

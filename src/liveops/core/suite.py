@@ -31,9 +31,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liveops.core.hashing import content_hash
+from liveops.core.names import parse_dataset_ref
 from liveops.core.perturb import FAMILIES
 from liveops.core.yamltext import YamlDoc, parse_yaml
-from liveops.errors import ProjectFileError
+from liveops.errors import ProjectFileError, UsageError
 
 __all__ = [
     "BUILTIN_GATE_METRICS",
@@ -170,6 +171,16 @@ class SliceSpec(_Strict):
     where: Predicate
 
 
+def _dataset_ref(value: str) -> str:
+    """A suite names datasets as ``NAME`` or ``NAME@N``; anything else is an error in the file
+    (naming its line), not a usage error of the command that reads it."""
+    try:
+        parse_dataset_ref(value)
+    except UsageError as exc:
+        raise ValueError(f"{exc.message} ({exc.hint})" if exc.hint else exc.message) from None
+    return value
+
+
 class MustPassSpec(_Strict):
     """Cases that must all be answered as expected (label, and an automatic decision unless
     the case's ``decision`` column names another)."""
@@ -178,6 +189,8 @@ class MustPassSpec(_Strict):
     expected: str | None = None  # default: the suite's cases.expected
     decision: str = "decision"  # the column that may name the expected decision
 
+    _ref = field_validator("dataset")(_dataset_ref)
+
 
 class CasesSpec(_Strict):
     dataset: str
@@ -185,6 +198,8 @@ class CasesSpec(_Strict):
     text_field: str = "text"
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
     must_pass: MustPassSpec | None = None
+
+    _ref = field_validator("dataset")(_dataset_ref)
 
 
 class RobustnessSpec(_Strict):

@@ -196,6 +196,14 @@ def resolve_dataset(store: Store, ref: str) -> DatasetRecord:
     """The dataset ``NAME`` (latest) or ``NAME@N``."""
     dref = parse_dataset_ref(ref)
     record = store.datasets.get(dref.name, dref.number)
+    if record is None and dref.number is not None:
+        latest = store.datasets.get(dref.name)
+        if latest is not None:
+            has = f"versions 1 to {latest.number}" if latest.number > 1 else "only version 1"
+            raise DatasetNotFound(
+                f"dataset {dref} does not exist: {dref.name} has {has}",
+                hint=f"use {dref.name} (the latest) or {dref.name}@N with N up to {latest.number}",
+            )
     if record is None:
         known = sorted({d.name for d in store.datasets.list()})
         raise DatasetNotFound(
