@@ -81,7 +81,9 @@ def _finish(
         write_report(run, html)
         cli.note(f"report written to {html}")
     if cli.json:
-        cli.emit({**run, "model_errors": errors} if errors else run)
+        # gate verdicts first, as in the terminal report; the stored run follows unchanged
+        doc = {"gates": run["summary"].get("gates", []), "exit_code": run["exit_code"], **run}
+        cli.emit({**doc, "model_errors": errors} if errors else doc)
         return
     from liveops.cli.eval_render import model_errors_table, render_run
 
