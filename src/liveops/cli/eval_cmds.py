@@ -144,14 +144,18 @@ def runs_list(
     from rich.table import Table
 
     table = Table(title="evaluation runs")
+    # ids, versions and exit codes stay whole; the date, actor and gate counts wrap at 80 columns
     for col in ("run", "version", "baseline", "when", "by", "gates", "exit"):
-        table.add_column(col, no_wrap=True)
+        table.add_column(col, no_wrap=col in ("run", "version", "baseline", "exit"))
     for r in runs:
         b = _brief(r.to_dict())
+        baseline = b["baseline"] or "-"
+        if baseline.startswith(f"{r.service}@"):
+            baseline = baseline[len(r.service) :]  # the same service: "@1"
         table.add_row(
             r.id,
             r.ref,
-            b["baseline"] or "-",
+            baseline,
             r.created_at.strftime("%Y-%m-%d %H:%M"),
             r.actor,
             b["gates"],
