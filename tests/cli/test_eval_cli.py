@@ -324,7 +324,12 @@ def test_suite_naming_a_missing_column(run_cli: Runner, project: Path) -> None:
 def test_suite_naming_a_dataset_that_does_not_exist(run_cli: Runner, project: Path) -> None:
     with suite_edit(project, "dataset: router-eval", "dataset: router-evil"):
         r = _refused(run_cli, project, "router@1")
-    assert "dataset router-evil does not exist" in r.err
+    assert (
+        "dataset router-evil does not exist" in r.err and "named by the cases of the suite" in r.err
+    )
+    with suite_edit(project, "dataset: router-must", "dataset: router-mist"):
+        r = _refused(run_cli, project, "router@1")
+    assert "router-mist does not exist" in r.err and "named by the must-pass of the suite" in r.err
     with suite_edit(project, "dataset: router-eval", "dataset: router-eval@7"):
         r = _refused(run_cli, project, "router@1")
     assert "router-eval@7 does not exist" in r.err and "only version 1" in r.err
@@ -338,6 +343,10 @@ def test_cases_whose_labels_the_model_does_not_know(run_cli: Runner, project: Pa
         r = _refused(run_cli, project, "router@1")
     assert "labels router@1 does not know: shipping" in r.err
     assert "its labels: billing, technical" in r.err
+    # A probe expecting an unknown label could never hold: refused the same way.
+    with suite_edit(project, "expect: {label: billing}", "expect: {label: shipping}"):
+        r = _refused(run_cli, project, "router@1")
+    assert "probe 'refunds are billing' expects label 'shipping'" in r.err
 
 
 def test_an_empty_dataset(run_cli: Runner, project: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from liveops.core.suite import TEXT_LENGTH, Suite
-from liveops.errors import InvalidInputError
+from liveops.errors import DatasetNotFound, InvalidInputError
 from liveops.services.datasets import load_records, resolve_dataset
 from liveops.store import Store
 
@@ -25,7 +25,14 @@ class Cases:
 
 
 def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what: str) -> Cases:
-    ds = resolve_dataset(store, ref)
+    """The rows of dataset ``ref``, checked; ``what`` ("the cases", "the must-pass") names the
+    suite's part that asked for them in every message."""
+    try:
+        ds = resolve_dataset(store, ref)
+    except DatasetNotFound as exc:
+        raise DatasetNotFound(
+            f"{exc.message} (named by {what} of the suite)", hint=exc.hint, **exc.details
+        ) from None
     records = load_records(store, ds)
     if not records:
         raise InvalidInputError(f"{what} dataset {ds.ref} has no rows", hint="add cases to it")
@@ -40,7 +47,8 @@ def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what:
     missing = [i for i, r in enumerate(records) if r.get(expected_col) is None]
     if missing:
         raise InvalidInputError(
-            f"{what} dataset {ds.ref}: row {missing[0]} has no {expected_col!r}",
+            f"{what} dataset {ds.ref}: row {missing[0] + 1} (of {len(records)}, counting from 1) "
+            f"has no {expected_col!r}",
             hint="every case needs an expected label",
         )
     ids = [

@@ -191,6 +191,13 @@ def _evaluate(
             hint=f"fix the {suite.cases.expected!r} column of the dataset, or evaluate a model "
             "trained on these labels",
         )
+    for probe in suite.probes:
+        if probe.expect.label is not None and probe.expect.label not in judge.labels:
+            raise InvalidInputError(
+                f"probe {probe.name!r} expects label {probe.expect.label!r}, which {version.ref} "
+                f"does not know (its labels: {', '.join(judge.labels)}), so it could never hold",
+                hint="fix expect.label of the probe in the suite file",
+            )
     base_judge = Judge(store, base_version, spec, project_dir) if base_version else None
     tell("loading the model", 1, 1)
 
