@@ -22,6 +22,7 @@ from liveops.services import lineage
 from liveops.services.datasets import resolve_dataset
 from liveops.services.project import get_service_spec
 from liveops.store import Store
+from liveops.store.artifacts import sha256_file
 
 DECISION_KEYS = frozenset(DecisionSettings.__dataclass_fields__)
 ARTIFACT_SUFFIXES = {".skops": "skops", ".joblib": "joblib", ".pkl": "joblib", ".pickle": "joblib"}
@@ -98,11 +99,14 @@ def register_version(
     """Register an immutable version; identical content returns the existing version."""
     spec = get_service_spec(store, service)
     notes: list[str] = []
-    fmt, artifact_hash, extra_lineage = _store_artifact(store, artifact, entrypoint, trust, notes)
     cfg = effective_config(spec.decision, config or {})
     cfg["model_inputs"] = list(spec.model_inputs)
     used = {role: resolve_dataset(store, ref) for role, ref in (datasets or {}).items()}
     dataset_hashes = {role: d.content_hash for role, d in sorted(used.items())}
+    same = _registered_skops(store, service, artifact, entrypoint, cfg, dataset_hashes)
+    if same is not None:
+        return Registered(same, created=False, warnings=notes)
+    fmt, artifact_hash, extra_lineage = _store_artifact(store, artifact, entrypoint, trust, notes)
     identity = content_hash({"artifact": artifact_hash, "config": cfg, "datasets": dataset_hashes})
     captured = lineage.capture(cwd or Path.cwd())
     captured.update(extra_lineage)
@@ -141,6 +145,30 @@ def register_version(
             data={"content_hash": identity, "artifact_hash": artifact_hash},
         )
     return Registered(record, created=True, warnings=notes)
+
+
+def _registered_skops(
+    store: Store,
+    service: str,
+    artifact: Path | None,
+    entrypoint: str | None,
+    cfg: Mapping[str, Any],
+    dataset_hashes: Mapping[str, str],
+) -> VersionRecord | None:
+    """The existing version with this very skops file, config and datasets, if any: found by
+    hashing the file, before skops reads the whole of it to check its types (seconds for a
+    large vocabulary), so registering known content again is a quick lookup."""
+    if entrypoint is not None or artifact is None or not artifact.is_file():
+        return None
+    if ARTIFACT_SUFFIXES.get(artifact.suffix.lower()) != "skops":
+        return None
+    digest = sha256_file(artifact)
+    if not store.artifacts.path_of(digest).is_file():
+        return None  # the full path stores the file again
+    identity = content_hash({"artifact": digest, "config": cfg, "datasets": dataset_hashes})
+    with store.engine.connect() as conn:
+        number = store.registry.find_by_content(conn, service, identity)
+        return None if number is None else store.registry.get_version(service, number, conn)
 
 
 def _store_artifact(
