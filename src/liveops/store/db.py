@@ -9,6 +9,7 @@ numbering.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +90,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
+
+    if memory:
+        # One connection shared by every thread (StaticPool): let one thread use it at a time,
+        # or a gateway's log writer and a request would interleave their transactions.
+        turn = threading.RLock()
+        event.listen(engine, "checkout", lambda *_: turn.acquire())
+        event.listen(engine, "checkin", lambda *_: turn.release())
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

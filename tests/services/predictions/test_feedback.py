@@ -22,8 +22,12 @@ from tests.services.predictions.test_log import rec
 
 @pytest.fixture
 def plog(store: Store, tmp_path: Path) -> Iterator[PredictionLog]:
-    # A writer that waits an hour between batches: submitted records stay queued.
+    # A writer that waits an hour between passes: once its first pass is done, submitted
+    # records stay in the spool.
     log = open_prediction_log(store, tmp_path, LogSettings(flush_interval_s=3600, batch_max=10**6))
+    deadline = time.monotonic() + 30
+    while log.stats()["passes_total"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield log
     log.close()
 

@@ -12,6 +12,8 @@ from liveops.core.prediction import PredictionRecord, new_prediction_id
 from liveops.core.project import LoggingSpec
 from liveops.errors import ConflictError
 from liveops.services.predictions import LogSettings, open_prediction_log
+from liveops.services.predictions.log import _encode
+from liveops.services.predictions.spool import claim_spool
 from liveops.store import Store
 
 
@@ -83,22 +85,19 @@ def test_reopen_replays_what_was_not_stored_without_duplicates(
     plog.submit(first)
     assert plog.flush(10)
     plog.close()
-    # Simulate a crash: records spooled by a process whose writer never ran.
-    crashed = open_prediction_log(store, tmp_path, LogSettings(flush_interval_s=3600))
-    with crashed._cond:  # the writer exits without writing, as if killed
-        crashed._stopping = True
-        crashed._cond.notify_all()
+    # What a crashed gateway leaves: records in its spool that its writer never stored
+    # (also one already stored, repeated: replaying it again is harmless).
+    spool = claim_spool(tmp_path / ".liveops" / "spool" / "predictions")
     lost = [rec() for _ in range(7)]
-    crashed._writer.join(10)
-    crashed.submit(lost)
-    folder = crashed.spool_folder
-    crashed._spool.close()
+    spool.append(b"".join(_encode(r) for r in [first[0], *lost]))
+    folder = spool.folder
+    spool.close()
     assert any(folder.glob("*.seg"))
     reopened = open_prediction_log(store, tmp_path)
     assert all(reopened.issued_locally(r.prediction_id) for r in lost)
     assert reopened.flush(10)
     assert store.predictions.ids() == sorted(r.prediction_id for r in first + lost)
-    assert reopened.stats()["replayed_total"] == 7
+    assert reopened.stats()["replayed_total"] == 8
     reopened.close()
 
 

@@ -202,7 +202,7 @@ def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> No
     store = open_store(durable_url, project_dir=project)
     before = len(store.predictions.existing_ids(answered))
     plog = open_prediction_log(store, project)
-    assert plog.flush(60)
+    assert plog.flush(60), str(plog.stats())
     stored = store.predictions.existing_ids(answered)
     assert len(stored) == len(answered)  # every answered record, after replay
     assert store.predictions.count() == len(set(store.predictions.ids()))  # no duplicates
@@ -210,3 +210,25 @@ def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> No
     assert before < len(answered)  # the replay did real work
     plog.close()
     store.close()
+
+
+def test_a_writer_process_that_dies_is_started_again_and_nothing_is_lost(
+    durable_url: str, tmp_path: Path
+) -> None:
+    store = open_store(durable_url, project_dir=tmp_path)
+    plog = open_prediction_log(store, tmp_path, LogSettings(flush_interval_s=0.05))
+    try:
+        first = [rec() for _ in range(20)]
+        plog.submit(first)
+        assert plog.flush(30)
+        proc = plog._proc
+        assert proc is not None  # a file or server database gets a writer process
+        os.kill(proc.pid, signal.SIGKILL)
+        later = [rec() for _ in range(30)]
+        plog.submit(later)  # the gateway goes on spooling meanwhile
+        assert plog.flush(60), plog.stats()
+        assert store.predictions.ids() == sorted(r.prediction_id for r in first + later)
+        assert plog.stats()["writer_restarts_total"] == 1
+    finally:
+        plog.close()
+        store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from liveops.services.predictions import LogSettings, open_prediction_log
-from liveops.services.predictions.spool import claim_spool, encode_frame
+from liveops.services.predictions.spool import SpoolReader, claim_spool, encode_frame
 from liveops.store import Store, open_store
 from tests.services.predictions.test_log import rec
 
@@ -19,9 +19,22 @@ def test_a_torn_tail_is_skipped_and_counted(tmp_path: Path) -> None:
     spool.close()
     again = claim_spool(tmp_path)
     assert again.folder == folder  # a crashed process's folder is taken over
-    assert [f.payload for f in again.pending()] == [b"one", b"two"]
-    assert again.torn_bytes == len(torn) - 2
+    reader = SpoolReader(folder, live=True)  # the new owner appends to a new segment
+    assert [f.payload for f in reader.pending() if f.payload] == [b"one", b"two"]
+    assert reader.torn_bytes == len(torn) - 2
     again.close()
+
+
+def test_a_write_in_progress_is_read_once_it_is_complete(tmp_path: Path) -> None:
+    spool = claim_spool(tmp_path)
+    frame = encode_frame(b"late")
+    spool.append(encode_frame(b"early") + frame[:5])  # the rest is not written yet
+    reader = SpoolReader(spool.folder, live=True)
+    assert [f.payload for f in reader.pending()] == [b"early"]
+    assert reader.torn_bytes == 0
+    spool.append(frame[5:])
+    assert [f.payload for f in reader.pending()] == [b"early", b"late"]
+    spool.close()
 
 
 def test_a_corrupt_frame_stops_the_replay_of_its_segment(tmp_path: Path) -> None:
@@ -30,9 +43,9 @@ def test_a_corrupt_frame_stops_the_replay_of_its_segment(tmp_path: Path) -> None
     frame[-1] ^= 0xFF  # checksum no longer matches
     spool.append(encode_frame(b"ok") + bytes(frame))
     spool.close()
-    again = claim_spool(tmp_path)
-    assert [f.payload for f in again.pending()] == [b"ok"]
-    again.close()
+    reader = SpoolReader(spool.folder, live=False)
+    assert [f.payload for f in reader.pending() if f.payload] == [b"ok"]
+    assert reader.torn_bytes == len(frame)
 
 
 def test_segments_rotate_and_committed_ones_are_deleted(tmp_path: Path) -> None:
@@ -40,29 +53,31 @@ def test_segments_rotate_and_committed_ones_are_deleted(tmp_path: Path) -> None:
     marks = [spool.append(encode_frame(b"x" * 100)) for _ in range(5)]
     assert len({segment for segment, _ in marks}) == 5  # each append found a full segment
     assert len(list(spool.folder.glob("*.seg"))) == 5
-    spool.commit(*marks[2])  # the end of segment 3: segments 1-3 are stored
+    reader = SpoolReader(spool.folder, live=True)
+    reader.commit(*marks[2])  # the end of segment 3: segments 1-3 are stored
     assert sorted(p.name[-6:] for p in spool.folder.glob("*.seg")) == ["04.seg", "05.seg"]
-    assert not spool.all_committed()
-    spool.commit(*marks[4])
-    assert spool.all_committed()
+    assert len(reader.pending()) == 2
+    reader.commit(*marks[4])
+    assert reader.pending() == []
+    assert len(list(spool.folder.glob("*.seg"))) == 1  # the segment still appended to stays
     spool.close()
-    again = claim_spool(tmp_path)
-    assert list(again.pending()) == []
-    again.close()
+    reader.live = False
+    reader.commit(*marks[4])  # no-op: nothing new
+    assert SpoolReader(spool.folder, live=False).pending() == []
 
 
 def test_records_after_a_clean_close_are_replayed_by_the_next_start(tmp_path: Path) -> None:
-    # A clean close deletes the stored segments but keeps the committed mark; the next process
+    # After every segment was stored and deleted the committed mark stays; the next process
     # must not write where that mark says "already stored", or a crash would lose its records.
     first = claim_spool(tmp_path)
-    first.commit(*first.append(encode_frame(b"stored") * 10))
+    mark = first.append(encode_frame(b"stored") * 10)
     first.close()
+    SpoolReader(first.folder, live=False).commit(*mark)  # the writer stored it all
+    assert not list(first.folder.glob("*.seg"))  # stored, so deleted
     second = claim_spool(tmp_path)
     second.append(encode_frame(b"new"))
     second.close()  # as if killed before the writer stored it
-    third = claim_spool(tmp_path)
-    assert [f.payload for f in third.pending()] == [b"new"]
-    third.close()
+    assert [f.payload for f in SpoolReader(second.folder, live=False).pending()] == [b"new"]
 
 
 def test_two_live_processes_never_share_a_folder(tmp_path: Path) -> None:
@@ -72,8 +87,8 @@ def test_two_live_processes_never_share_a_folder(tmp_path: Path) -> None:
     b.close()
 
 
-def test_memory_stays_bounded_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
-    settings = LogSettings(max_queue_records=40, flush_interval_s=0.01, batch_max=25)
+def test_many_small_batches_arrive_whole_and_in_order(store: Store, tmp_path: Path) -> None:
+    settings = LogSettings(flush_interval_s=0.01, batch_max=25)
     plog = open_prediction_log(store, tmp_path, settings)
     records = [rec() for _ in range(1000)]
     for i in range(0, 1000, 5):
@@ -93,10 +108,28 @@ def test_a_large_replay_is_read_back_lazily(tmp_path: Path) -> None:
     for i in range(0, 300, 10):
         spool.append(b"".join(_encode(r) for r in records[i : i + 10]))
     spool.close()
-    plog = open_prediction_log(store, tmp_path, LogSettings(max_queue_records=50))
+    plog = open_prediction_log(store, tmp_path, LogSettings(batch_max=50))
     assert plog.stats()["backlog"] == 300
     assert plog.flush(30)
     assert store.predictions.ids() == [r.prediction_id for r in records]
     assert plog.stats()["spool_bytes"] == 0  # replayed segments are deleted once stored
     plog.close()
     store.close()
+
+
+def test_reading_in_small_chunks_sees_every_frame_once(tmp_path: Path) -> None:
+    spool = claim_spool(tmp_path, segment_bytes=1000)
+    payloads = [f"record-{i}".encode() * (1 + i % 7) for i in range(300)]
+    for i in range(0, 300, 3):
+        spool.append(b"".join(encode_frame(p) for p in payloads[i : i + 3]))
+    reader = SpoolReader(spool.folder, live=True)
+    seen: list[bytes] = []
+    for _ in range(1000):
+        frames = reader.pending(limit_bytes=64)  # smaller than most frames: one or two a call
+        if not frames:
+            break
+        seen += [f.payload for f in frames if f.payload]
+        reader.commit(frames[-1].segment, frames[-1].end)
+    assert seen == payloads
+    assert reader.torn_bytes == 0
+    spool.close()

@@ -1,16 +1,23 @@
-"""The durable spool: append-only segment files on local disk, one per process at a time.
+"""The durable spool: append-only segment files on local disk, one appending process at a time.
 
 Layout under ``PROJECT/.liveops/spool/``::
 
     predictions/w-0001/lock              flock'ed by the process that owns the folder
     predictions/w-0001/000000000007.seg  segments: frames appended, one write per batch
     predictions/w-0001/committed         "SEGMENT OFFSET": everything before is in the database
+    predictions/w-0001/writer.json       the log writer's counters (when it is a process)
     feedback/w-0001/...                  feedback waiting for the database, same layout
 
-A frame is ``length (4 bytes, little-endian) | crc32 (4 bytes) | payload (orjson)``. A process
-killed in the middle of a write leaves a torn frame at the end of its last segment: its length
-runs past the end of the file or its checksum fails, and replay stops there and counts the bytes
-as torn. A reopened spool never appends to an old segment; it starts a new one.
+A frame is ``length (4 bytes, little-endian) | crc32 (4 bytes) | payload (orjson)``. Two sides
+share a folder: the gateway *appends* (:class:`Spool`, which holds the folder's lock) and the
+log writer *reads* (:class:`SpoolReader`, in the gateway process or in a process of its own):
+it reads frames from the committed mark on, stores them, moves the mark and deletes segments
+it is done with. The writer is the only one that moves the mark.
+
+A process killed in the middle of a write leaves a torn frame at the end of its last segment:
+its length runs past the end of the file or its checksum fails. A reopened folder never appends
+to an old segment (it starts a new one), so a torn frame followed by a later segment is skipped
+and counted; one at the end of the segment still being appended to is a write in progress.
 """
 
 from __future__ import annotations
@@ -25,11 +32,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Frame", "Spool", "claim_spool", "free_spools"]
+__all__ = [
+    "Frame",
+    "Spool",
+    "SpoolReader",
+    "claim_spool",
+    "encode_frame",
+    "free_spools",
+    "read_frames",
+]
 
 _HEADER = struct.Struct("<II")
 _SUFFIX = ".seg"
 _MAX_FRAME = 64 * 1024 * 1024
+MARKER = "committed"
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -71,38 +87,60 @@ class Frame:
     payload: bytes
 
 
-class Spool:
-    """One process's spool folder: append batches, replay what is not committed, forget what is.
+def read_marker(folder: Path) -> tuple[int, int]:
+    """The folder's committed mark: everything before (segment, offset) is stored."""
+    try:
+        seg, end = (folder / MARKER).read_text().split()
+        return int(seg), int(end)
+    except (FileNotFoundError, ValueError):
+        return (0, 0)
 
-    Thread-safe: the request path appends while the writer thread commits."""
+
+def segment_sizes(folder: Path) -> dict[int, int]:
+    """Segment number -> size in bytes, as on disk now."""
+    out: dict[int, int] = {}
+    for p in folder.glob(f"*{_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            out[_number(p)] = p.stat().st_size
+    return out
+
+
+class Spool:
+    """The appending side of one spool folder (its owner holds the folder's lock).
+
+    Thread-safe: request threads append concurrently."""
 
     def __init__(self, folder: Path, lock_fd: int, *, segment_bytes: int = 16 * 1024 * 1024):
         self.folder = folder
-        self._lock_fd = lock_fd
+        self.lock_fd = lock_fd
         self._segment_bytes = segment_bytes
         self._mutex = threading.Lock()
-        self._sizes = {_number(p): p.stat().st_size for p in folder.glob(f"*{_SUFFIX}")}
-        self._committed = self._read_marker()
-        # Never reuse a number at or before the committed mark: after a clean close deleted every
-        # segment, a new segment 1 would look already stored and be skipped by the next replay.
-        self._active = max(max(self._sizes, default=0), self._committed[0]) + 1
+        sizes = segment_sizes(folder)
+        committed = read_marker(folder)
+        # Never reuse a number at or before the committed mark: after every segment was
+        # stored and deleted, a new segment 1 would look already stored and be skipped.
+        self.first_segment = max(max(sizes, default=0), committed[0]) + 1
+        self._active = self.first_segment
+        self._size = 0
         self._fd = self._open_segment(self._active)
         self._dirty = False
-        self.torn_bytes = 0
-
-    # --- the request path ---------------------------------------------------------------
 
     def append(self, frames: bytes) -> tuple[int, int]:
         """Write encoded frames in one write; returns (segment, end offset) of the last one."""
         with self._mutex:
-            if self._sizes[self._active] >= self._segment_bytes:
+            if self._size >= self._segment_bytes:
                 self._rotate()
             written = os.write(self._fd, frames)
             while written < len(frames):  # rare: a short write on a full disk or a signal
                 written += os.write(self._fd, frames[written:])
-            self._sizes[self._active] += len(frames)
+            self._size += len(frames)
             self._dirty = True
-            return self._active, self._sizes[self._active]
+            return self._active, self._size
+
+    def position(self) -> tuple[int, int]:
+        """Where the next append goes: (active segment, its size)."""
+        with self._mutex:
+            return self._active, self._size
 
     def fsync(self) -> None:
         """Force appended frames to disk (a no-op when nothing was appended since)."""
@@ -113,128 +151,131 @@ class Spool:
             fd = self._fd
         os.fsync(fd)
 
-    # --- the writer ---------------------------------------------------------------------
-
-    def pending(self) -> Iterator[Frame]:
-        """Frames in segments before the active one that are not committed yet (replay)."""
-        seg0, off0 = self._committed
-        for number in sorted(n for n in self._sizes if n != self._active and n >= seg0):
-            data = (self.folder / _name(number)).read_bytes()
-            start = off0 if number == seg0 else 0
-            end = start
-            for end, payload in read_frames(data, start):
-                yield Frame(number, end, payload)
-            self.torn_bytes += len(data) - max(end, start)
-
-    def read_from(self, segment: int, offset: int, limit_bytes: int) -> list[Frame]:
-        """Intact frames from (``segment``, ``offset``) on, about ``limit_bytes`` of them,
-        crossing into later segments (the active one included). Used to catch up on records
-        that did not fit the in-memory queue."""
-        frames: list[Frame] = []
+    def close(self, *, release: bool = True) -> None:
+        """Sync and stop appending; ``release`` also gives up the folder's lock."""
         with self._mutex:
-            numbers = sorted(n for n in self._sizes if n >= segment)
-        budget = limit_bytes
-        for number in numbers:
-            start = offset if number == segment else 0
-            try:
-                with (self.folder / _name(number)).open("rb") as fh:
-                    fh.seek(start)
-                    data = fh.read(max(budget, 1 << 20))
-            except FileNotFoundError:
-                continue
-            for end, payload in read_frames(data):
-                frames.append(Frame(number, start + end, payload))
-                budget -= len(payload)
-            if budget <= 0 or number == self._active:
-                break
-            if frames and frames[-1].segment == number:
-                # Moved past this segment only if it was read to its end.
-                if frames[-1].end < self._sizes.get(number, 0):
-                    break
-            elif start < self._sizes.get(number, 0):
-                break
-        return frames
-
-    def position(self) -> tuple[int, int]:
-        """Where the next append goes: (active segment, its size)."""
-        with self._mutex:
-            return self._active, self._sizes[self._active]
-
-    def commit(self, segment: int, end: int) -> None:
-        """Everything up to ``end`` in ``segment`` (and every earlier segment) is stored."""
-        with self._mutex:
-            if (segment, end) <= self._committed:
-                return
-            self._committed = (segment, end)
-            tmp = self.folder / "committed.tmp"
-            tmp.write_text(f"{segment} {end}\n")
-            os.replace(tmp, self.folder / "committed")
-            done = [
-                n
-                for n, size in self._sizes.items()
-                if n < segment or (n == segment and n != self._active and end >= size)
-            ]
-            for number in done:
-                with contextlib.suppress(FileNotFoundError):
-                    (self.folder / _name(number)).unlink()
-                del self._sizes[number]
-
-    def bytes_on_disk(self) -> int:
-        with self._mutex:
-            return sum(self._sizes.values())
-
-    def all_committed(self) -> bool:
-        """True when nothing in this spool waits for the database."""
-        with self._mutex:
-            seg, end = self._committed
-            return all(
-                size == 0 or n < seg or (n == seg and size <= end)
-                for n, size in self._sizes.items()
-            )
-
-    def close(self) -> None:
-        """Sync and release the folder; segments whose records are all stored are deleted."""
-        done = self.all_committed()
-        with self._mutex:
-            if self._fd < 0:
-                return
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            if done:
-                for number in list(self._sizes):
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.folder / _name(number)).unlink()
-                    del self._sizes[number]
-            os.close(self._lock_fd)
-
-    def remove(self) -> None:
-        """Delete the folder (once everything in it is committed) and release it."""
-        self.close()
-        for p in self.folder.iterdir():
-            p.unlink()
-        with contextlib.suppress(OSError):
-            self.folder.rmdir()
-
-    # --- internals ----------------------------------------------------------------------
+            if self._fd >= 0:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+            if release and self.lock_fd >= 0:
+                os.close(self.lock_fd)
+                self.lock_fd = -1
 
     def _rotate(self) -> None:
         os.fsync(self._fd)
         os.close(self._fd)
         self._active += 1
+        self._size = 0
         self._fd = self._open_segment(self._active)
 
     def _open_segment(self, number: int) -> int:
         fd = os.open(self.folder / _name(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._sizes[number] = os.fstat(fd).st_size
+        self._size = os.fstat(fd).st_size
         return fd
 
-    def _read_marker(self) -> tuple[int, int]:
+
+class SpoolReader:
+    """The reading side of one spool folder: what is not stored yet, and forgetting what is.
+
+    ``live`` says whether a process may still append to the folder's newest segment: then a
+    frame cut off at its end is a write in progress, not a torn one."""
+
+    def __init__(self, folder: Path, *, live: bool) -> None:
+        self.folder = folder
+        self.live = live
+        self.committed = read_marker(folder)
+        self.torn_bytes = 0
+
+    def pending(self, limit_bytes: int = 1 << 62) -> list[Frame]:
+        """Intact frames after the committed mark, about ``limit_bytes`` of them, in order.
+
+        Reads only about ``limit_bytes`` from disk, so draining a large spool costs time
+        linear in its size."""
+        seg0, off0 = self.committed
+        sizes = segment_sizes(self.folder)
+        numbers = sorted(n for n in sizes if n >= seg0)
+        frames: list[Frame] = []
+        budget = limit_bytes
+        for k, number in enumerate(numbers):
+            start = off0 if number == seg0 else 0
+            while budget > 0:
+                chunk = self._read(number, start, min(budget, 1 << 24) + _HEADER.size)
+                if chunk is None:
+                    break
+                data, at_end = chunk
+                end = 0
+                for end, payload in read_frames(data):
+                    frames.append(Frame(number, start + end, payload))
+                    budget -= len(payload) + _HEADER.size
+                if end == len(data) and at_end:
+                    break  # the whole segment is read
+                if not at_end and end > 0:
+                    start += end
+                    continue  # the chunk ended at or inside a frame: read on from there
+                if end < len(data):
+                    # At the end of the file (or a frame that cannot be read at all).
+                    newest = k == len(numbers) - 1
+                    if self.live and newest and _incomplete(data, end):
+                        return frames  # a write in progress: read it next time
+                    self.torn_bytes += len(data) - end  # cut off by a crash: never completed
+                    frames.append(Frame(number, start + len(data), b""))  # the mark skips it
+                break
+            if budget <= 0:
+                break
+        return frames
+
+    def _read(self, number: int, start: int, size: int) -> tuple[bytes, bool] | None:
+        """``size`` bytes of segment ``number`` from ``start`` (more if the frame there is
+        larger), and whether that reached the end of the file."""
         try:
-            seg, end = (self.folder / "committed").read_text().split()
-            return int(seg), int(end)
-        except (FileNotFoundError, ValueError):
-            return (0, 0)
+            with (self.folder / _name(number)).open("rb") as fh:
+                total = os.fstat(fh.fileno()).st_size
+                fh.seek(start)
+                data = fh.read(size)
+                if len(data) >= _HEADER.size:
+                    length = _HEADER.unpack_from(data, 0)[0]
+                    if _HEADER.size + length > len(data) and length <= _MAX_FRAME:
+                        data += fh.read(_HEADER.size + length - len(data))
+        except FileNotFoundError:
+            return None
+        return data, start + len(data) >= total
+
+    def commit(self, segment: int, end: int) -> None:
+        """Everything up to ``end`` in ``segment`` (and every earlier segment) is stored;
+        delete the segments no process appends to any more."""
+        if (segment, end) <= self.committed:
+            return
+        self.committed = (segment, end)
+        tmp = self.folder / f"{MARKER}.tmp"
+        tmp.write_text(f"{segment} {end}\n")
+        os.replace(tmp, self.folder / MARKER)
+        sizes = segment_sizes(self.folder)
+        newest = max(sizes, default=0)
+        for number, size in sizes.items():
+            done = number < segment or (number == segment and end >= size)
+            if done and (number < newest or not self.live):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.folder / _name(number)).unlink()
+
+    def bytes_on_disk(self) -> int:
+        return sum(segment_sizes(self.folder).values())
+
+    def remove(self) -> None:
+        """Delete the folder (its records are all stored)."""
+        for p in self.folder.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+
+def _incomplete(data: bytes, pos: int) -> bool:
+    """Whether the frame at ``pos`` is cut short (a write in progress) rather than corrupt."""
+    if pos + _HEADER.size > len(data):
+        return True
+    length: int = _HEADER.unpack_from(data, pos)[0]
+    return length <= _MAX_FRAME and pos + _HEADER.size + length > len(data)
 
 
 def _name(number: int) -> str:
@@ -277,12 +318,12 @@ def claim_spool(root: Path, *, segment_bytes: int = 16 * 1024 * 1024) -> Spool:
         n += 1
 
 
-def free_spools(root: Path) -> Iterator[Spool]:
-    """Every other spool folder under ``root`` that no live process holds (locked for the
-    caller), e.g. left behind by a gateway that ran with more workers."""
+def free_spools(root: Path) -> Iterator[tuple[Path, int]]:
+    """Every other spool folder under ``root`` that no live process holds, with the lock fd
+    now held for the caller, e.g. left behind by a gateway that ran with more workers."""
     if not root.exists():
         return
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         fd = _try_lock(folder)
         if fd is not None:
-            yield Spool(folder, fd)
+            yield folder, fd
