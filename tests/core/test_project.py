@@ -132,3 +132,19 @@ def test_bad_logging_block_names_the_line(block: str, message: str) -> None:
     with pytest.raises(ProjectFileError) as err:
         parse_project(text, "liveops.yaml")
     assert message in str(err.value) and "liveops.yaml:7" in str(err.value)
+
+
+def test_model_runs_on_takes_auto_thread_or_loop() -> None:
+    project_min = """
+services:
+  - name: router
+    owner: a@example.com
+    inputs: {text: {type: string}}
+    output: {labels: [a, b]}
+    serving: SERVING
+"""
+    base = project_min.replace("SERVING", "{model_runs_on: loop}")
+    assert parse_project(base).services[0].serving.model_runs_on == "loop"
+    with pytest.raises(ProjectFileError) as err:
+        parse_project(project_min.replace("SERVING", "{model_runs_on: gpu}"))
+    assert "model_runs_on" in err.value.message

@@ -78,6 +78,11 @@ class ServingSpec(_Strict):
     max_queue: int = Field(default=2048, ge=1)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
+    # Where a batch runs. "auto": artifact models (skops, joblib: CPU-bound, local) on the
+    # event loop, where a thread buys no parallelism under the GIL and costs throughput in
+    # handoffs; entry-point models (an LLM call, I/O) in a worker thread, so that a timeout
+    # answers from the fallback while the call is still out. "thread" or "loop" force one.
+    model_runs_on: Literal["auto", "thread", "loop"] = "auto"
 
 
 class LoggingSpec(_Strict):

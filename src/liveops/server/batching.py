@@ -2,9 +2,10 @@
 
 One batch is in flight per version at a time; requests that arrive meanwhile form the next
 batch, so batches grow with load and an idle server adds at most ``max_wait`` to a request.
-The model runs in a worker thread, so the event loop keeps accepting requests and a request's
-timeout can fire while the model is still busy. A full queue raises
-:class:`~liveops.errors.OverloadedError` (429 with Retry-After) instead of growing without bound.
+The model runs in a worker thread (the event loop keeps accepting requests and a request's
+timeout can fire while the model is still busy) or, with no executor, on the event loop itself.
+A full queue raises :class:`~liveops.errors.OverloadedError` (429 with Retry-After) instead of
+growing without bound.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Batcher:
     def __init__(
         self,
         run: BatchRunner,
-        executor: Executor,
+        executor: Executor | None,
         *,
         max_batch: int,
         max_wait_s: float,
@@ -136,7 +137,10 @@ class Batcher:
             if not batch:
                 continue
             try:
-                results: list[Any] = await loop.run_in_executor(self._executor, self._run, batch)
+                if self._executor is None:
+                    results: list[Any] = self._run(batch)  # on the loop: no thread handoff
+                else:
+                    results = await loop.run_in_executor(self._executor, self._run, batch)
             except Exception as exc:
                 results = [exc] * len(batch)
             for job, result in zip(batch, results, strict=True):

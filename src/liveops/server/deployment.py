@@ -1,9 +1,11 @@
-"""One loaded version in the gateway: its worker thread, batcher and circuit breaker.
+"""One loaded version in the gateway: its batcher, circuit breaker and (for some) worker thread.
 
-A batch runs in the version's worker thread: the model, :func:`~liveops.core.decision.decide`,
-the prediction records handed to the log (durable in its spool), and only then the answers go
-back to the event loop. A job whose caller timed out meanwhile is skipped (its caller answers
-from the fallback), so no prediction is both answered and logged twice.
+A batch runs on the event loop (artifact models) or in the version's worker thread (entry-point
+models; ``serving: {model_runs_on: ...}`` chooses): the model,
+:func:`~liveops.core.decision.decide`, the prediction records handed to the log (durable in
+its spool), and only then the answers go back to the caller. A job whose caller timed out
+meanwhile is skipped (its caller answers from the fallback), so no prediction is both answered
+and logged twice.
 """
 
 from __future__ import annotations
@@ -90,7 +92,12 @@ class Deployment:
             reset_after_s=serving.breaker_reset_s,
             clock=time.monotonic,
         )
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"model-{version.ref}")
+        on_thread = serving.model_runs_on == "thread" or (
+            serving.model_runs_on == "auto" and version.artifact_format == "entrypoint"
+        )
+        self.executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(1, thread_name_prefix=f"model-{version.ref}") if on_thread else None
+        )
         labels = (version.service, str(version.number))
         batch_hist = metrics.child(metrics.batch_size, *labels)
         self.batcher = Batcher(
@@ -246,4 +253,5 @@ class Deployment:
 
     def close(self) -> None:
         self.batcher.close()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)

@@ -71,6 +71,7 @@ class ServingVersion:
     model: Model
     settings: DecisionSettings
     rules: RulesFunction | None
+    artifact_format: str = "skops"  # skops | joblib | entrypoint
 
     @property
     def ref(self) -> str:
@@ -93,4 +94,4 @@ def load_serving_version(
                 f"{record.ref}: cannot load its rules {settings.rules}: {exc}",
                 hint="make the module importable from the project folder",
             ) from exc
-    return ServingVersion(service, number, model, settings, rules)
+    return ServingVersion(service, number, model, settings, rules, record.artifact_format)
