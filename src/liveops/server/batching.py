@@ -133,6 +133,11 @@ class Batcher:
                 delay = self._queue[0].enqueued + self.max_wait_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif self._executor is None:
+                    # The model ran on the loop, so nothing was read meanwhile: let the loop
+                    # send the answers and read the requests that wait in the sockets first.
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
             batch = self._take()
             if not batch:
                 continue
