@@ -3,7 +3,8 @@ robustness under perturbation and consistency, each for one :class:`Judge`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ import numpy as np
 
 from liveops.core.decision import DecisionSettings, RulesFunction
 from liveops.core.model import Model
+from liveops.core.perturb import perturb_all
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, VersionRecord
 from liveops.core.suite import Suite
 from liveops.services.eval_cases import Cases
-from liveops.services.eval_pool import FamilyAnswer, FamilyHelper, FamilySpec, family_answers
 from liveops.services.eval_predict import Answers, decisions, predict
 from liveops.services.models import load_callable, load_model
 from liveops.store import Store
@@ -24,9 +25,40 @@ __all__ = ["Judge", "Progress", "consistency", "family_spec", "must_pass", "prob
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
-# Rough cost of a family relative to answering the cases once: long_input doubles the text,
-# drop_optional leaves the model inputs alone (nothing to predict).
-_FAMILY_WORK = {"long_input": 2.0, "drop_optional": 0.0}
+FamilyAnswer = tuple[list[int], list[str | None], list[str | None]]  # changed rows, labels, errors
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """How a suite's perturbations apply to a version's model inputs."""
+
+    seed: int
+    text_field: str
+    optional_fields: tuple[str, ...]
+    model_inputs: tuple[str, ...]
+
+
+def family_answers(
+    model: Model, records: Sequence[Mapping[str, Any]], family: str, spec: FamilySpec
+) -> FamilyAnswer:
+    """Perturb ``records`` with ``family`` and answer the copies whose model inputs changed
+    (the others keep the original answer: the model would see the same thing)."""
+    copies = perturb_all(
+        records,
+        [family],
+        spec.seed,
+        text_field=spec.text_field,
+        optional_fields=list(spec.optional_fields),
+    )[family]
+    changed = [
+        i
+        for i, (a, b) in enumerate(zip(records, copies, strict=True))
+        if any(a.get(f) != b.get(f) for f in spec.model_inputs)
+    ]
+    if not changed:
+        return [], [], []
+    got = predict(model, [copies[i] for i in changed])
+    return changed, got.labels, got.errors
 
 
 class Judge:
@@ -160,39 +192,18 @@ def family_spec(suite: Suite, judge: Judge, cases: Cases) -> FamilySpec:
 
 
 def robustness(
-    suite: Suite,
-    judge: Judge,
-    cases: Cases,
-    ans: Answers,
-    tell: Progress,
-    helper: FamilyHelper | None = None,
+    suite: Suite, judge: Judge, cases: Cases, ans: Answers, tell: Progress
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[str, Any]]:
-    """Invariance and accuracy under each perturbation family; ``helper`` (a second process
-    with the same model) takes families while this process computes others."""
+    """Invariance and accuracy under each perturbation family."""
     rob = suite.robustness
     assert rob is not None
     ref = judge.version.ref
     spec = family_spec(suite, judge, cases)
     total = len(rob.perturbations)
     answers: dict[str, FamilyAnswer] = {}
-    # Longest first, both processes taking from the front: neither waits long for the other.
-    todo = sorted(rob.perturbations, key=lambda f: -_FAMILY_WORK.get(f, 1.0))
-    if helper is not None:
-        helper.send_cases(cases.records, spec)
     tell(f"{ref}: robustness", 0, total)
-    while todo or (helper is not None and helper.busy is not None):
-        if helper is not None and helper.ready() and todo:
-            helper.start_family(todo.pop(0))
-        if todo:
-            family = todo.pop(0)
-            answers[family] = family_answers(judge.model, cases.records, family, spec)
-        busy = helper.busy if helper is not None else None
-        if helper is not None and busy is not None:
-            got = helper.result(block=not todo)
-            if got is not None:
-                answers[got[0]] = got[1]
-            elif not helper.alive:
-                todo.append(busy)  # the helper failed: compute its family here
+    for family in rob.perturbations:
+        answers[family] = family_answers(judge.model, cases.records, family, spec)
         tell(f"{ref}: robustness", len(answers), total)
     original = np.array(ans.labels, dtype=object)
     expected = np.array(cases.expected, dtype=object)

@@ -34,7 +34,6 @@ from liveops.errors import InvalidInputError, ObjectNotFound
 from liveops.services import eval_checks
 from liveops.services.eval_cases import Cases, check_columns, load_cases, scopes, with_regression
 from liveops.services.eval_checks import Judge, Progress
-from liveops.services.eval_pool import FamilyHelper, helper_wanted
 from liveops.services.eval_predict import Answers, decisions, latencies, predict
 from liveops.services.project import get_service_spec
 from liveops.services.registry import resolve_version
@@ -119,58 +118,6 @@ def run_eval(
     text_field = suite.cases.text_field
     cases = load_cases(store, suite.cases.dataset, suite.cases.expected, text_field, "the cases")
     check_columns(suite, cases)
-    helper = _start_helper(store, version, suite, len(cases.records), project_dir)
-    try:
-        return _evaluate(
-            store,
-            version,
-            spec,
-            suite,
-            suite_path,
-            cases,
-            base_version,
-            base_reason,
-            helper,
-            actor=actor,
-            project_dir=project_dir,
-            tell=tell,
-            seed=seed,
-            resamples=resamples,
-        )
-    finally:
-        if helper is not None:
-            helper.close()
-
-
-def _start_helper(
-    store: Store, version: VersionRecord, suite: Suite, cases: int, project_dir: Path
-) -> FamilyHelper | None:
-    """A second process for the robustness families, started before this one loads its model
-    so that both load at once (see :mod:`liveops.services.eval_pool`)."""
-    url = store.engine.url.render_as_string(hide_password=False)
-    if suite.robustness is None or not helper_wanted(version.artifact_format, url, cases):
-        return None
-    return FamilyHelper(url, str(store.artifacts.root), str(project_dir), version.ref)
-
-
-def _evaluate(
-    store: Store,
-    version: VersionRecord,
-    spec: ServiceSpec,
-    suite: Suite,
-    suite_path: Path | None,
-    cases: Cases,
-    base_version: VersionRecord | None,
-    base_reason: str | None,
-    helper: FamilyHelper | None,
-    *,
-    actor: str,
-    project_dir: Path,
-    tell: Progress,
-    seed: int,
-    resamples: int,
-) -> EvalResult:
-    text_field = suite.cases.text_field
     must = None
     if suite.cases.must_pass is not None:
         mp = suite.cases.must_pass
@@ -203,9 +150,7 @@ def _evaluate(
 
     where = scopes(suite, cases)
     baseline_needs = {g.metric for g in suite.gates if g.uses_baseline}
-    cand, cand_cases, extras = _answer_all(
-        suite, judge, cases, must, where, tell, everything=True, helper=helper
-    )
+    cand, cand_cases, extras = _answer_all(suite, judge, cases, must, where, tell, everything=True)
     base = None
     if base_judge is not None:
         base, _, _ = _answer_all(
@@ -308,7 +253,6 @@ def _answer_all(
     *,
     everything: bool,
     needs: set[str] | None = None,
-    helper: FamilyHelper | None = None,
 ) -> tuple[RunData, list[EvalCaseRecord], dict[str, Any]]:
     """Ask ``judge`` everything the suite asks (a baseline only what its gates compare)."""
     need = needs or set()
@@ -369,12 +313,10 @@ def _answer_all(
         records += pr_records
         extras["probes"] = pr_summary
     if suite.robustness is not None and wanted("robustness.invariance", "robustness.accuracy"):
-        inv, acc, rob_summary = eval_checks.robustness(suite, judge, cases, ans, tell, helper)
+        inv, acc, rob_summary = eval_checks.robustness(suite, judge, cases, ans, tell)
         per_item["robustness.invariance"] = inv
         per_item["robustness.accuracy"] = acc
         extras["robustness"] = rob_summary
-    if helper is not None:
-        helper.close()  # done with it: the latency measurement below gets both cores quiet
     if suite.consistency is not None and wanted("consistency"):
         agree, cons_summary = eval_checks.consistency(suite, judge, cases, tell)
         per_item["consistency"] = agree
