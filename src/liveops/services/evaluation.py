@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from liveops.core.evaluation import (
+    BootstrapDraws,
     RunData,
     builtin_metrics,
     confusion,
@@ -160,8 +161,9 @@ def run_eval(
     tell("statistics", 0, 1)
     metrics = [m for m in SCALAR if m in suite.metrics]
     gated_classes = sorted({g.metric for g in suite.gates if g.metric.startswith("per_class.")})
-    table = scope_metrics(cand, base, [*metrics, *gated_classes], seed=seed, resamples=resamples)
-    builtins = builtin_metrics(cand, base, seed=seed, resamples=resamples)
+    draws = BootstrapDraws(seed, resamples)
+    table = scope_metrics(cand, base, [*metrics, *gated_classes], draws=draws)
+    builtins = builtin_metrics(cand, base, draws=draws)
     evidence = evidence_from(
         table,
         builtins,
