@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from liveops.store import open_store
 from tests.server.conftest import Server, make_project, start_server
 from tests.server.load import Load
+from tests.services.predictions.test_resilience import HOLD_SQLITE_WRITE_LOCK
 from tests.tcp_proxy import PausableProxy
 
 PREDICT = "/v1/services/router/predict"
@@ -89,16 +90,6 @@ def test_postgres_unreachable_for_30_seconds_under_load(
         proxy.close()
 
 
-_HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("COMMIT")
-"""
-
-
 def test_sqlite_write_locked_for_30_seconds_under_load(
     tmp_path: Path, stopping: list[Server]
 ) -> None:
@@ -109,7 +100,12 @@ def test_sqlite_write_locked_for_30_seconds_under_load(
 
     def lock() -> None:
         holder = subprocess.Popen(
-            [sys.executable, "-c", _HOLD_LOCK, str(project / ".liveops" / "liveops.db")],
+            [
+                sys.executable,
+                "-c",
+                HOLD_SQLITE_WRITE_LOCK,
+                str(project / ".liveops" / "liveops.db"),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

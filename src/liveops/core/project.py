@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liveops.core.decision import DecisionSettings
 from liveops.core.hashing import content_hash
 from liveops.core.names import NAME_RE
-from liveops.core.yamltext import YamlDoc, parse_yaml
-from liveops.errors import InvalidInputError, ProjectFileError
+from liveops.core.yamltext import parse_yaml
+from liveops.errors import InvalidInputError
 
 
 class _Strict(BaseModel):
@@ -200,7 +200,7 @@ def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
     try:
         project = Project.model_validate(doc.value)
     except ValidationError as exc:
-        raise _first_error(doc, exc) from None
+        raise doc.validation_error(exc) from None
     seen: set[str] = set()
     for i, svc in enumerate(project.services):
         if svc.name in seen:
@@ -216,18 +216,3 @@ def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
 def service_from_dict(data: dict[str, Any]) -> ServiceSpec:
     """Rebuild a stored service spec (already validated when it was applied)."""
     return ServiceSpec.model_validate(data)
-
-
-def _first_error(doc: YamlDoc, exc: ValidationError) -> ProjectFileError:
-    # An unknown key is usually a typo of a missing one: report it first.
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    err = errors[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field (a typo?)"
-    elif err["type"] == "missing":
-        msg = "this field is required"
-    more = len(exc.errors()) - 1
-    hint = f"{more} more problem(s) after this one" if more else None
-    return doc.error(loc, msg, hint=hint)

@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liveops.core.hashing import content_hash
 from liveops.core.names import parse_dataset_ref
 from liveops.core.perturb import FAMILIES
-from liveops.core.yamltext import YamlDoc, parse_yaml
-from liveops.errors import ProjectFileError, UsageError
+from liveops.core.yamltext import parse_yaml
+from liveops.errors import UsageError
 
 __all__ = [
     "BUILTIN_GATE_METRICS",
@@ -418,22 +418,9 @@ def parse_suite(text: str, filename: str = "suite.yaml") -> Suite:
     try:
         suite = Suite.model_validate(doc.value)
     except ValidationError as exc:
-        raise _first_error(doc, exc) from None
+        raise doc.validation_error(exc) from None
     problems = suite.gate_problems()
     if problems:
         i, fld, message = problems[0]
         raise doc.error(("gates", i, fld), message)
     return suite
-
-
-def _first_error(doc: YamlDoc, exc: ValidationError) -> ProjectFileError:
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    err = errors[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field (a typo?)"
-    elif err["type"] == "missing":
-        msg = "this field is required"
-    more = len(exc.errors()) - 1
-    return doc.error(loc, msg, hint=f"{more} more problem(s) after this one" if more else None)

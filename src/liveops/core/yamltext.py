@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from liveops.errors import ProjectFileError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 Path = tuple[str | int, ...]
 
@@ -45,6 +48,20 @@ class YamlDoc:
         return ProjectFileError(
             f"{where}: {dotted}: {message}", hint=hint, file=self.filename, line=line, field=dotted
         )
+
+    def validation_error(self, exc: ValidationError) -> ProjectFileError:
+        """The first problem pydantic found, as an error that names the line and the field."""
+        # An unknown key is usually a typo of a missing one: report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (a typo?)"
+        elif err["type"] == "missing":
+            msg = "this field is required"
+        more = len(errors) - 1
+        return self.error(loc, msg, hint=f"{more} more problem(s) after this one" if more else None)
 
 
 def parse_yaml(text: str, filename: str) -> YamlDoc:

@@ -122,7 +122,8 @@ def test_postgres_unreachable_for_30_seconds(pg_schema_url: str, tmp_path: Path)
         proxy.close()
 
 
-_HOLD_LOCK = """
+# Another process holding SQLite's write lock until it reads a line on stdin.
+HOLD_SQLITE_WRITE_LOCK = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
@@ -142,7 +143,7 @@ def test_sqlite_write_locked_by_another_process_for_30_seconds(tmp_path: Path) -
     def lock() -> None:
         nonlocal holder
         holder = subprocess.Popen(
-            [sys.executable, "-c", _HOLD_LOCK, str(db)],
+            [sys.executable, "-c", HOLD_SQLITE_WRITE_LOCK, str(db)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
