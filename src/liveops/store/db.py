@@ -75,7 +75,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        poolclass=StaticPool if memory else None,
+        poolclass=_TakeTurnsPool if memory else None,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 
@@ -91,19 +91,40 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 
-    if memory:
-        # One connection shared by every thread (StaticPool): let one thread use it at a time,
-        # or a gateway's log writer and a request would interleave their transactions.
-        turn = threading.RLock()
-        event.listen(engine, "checkout", lambda *_: turn.acquire())
-        event.listen(engine, "checkin", lambda *_: turn.release())
-
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+class _TakeTurnsPool(StaticPool):
+    """The one connection of an in-memory database, lent to one thread at a time.
+
+    Every thread must see the same in-memory database, so there is one connection; without
+    turns a gateway's log writer and a request would interleave their transactions. The turn
+    is taken before the pool hands out its record (in ``_do_get``), not in a ``checkout``
+    event: by then SQLAlchemy has already re-pointed the shared record at the waiting thread's
+    connection, and the holder's check-in then looks like a double check-in that never
+    releases the turn (a hang seen in CI).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = threading.RLock()
+
+    def _do_get(self) -> Any:
+        self._turn.acquire()
+        try:
+            return super()._do_get()
+        except BaseException:
+            self._turn.release()
+            raise
+
+    def _do_return_conn(self, record: Any) -> None:
+        super()._do_return_conn(record)
+        self._turn.release()
 
 
 def is_sqlite(engine: Engine) -> bool:
