@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from liveops.core.prediction import new_prediction_id
 from liveops.core.project import parse_project
 from liveops.services.predictions import LogSettings, open_prediction_log
@@ -71,6 +73,21 @@ def test_tail_and_show(run_cli: Runner, tmp_path: Path) -> None:
     assert shown["raw_inputs"] == {"text": "I am CU-00000, card 4111 1111 1111 1111"}
     assert shown["label"] == "billing" and shown["feedback"] == []
     assert "raw_inputs" in run_cli("predictions", "show", ids[0]).out
+
+
+def test_tail_fits_80_columns_and_names_the_one_service_once(
+    run_cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _logged(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    out = run_cli("predictions", "tail").out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "predictions of router" in out
+    rows = [line for line in out.splitlines() if line.startswith("│ 01")]
+    assert sorted(line.split("│")[1].strip() for line in rows) == sorted(ids)
+    for line in rows:
+        version, label = (c.strip() for c in line.split("│")[2:4])
+        assert version == "@2" and label == "billing 0.80"
 
 
 def test_show_unknown_and_bad_limit(run_cli: Runner, tmp_path: Path) -> None:

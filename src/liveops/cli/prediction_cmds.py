@@ -31,13 +31,18 @@ def tail(
 
     cli = make_cli(ctx, json, None)
     rows = recent_predictions(cli.store(), service, limit)
-    table = Table(title="predictions")
+    services = {r["service"] for r in rows}
+    one = services.pop() if len(services) == 1 else None
+    # One service: name it once in the title, so the rows fit an 80-column terminal.
+    table = Table(title=f"predictions of {escape(one)}" if one else "predictions")
     table.add_column("id (time-ordered)", no_wrap=True, min_width=26)
     for name in ("version", "label", "decision", "ms"):
-        table.add_column(name)
-    table.add_column("input", max_width=40)
+        table.add_column(name, no_wrap=True)
+    table.add_column("input", min_width=12, max_width=40)
     for r in rows:
-        version = f"{r['service']}@{r['version']}" if r["version"] is not None else r["service"]
+        version = f"@{r['version']}" if r["version"] is not None else "-"
+        if not one:
+            version = r["service"] + (version if r["version"] is not None else "")
         label = r["label"] or "-"
         if r["confidence"] is not None:
             label += f" {r['confidence']:.2f}"
