@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.server.conftest import Server
+from liveops.core.project import parse_project
+from liveops.services.project import apply_project
+from liveops.store import open_store
+from tests.server.conftest import PROJECT_YAML, Server
 from tests.server.file_sink import read_records
 
 PREDICT = "/v1/services/router/predict"
@@ -133,3 +140,36 @@ def test_health_readiness_metrics_and_openapi(server: Server) -> None:
     assert inst["required"] == ["text"]
     assert inst["properties"]["channel"]["anyOf"][0]["enum"] == ["email", "chat"]
     assert "/v1/services/unrouted/predict" not in doc["paths"]
+
+
+def test_a_full_queue_answers_429_with_retry_after_and_drops_nothing_silently(
+    project: Path, serve: Callable[..., Server]
+) -> None:
+    # Room for two waiting records; a timeout long enough that queued requests stay queued
+    # while the model is busy, and a breaker that does not open during the test.
+    yaml = PROJECT_YAML.replace("timeout_ms: 300", "timeout_ms: 1000").replace(
+        "breaker_failures: 3", "max_queue: 2, breaker_failures: 100"
+    )
+    (project / "liveops.yaml").write_text(yaml)
+    store = open_store(project_dir=project)
+    apply_project(store, parse_project(yaml), actor="tester")
+    store.close()
+    server = serve()
+
+    def post(text: str) -> httpx.Response:
+        with server.client() as c:
+            return c.post(PREDICT, json={"inputs": {"text": text}})
+
+    with ThreadPoolExecutor(8) as pool:
+        busy = pool.submit(post, "sleep refund")  # the model sleeps 1.5 s on this one
+        time.sleep(0.3)
+        answers = list(pool.map(post, ["refund"] * 6))
+        assert busy.result().status_code == 200
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [200, 200, 429, 429, 429, 429], [r.text for r in answers]
+    for r in answers:
+        if r.status_code == 429:
+            assert r.headers["retry-after"] == "1"
+            assert r.json()["error"] == "overloaded" and "queue" in r.json()["message"]
+    ids = [r.json()["prediction_id"] for r in answers if r.status_code == 200]
+    assert len(_logged(server.project, ids)) == 2  # every answer that was given is logged

@@ -105,6 +105,35 @@ def test_loaded_model_answers_and_a_tampered_artifact_is_refused(
         load_model(applied, v)
 
 
+def test_a_joblib_pickle_registers_with_a_warning_and_answers(
+    applied: Store, tmp_path: Path
+) -> None:
+    import joblib
+    import skops.io as sio
+
+    pipe = sio.load(
+        train_tiny(tmp_path / "m.skops"), trusted=sio.get_untrusted_types(file=tmp_path / "m.skops")
+    )
+    path = tmp_path / "model.joblib"
+    joblib.dump(pipe, path)
+    with pytest.warns(UserWarning, match="is a pickle: loading it runs arbitrary code"):
+        result = register_version(applied, "router", actor="a", artifact=path)
+    assert any("Prefer skops" in w for w in result.warnings)
+    v = result.version
+    assert v.artifact_format == "joblib"
+    out = load_model(applied, v).predict_batch([{"text": "refund my invoice"}])
+    assert out.labels == ["billing"]
+
+
+def test_an_entry_point_model_registers_and_answers(applied: Store) -> None:
+    v = register_version(applied, "router", actor="a", entrypoint="tests.server.models:v1").version
+    assert v.artifact_format == "entrypoint"
+    out = load_model(applied, v).predict_batch([{"text": "app crash"}, {"text": "refund"}])
+    assert out.labels == ["technical", "billing"]
+    with pytest.raises(UsageError, match="not module:callable"):
+        register_version(applied, "router", actor="a", entrypoint="tests.server.models.v1")
+
+
 def test_aliases_resolve_and_moves_are_audited(applied: Store, tmp_path: Path) -> None:
     v1 = register_version(
         applied, "router", actor="a", artifact=train_tiny(tmp_path / "1.skops", 1.0)

@@ -63,6 +63,7 @@ class LogSettings:
     retry_max_s: float = 2.0
     busy_timeout_ms: int = 1000
     close_timeout_s: float = 5.0
+    retention_interval_s: float = 3600.0  # the writer's raw-input retention pass; 0: off
     writer: Literal["auto", "process", "thread"] = "auto"  # auto: a process unless in-memory
     services: Mapping[str, LoggingSpec] = field(default_factory=dict)
 
@@ -82,6 +83,7 @@ class LogSettings:
             busy_timeout_ms=self.busy_timeout_ms,
             close_timeout_s=self.close_timeout_s,
             fsync_ms=self.fsync_ms,
+            retention_interval_s=self.retention_interval_s,
             services=dict(self.services),
         )
 

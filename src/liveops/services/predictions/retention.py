@@ -1,8 +1,8 @@
 """Retention of raw inputs: kept only for services that turn ``logging.raw_inputs`` on, and only
 until ``raw_retention_days`` after the prediction; :func:`purge_raw_inputs` enforces both.
 
-Run it on a schedule (``liveops predictions purge``, e.g. hourly from cron or a Kubernetes
-CronJob). It deletes rows past their expiry and every raw row of a service whose applied
+A running gateway's log writer calls it every ``retention_interval_s`` (an hour by default);
+``liveops predictions purge`` runs it on demand or from cron where no gateway runs. It deletes rows past their expiry and every raw row of a service whose applied
 ``liveops.yaml`` no longer asks for raw inputs. The redacted record in ``predictions`` stays.
 """
 

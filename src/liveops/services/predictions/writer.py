@@ -55,6 +55,7 @@ COUNTERS = (
     "batches_total",
     "feedback_written_total",
     "feedback_dropped_total",
+    "raw_purged_total",  # raw inputs deleted by the retention pass
 )
 
 
@@ -68,6 +69,7 @@ class WriterSettings:
     busy_timeout_ms: int = 1000
     close_timeout_s: float = 5.0
     fsync_ms: int = 200
+    retention_interval_s: float = 3600.0  # 0: no retention pass (run `predictions purge`)
     services: Mapping[str, LoggingSpec] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
@@ -128,6 +130,7 @@ class SpoolWriter:
         self._wait: Callable[[float], str | None] | None = None
         self._status_written = 0.0
         self._fsync_due = 0.0
+        self._retention_due = time.monotonic() + min(60.0, settings.retention_interval_s)
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -139,6 +142,8 @@ class SpoolWriter:
         while not self.gone:
             busy = self._pass()
             self._maybe_fsync()
+            if not busy:
+                self._maybe_purge()
             self._publish(force=not busy)
             if busy:
                 self._on(wait(0))  # a long drain still hears a stop, or its gateway's death
@@ -173,6 +178,29 @@ class SpoolWriter:
         if self.settings.fsync_ms > 0 and time.monotonic() >= self._fsync_due:
             self._fsync_own()
             self._fsync_due = time.monotonic() + self.settings.fsync_ms / 1000
+
+    def _maybe_purge(self) -> None:
+        """Enforce raw-input retention every ``retention_interval_s``, between batches, so a
+        gateway left running needs no cron job. Several replicas purging is harmless (each
+        delete is idempotent); a failure waits for the next round and never stops the log."""
+        interval = self.settings.retention_interval_s
+        if interval <= 0 or time.monotonic() < self._retention_due:
+            return
+        self._retention_due = time.monotonic() + interval
+        from liveops.services.predictions.retention import purge_raw_inputs
+
+        try:
+            report = purge_raw_inputs(self.store, clock=self.clock)
+        except StoreUnavailableError as exc:
+            self._retention_due = time.monotonic() + min(interval, 60.0)
+            log.warning("raw-input retention pass postponed: %s", exc)
+            return
+        except Exception:  # a bad service spec must not stop the prediction log
+            log.exception("raw-input retention pass failed; the next one runs in %.0f s", interval)
+            return
+        self.counters["raw_purged_total"] += report.deleted
+        if report.deleted:
+            log.info("raw-input retention: deleted %d expired raw inputs", report.deleted)
 
     def _pass(self) -> bool:
         """One round over the folders; True if anything was read (more may be waiting)."""

@@ -1,0 +1,41 @@
+"""Raw-input retention is enforced by the running log writer, not only by a cron job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from liveops.core.project import parse_project
+from liveops.services.predictions import LogSettings, open_prediction_log
+from liveops.services.project import apply_project
+from liveops.store import Store
+from tests.services.conftest import PROJECT_YAML
+from tests.services.predictions.test_log import rec
+
+RAW_YAML = PROJECT_YAML + "    logging: {raw_inputs: true, raw_retention_days: 7}\n"
+
+
+def test_the_writer_deletes_expired_raw_inputs_while_it_runs(store: Store, tmp_path: Path) -> None:
+    project = parse_project(RAW_YAML)
+    apply_project(store, project, actor="ann")
+    settings = LogSettings.for_services(project.services, retention_interval_s=0.2)
+    plog = open_prediction_log(store, tmp_path, settings)
+    try:
+        old = rec(ts=time.time() - 10 * 86400)  # its raw input expired three days ago
+        fresh = rec()
+        plog.submit([old, fresh])
+        assert plog.flush(10)
+        deadline = time.monotonic() + 30
+        while store.predictions.raw_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.predictions.raw_count() == 1
+        assert store.predictions.get(old.prediction_id)["raw_inputs"] is None
+        assert store.predictions.get(fresh.prediction_id)["raw_inputs"] is not None
+        # The redacted record itself stays.
+        assert set(store.predictions.ids()) == {old.prediction_id, fresh.prediction_id}
+        deadline = time.monotonic() + 10
+        while plog.stats()["raw_purged_total"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert plog.stats()["raw_purged_total"] == 1
+    finally:
+        plog.close()
