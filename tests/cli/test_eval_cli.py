@@ -247,6 +247,20 @@ def test_runs_list_and_show_the_stored_run(run_cli: Runner, project: Path) -> No
     table = run_cli("runs", "list", cwd=project)
     assert made["id"] in table.out and "router@3" in table.out
 
+
+def test_runs_list_fits_80_columns_and_cuts_nothing(
+    run_cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = run_cli("eval", "router@3", "--baseline", "1", "--json", cwd=project).json()
+    monkeypatch.setenv("COLUMNS", "80")
+    out = run_cli("runs", "list", cwd=project).out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out
+    row = out[out.index(made["id"]) :]
+    assert "router@3" in row and "@1" in row and made["created_at"][:10] in row
+    for verdict in {g["verdict"] for g in made["gates"]}:
+        assert verdict in row
+
     shown = run_cli("runs", "show", made["id"], "--json", cwd=project)
     assert shown.code == 0  # showing a run is not judging it again
     assert shown.json()["summary"] == made["summary"]

@@ -144,9 +144,9 @@ def runs_list(
     from rich.table import Table
 
     table = Table(title="evaluation runs")
-    # ids, versions and exit codes stay whole; the date, actor and gate counts wrap at 80 columns
-    for col in ("run", "version", "baseline", "when", "by", "gates", "exit"):
-        table.add_column(col, no_wrap=col in ("run", "version", "baseline", "exit"))
+    # Fits 80 columns with nothing cut: the time and actor share a cell, one verdict a line.
+    for col in ("run", "version", "vs", "when, by", "gates", "exit"):
+        table.add_column(col, no_wrap=col != "gates")
     for r in runs:
         b = _brief(r.to_dict())
         baseline = b["baseline"] or "-"
@@ -156,9 +156,8 @@ def runs_list(
             r.id,
             r.ref,
             baseline,
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
-            r.actor,
-            b["gates"],
+            f"{r.created_at.strftime('%Y-%m-%d %H:%M')}\n{r.actor}",
+            b["gates"].replace(", ", "\n"),
             str(r.exit_code),
         )
     cli.out.print(table)

@@ -34,7 +34,7 @@ def reviews_table(reviews: list[ReviewRecord]) -> Table:
             r.subject,
             r.source_run,
             str(r.sample.get("size", "-")),
-            r.created_at.isoformat(timespec="seconds"),
+            r.created_at.strftime("%Y-%m-%d %H:%M"),  # UTC; --json has the full time
             escape(r.actor),
         )
     return table

@@ -2,8 +2,9 @@
 until ``raw_retention_days`` after the prediction; :func:`purge_raw_inputs` enforces both.
 
 A running gateway's log writer calls it every ``retention_interval_s`` (an hour by default);
-``liveops predictions purge`` runs it on demand or from cron where no gateway runs. It deletes rows past their expiry and every raw row of a service whose applied
-``liveops.yaml`` no longer asks for raw inputs. The redacted record in ``predictions`` stays.
+``liveops predictions purge`` runs it on demand or from cron where no gateway runs. It deletes
+rows past their expiry and every raw row of a service whose applied ``liveops.yaml`` no longer
+asks for raw inputs. The redacted record in ``predictions`` stays.
 """
 
 from __future__ import annotations
