@@ -40,9 +40,8 @@ def tail(
         table.add_column(name, no_wrap=True)
     table.add_column("input", min_width=12, max_width=40)
     for r in rows:
-        version = f"@{r['version']}" if r["version"] is not None else "-"
-        if not one:
-            version = r["service"] + (version if r["version"] is not None else "")
+        at = f"@{r['version']}" if r["version"] is not None else ""
+        version = (at or "-") if one else r["service"] + at
         label = r["label"] or "-"
         if r["confidence"] is not None:
             label += f" {r['confidence']:.2f}"
