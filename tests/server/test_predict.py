@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from liveops.core.project import parse_project
-from liveops.services.project import apply_project
+from liveops.services.project import apply_project, set_service_enabled
+from liveops.services.registry import register_version, set_alias
 from liveops.store import open_store
 from tests.server.conftest import PROJECT_YAML, Server
 from tests.server.file_sink import read_records
@@ -173,3 +174,34 @@ def test_a_full_queue_answers_429_with_retry_after_and_drops_nothing_silently(
             assert r.json()["error"] == "overloaded" and "queue" in r.json()["message"]
     ids = [r.json()["prediction_id"] for r in answers if r.status_code == 200]
     assert len(_logged(server.project, ids)) == 2  # every answer that was given is logged
+
+
+def test_the_sensitive_input_rule_holds_when_the_rules_answer_without_the_model(
+    project: Path, serve: Callable[..., Server]
+) -> None:
+    yaml = PROJECT_YAML.replace(
+        "timeout_ms: 300", "timeout_ms: 300\n      sensitive_input: human_review"
+    )
+    (project / "liveops.yaml").write_text(yaml)
+    store = open_store(project_dir=project)
+    apply_project(store, parse_project(yaml), actor="tester")
+    # The decision block is copied into a version at registration: register one with it.
+    v3 = register_version(store, "router", actor="tester", entrypoint="tests.server.models:v2")
+    set_alias(store, "router", "production", str(v3.version.number), actor="tester")
+    server = serve()
+    card = {"inputs": {"text": "refund to card 4111 1111 1111 1111"}}
+    with server.client() as c:
+        assert c.post(PREDICT, json=card).json()["decision"] == "human_review"
+        set_service_enabled(store, "router", enabled=False, actor="tester", reason="test")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            plain = c.post(PREDICT, json={"inputs": {"text": "refund please"}}).json()
+            if plain["reason"] == "service_disabled;fallback:rules":
+                break
+            time.sleep(0.1)
+        assert plain["decision"] == "fallback" and plain["label"] == "billing"
+        held = c.post(PREDICT, json=card).json()
+    store.close()
+    assert held["decision"] == "human_review" and held["label"] is None, held
+    assert held["reason"] == "sensitive_input:card;service_disabled"
+    assert _logged(server.project, [held["prediction_id"]])[held["prediction_id"]]["label"] is None

@@ -2,7 +2,9 @@
 
 Closed (normal) until ``failures`` consecutive failures; then open: :meth:`allow` is False and
 the gateway answers from the fallback straight away. After ``reset_after_s`` one trial request
-is let through (half-open); its success closes the breaker, its failure opens it again.
+is let through (half-open); its success closes the breaker, its failure opens it again. A trial
+that reports neither (it was refused with a 429, say) is given up after another
+``reset_after_s`` and a new one is let through, so the breaker never stays half-open for good.
 The clock is a function returning seconds (``time.monotonic`` in the gateway).
 
 >>> now = [0.0]
@@ -14,6 +16,9 @@ True
 >>> now[0] = 11.0
 >>> b.allow(), b.allow(), b.state
 (True, False, 'half_open')
+>>> now[0] = 22.0  # the trial never reported: another one goes
+>>> b.allow(), b.allow()
+(True, False)
 >>> b.record_success(); b.state
 'closed'
 """
@@ -45,6 +50,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._state: BreakerState = "closed"
         self._trial_out = False
+        self._trial_at = 0.0
 
     @property
     def state(self) -> BreakerState:
@@ -57,8 +63,10 @@ class CircuitBreaker:
         with self._lock:
             if self._state == "open" and self._clock() - self._opened_at >= self.reset_after_s:
                 self._state, self._trial_out = "half_open", False
-            if self._state == "half_open" and not self._trial_out:
-                self._trial_out = True
+            if self._state == "half_open" and (
+                not self._trial_out or self._clock() - self._trial_at >= self.reset_after_s
+            ):
+                self._trial_out, self._trial_at = True, self._clock()
                 return True
             return False
 

@@ -53,6 +53,7 @@ __all__ = [
     "DecisionSettings",
     "RulesFunction",
     "decide",
+    "sensitive_hold",
 ]
 
 Decision = Literal["automatic", "human_review", "fallback", "abstain"]
@@ -322,6 +323,27 @@ def decide(
         needs_fallback_version=pending,
         fallback_target=settings.fallback_version,
     )
+
+
+def sensitive_hold(
+    record: Mapping[str, Any], settings: DecisionSettings, text_fields: Sequence[str] = ("text",)
+) -> tuple[str, str] | None:
+    """``(action, reason)`` when ``record`` holds sensitive input that no automatic answer may
+    take (the model's, or a fallback's when the model is not asked); None otherwise.
+
+    The gateway applies it when it answers from the rules without the model (kill switch,
+    timeout, open breaker), so the sensitive-input rule holds on every path.
+
+    >>> s = DecisionSettings(sensitive_input="human_review")
+    >>> sensitive_hold({"text": "card 4111 1111 1111 1111"}, s)
+    ('human_review', 'sensitive_input:card')
+    >>> sensitive_hold({"text": "order 4111 1111"}, s) is None
+    True
+    """
+    if settings.sensitive_input in ("allow", "fallback"):
+        return None
+    kinds = _sensitive_kinds(record, text_fields)
+    return (settings.sensitive_input, f"sensitive_input:{kinds}") if kinds else None
 
 
 def _sensitive_kinds(record: Mapping[str, Any], text_fields: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from liveops.core.decision import sensitive_hold
 from liveops.core.inputs import FieldProblem, check_instance
 from liveops.core.names import parse_version_ref
 from liveops.core.prediction import PredictionRecord, PredictionSink, new_prediction_id
@@ -342,18 +343,24 @@ class Gateway:
         m = self.metrics
         labels = (dep.version.service, str(dep.version.number), dep.arm)
         now = time.time()
+        settings, text_fields = dep.version.settings, dep.service.text_fields
         for inst, pid in zip(instances, ids, strict=True):
-            try:
-                label = rules(inst)
-            except Exception as exc:
-                label, why = None, f"fallback_error:{type(exc).__name__}"
+            hold = sensitive_hold(inst, settings, text_fields)
+            if hold is not None:  # the sensitive-input rule holds without the model too
+                label, decision, fallback = None, hold[0], None
+                full = f"{hold[1]};{reason}"
             else:
-                why = "fallback_no_answer" if not isinstance(label, str) else ""
-                label = label if isinstance(label, str) else None
-            if label is None:
-                decision, fallback, full = "human_review", None, f"{why};{reason}"
-            else:
-                decision, fallback, full = "fallback", "rules", f"{reason};fallback:rules"
+                try:
+                    label = rules(inst)
+                except Exception as exc:
+                    label, why = None, f"fallback_error:{type(exc).__name__}"
+                else:
+                    why = "fallback_no_answer" if not isinstance(label, str) else ""
+                    label = label if isinstance(label, str) else None
+                if label is None:
+                    decision, fallback, full = "human_review", None, f"{why};{reason}"
+                else:
+                    decision, fallback, full = "fallback", "rules", f"{reason};fallback:rules"
             answers.append(
                 {
                     "prediction_id": pid,
