@@ -106,3 +106,30 @@ def test_nothing_labelled_reaches_the_database(tmp_path: Path) -> None:
     # The detector's known misses (see the mismatches above) are the only leaks allowed.
     assert len(leaked) <= 3 and len(changed_negatives) <= 3
     store.close()
+
+
+def test_segments_and_the_caller_are_redacted_too(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'liveops.db'}", project_dir=tmp_path)
+    plog = open_prediction_log(store, tmp_path)
+    now = time.time()
+    record = PredictionRecord(
+        new_prediction_id(now),
+        "router",
+        1,
+        "production",
+        now,
+        {"text": "hello", "language": "ana@example.com"},
+        "a",
+        caller="bob@example.com",
+        segments={"channel": "email", "language": "ana@example.com", "region": "+34 612 345 678"},
+    )
+    plog.submit([record])
+    assert plog.flush(30)
+    plog.close()
+    row = store.predictions.get(record.prediction_id)
+    store.close()
+    assert row is not None
+    assert row["inputs"]["language"] == row["language"] == "[EMAIL]"
+    assert row["channel"] == "email"  # nothing sensitive: kept as sent
+    assert row["caller"] == "[EMAIL]" and row["segments"] == {"region": "[PHONE]"}
+    assert row["redactions"] == 4

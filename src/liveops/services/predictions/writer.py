@@ -341,7 +341,11 @@ class SpoolWriter:
 
     def _row(self, r: PredictionRecord, now: datetime) -> dict[str, Any]:
         inputs, redactions = self.redactor.redact(r.service, r.inputs)
-        segments = dict(r.segments)
+        # Segments come from the inputs and the caller from a header: both are stored, so
+        # both are redacted like the input (an e-mail address sent as `language`, say).
+        segments, n_segments = self.redactor.redact(r.service, r.segments)
+        caller, n_caller = self.redactor.redact(r.service, {"caller": r.caller})
+        redactions += n_segments + n_caller
         extra = {k: v for k, v in segments.items() if k not in _TYPED_SEGMENTS}
         return {
             "prediction_id": r.prediction_id,
@@ -359,7 +363,7 @@ class SpoolWriter:
             "tokens_in": r.tokens_in,
             "tokens_out": r.tokens_out,
             "error": _cut(r.error, 200),
-            "caller": _cut(r.caller, 200),
+            "caller": _cut(caller["caller"], 200),
             "channel": _cut(segments.get("channel"), 64),
             "plan": _cut(segments.get("plan"), 64),
             "language": _cut(segments.get("language"), 64),
