@@ -71,3 +71,28 @@ def test_version_swap_under_load_fails_no_request(server: Server) -> None:
     assert {o.body["confidence"] for o in load.outcomes if o.body["version"] == 2} == {0.95}
     logged = {r["prediction_id"] for r in read_records(server.project)}
     assert {o.body["prediction_id"] for o in load.outcomes} <= logged
+
+
+def test_a_version_no_route_uses_is_unloaded_and_can_come_back(server: Server) -> None:
+    def loaded() -> tuple[list[str], float]:
+        with server.client() as c:
+            models = c.get("/readyz").json()["models"]
+            text = c.get("/metrics").text
+        gauge = next(ln for ln in text.splitlines() if ln.startswith("liveops_loaded_versions"))
+        return models, float(gauge.split()[-1])
+
+    def wait_for(models: list[str]) -> None:
+        deadline = time.monotonic() + 30
+        while loaded() != (models, 1.0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    store = open_store(project_dir=server.project)
+    assert loaded() == (["router@1"], 1.0)
+    for target in ("2", "1", "2"):  # moved away, back before it was closed, away again
+        set_alias(store, "router", "production", target, actor="tester")
+        wait_for([f"router@{target}"])
+        assert loaded() == ([f"router@{target}"], 1.0)
+        with server.client() as c:
+            answer = c.post(PREDICT, json={"inputs": {"text": "refund"}}).json()
+        assert answer["version"] == int(target)
+    store.close()

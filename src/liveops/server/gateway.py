@@ -28,7 +28,7 @@ from liveops.core.decision import sensitive_hold
 from liveops.core.inputs import FieldProblem, check_instance
 from liveops.core.names import parse_version_ref
 from liveops.core.prediction import PredictionRecord, PredictionSink, new_prediction_id
-from liveops.core.routing import RoutingTable
+from liveops.core.routing import Route, RoutingTable
 from liveops.errors import (
     InvalidInputError,
     LiveopsError,
@@ -42,6 +42,7 @@ from liveops.server.metrics import GatewayMetrics
 from liveops.services.serving import ServedService, load_serving_version, read_services
 from liveops.store import Store
 
+RETIRE_GRACE_S = 5.0
 log = logging.getLogger("liveops.gateway")
 Answer = dict[str, Any]
 SinkFactory = Callable[[Store, Path], PredictionSink]
@@ -75,10 +76,17 @@ class Gateway:
         self.started_at = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Versions no route needs any more: closed once requests that picked them are done.
+        self._retired: dict[tuple[str, int], tuple[Deployment, float]] = {}
 
     # --- lifecycle (poller thread) -----------------------------------------------------
 
     def start(self) -> None:
+        try:  # the batchers' tasks live on the serving loop: retired ones are closed there
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
         self._thread = threading.Thread(target=self._poll_loop, name="liveops-poller", daemon=True)
         self._thread.start()
 
@@ -86,7 +94,7 @@ class Gateway:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for dep in list(self.deployments.values()):
+        for dep in [*self.deployments.values(), *(d for d, _ in self._retired.values())]:
             dep.close()
         if self.sink is not None:
             self.sink.close()
@@ -143,15 +151,35 @@ class Gateway:
             svc = services.get(dep.version.service)
             if svc is not None:
                 dep.service = svc
+        needed = _needed(deployments, routes)
+        now = time.monotonic()
+        for key in [k for k in deployments if k not in needed]:
+            self._retired[key] = (deployments.pop(key), now)
+            log.info("unloading %s@%d: no route uses it", *key)
         self.deployments = deployments
         self.services = services
         self.table = RoutingTable(routes)
+        self._close_retired(now)
+
+    def _close_retired(self, now: float) -> None:
+        """Close retired versions once every request that picked one has finished or timed
+        out (its timeout plus a margin after it left the table), so none is cut short."""
+        for key, (dep, since) in list(self._retired.items()):
+            if now - since < dep.timeout_s + RETIRE_GRACE_S or dep.batcher.depth:
+                continue
+            del self._retired[key]
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(dep.close)
+            else:
+                dep.close()
 
     def _ensure(
         self, deployments: dict[tuple[str, int], Deployment], svc: ServedService, number: int
     ) -> Deployment:
         key = (svc.name, number)
         dep = deployments.get(key)
+        if dep is None and key in self._retired:  # back in a route before it was closed
+            dep = deployments[key] = self._retired.pop(key)[0]
         if dep is None:
             assert self.store is not None and self.sink is not None
             version = load_serving_version(
@@ -426,6 +454,20 @@ class Gateway:
             "database_ok": self.database_ok,
             "log": dict(stats),
         }
+
+
+def _needed(
+    deployments: Mapping[tuple[str, int], Deployment], routes: Mapping[str, Route]
+) -> set[tuple[str, int]]:
+    """The versions the routes answer with, and the fallback versions behind them."""
+    needed: set[tuple[str, int]] = set()
+    for name, route in routes.items():
+        for arm in route.arms:
+            dep = deployments.get((name, arm.version))
+            while dep is not None and (dep.version.service, dep.version.number) not in needed:
+                needed.add((dep.version.service, dep.version.number))
+                dep = dep.fallback
+    return needed
 
 
 def _fut() -> asyncio.Future[Any]:
