@@ -93,3 +93,24 @@ def test_two_workers_share_one_metrics_view(serve: Callable[..., Server]) -> Non
     total = _metric(text, r'liveops_requests_total\{[^}]*status="200"[^}]*\} (\S+)')
     print(f"\n--workers 2: {len(answered)} answered, /metrics counts {total:g}")
     assert total == len(answered)
+
+
+def test_feedback_right_after_predict_is_accepted_by_any_worker(
+    serve: Callable[..., Server],
+) -> None:
+    # Each request on a new connection: the feedback often reaches the other worker, whose
+    # own memory does not know the id and whose database may not have it yet.
+    server = serve("--workers", "2", sink=None)
+    deadline = time.monotonic() + 60
+    with server.client() as c:
+        while _metric(c.get("/metrics").text, r"^liveops_loaded_versions (\S+)$") < 2:
+            assert time.monotonic() < deadline, "the second worker did not load"
+            time.sleep(0.2)
+    statuses = []
+    for i in range(30):
+        with server.client() as c:
+            pid = c.post(PREDICT, json={"inputs": {"text": f"refund {i}"}}).json()["prediction_id"]
+        with server.client() as c:
+            r = c.post("/v1/feedback", json={"prediction_id": pid, "source": "t", "label": "b"})
+        statuses.append((r.status_code, r.text[:200]))
+    assert [s for s, _ in statuses] == [200] * 30, [t for s, t in statuses if s != 200][:3]

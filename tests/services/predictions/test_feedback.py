@@ -24,7 +24,9 @@ from tests.services.predictions.test_log import rec
 def plog(store: Store, tmp_path: Path) -> Iterator[PredictionLog]:
     # A writer that waits an hour between passes: once its first pass is done, submitted
     # records stay in the spool.
-    log = open_prediction_log(store, tmp_path, LogSettings(flush_interval_s=3600, batch_max=10**6))
+    # Half a second for another process's recent ids, so never-issued ids fail fast here.
+    settings = LogSettings(flush_interval_s=3600, batch_max=10**6, sibling_wait_s=0.5)
+    log = open_prediction_log(store, tmp_path, settings)
     deadline = time.monotonic() + 30
     while log.stats()["passes_total"] < 1 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import orjson
 
 from liveops.core.clock import Clock, SystemClock
-from liveops.core.prediction import PredictionRecord
+from liveops.core.prediction import PredictionRecord, prediction_id_time
 from liveops.core.project import LoggingSpec, ServiceSpec
 from liveops.errors import ConflictError
 from liveops.services.predictions.spool import (
@@ -64,6 +64,9 @@ class LogSettings:
     busy_timeout_ms: int = 1000
     close_timeout_s: float = 5.0
     retention_interval_s: float = 3600.0  # the writer's raw-input retention pass; 0: off
+    # Feedback on a recent id another gateway process issued: how long to wait for its row.
+    sibling_wait_s: float = 5.0
+    sibling_wait_recent_s: float = 60.0
     writer: Literal["auto", "process", "thread"] = "auto"  # auto: a process unless in-memory
     services: Mapping[str, LoggingSpec] = field(default_factory=dict)
 
@@ -173,9 +176,26 @@ class PredictionLog:
     def issued(self, prediction_id: str) -> bool:
         """Whether this process logged ``prediction_id`` recently, or the database has it.
 
-        Raises :class:`~liveops.errors.StoreUnavailableError` when only the database could
-        tell and it cannot be reached."""
-        return self.issued_locally(prediction_id) or self._store.predictions.exists(prediction_id)
+        An id made in the last ``sibling_wait_recent_s`` that neither knows may come from
+        another gateway process (a sibling worker, another replica) whose writer has not
+        stored it yet: the database is asked again for up to ``sibling_wait_s``. Raises
+        :class:`~liveops.errors.StoreUnavailableError` when only the database could tell and
+        it cannot be reached."""
+        exists = self._store.predictions.exists
+        if self.issued_locally(prediction_id) or exists(prediction_id):
+            return True
+        try:
+            age = time.time() - prediction_id_time(prediction_id)
+        except (KeyError, ValueError):  # not a ULID: never issued
+            return False
+        if not -5.0 <= age <= self._settings.sibling_wait_recent_s:
+            return False
+        deadline = time.monotonic() + self._settings.sibling_wait_s
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if self.issued_locally(prediction_id) or exists(prediction_id):
+                return True
+        return False
 
     def issued_locally(self, prediction_id: str) -> bool:
         """Whether this process logged (or found in a spool it replays) ``prediction_id``."""
