@@ -83,11 +83,13 @@ def test_tail_fits_80_columns_and_names_the_one_service_once(
     out = run_cli("predictions", "tail").out
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "predictions of router" in out
-    rows = [line for line in out.splitlines() if line.startswith("│ 01")]
-    assert sorted(line.split("│")[1].strip() for line in rows) == sorted(ids)
-    for line in rows:
-        version, label = (c.strip() for c in line.split("│")[2:4])
-        assert version == "@2" and label == "billing 0.80"
+    lines = out.splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith("│ 01")]
+    assert sorted(lines[i].split("│")[1].strip() for i in rows) == sorted(ids)
+    for i in rows:
+        label = lines[i].split("│")[2].strip()
+        under = lines[i + 1].split("│")[1].strip()
+        assert label == "billing 0.80" and under == "@2 · 4.2 ms"
 
 
 def test_show_unknown_and_bad_limit(run_cli: Runner, tmp_path: Path) -> None:

@@ -68,6 +68,9 @@ def test_feedback_for_an_issued_id_and_404_for_an_unknown_one(
         r = c.post("/v1/feedback", json={"prediction_id": pid})
         assert r.status_code == 422 and r.json()["details"]["problems"]
         assert c.post("/v1/feedback", content=b"[").status_code == 400
+        big = {**fb, "comment": "x" * 200_000}
+        r = c.post("/v1/feedback", json=big)
+        assert r.status_code == 413 and r.json()["error"] == "too_large", r.text
 
 
 def _metric(text: str, pattern: str) -> float:

@@ -33,11 +33,12 @@ def tail(
     rows = recent_predictions(cli.store(), service, limit)
     services = {r["service"] for r in rows}
     one = services.pop() if len(services) == 1 else None
-    # One service: name it once in the title, so the rows fit an 80-column terminal.
+    # Fits 80 columns: one service is named once in the title; the version and latency sit
+    # under the id; labels and decisions are short words, the input takes what is left.
     table = Table(title=f"predictions of {escape(one)}" if one else "predictions")
-    table.add_column("id (time-ordered)", no_wrap=True, min_width=26)
-    for name in ("version", "label", "decision", "ms"):
-        table.add_column(name, no_wrap=True)
+    table.add_column("id / version, ms", no_wrap=True, min_width=26)
+    table.add_column("label")
+    table.add_column("decision")
     table.add_column("input", min_width=12, max_width=40)
     for r in rows:
         at = f"@{r['version']}" if r["version"] is not None else ""
@@ -49,11 +50,9 @@ def tail(
         inputs = r["inputs"]
         text = inputs.get("text", inputs) if isinstance(inputs, dict) else inputs
         table.add_row(
-            r["prediction_id"],
-            escape(version),
+            f"{r['prediction_id']}\n[dim]{escape(version)} · {r['latency_ms']:.1f} ms[/]",
             escape(label),
             escape(decision),
-            f"{r['latency_ms']:.1f}",
             escape(_short(text)),
         )
     cli.emit(rows, table if rows else "no predictions logged yet")

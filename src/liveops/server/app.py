@@ -196,9 +196,18 @@ def _rest_app(gateway: Gateway) -> Starlette:
 
     async def feedback(request: Request) -> Response:
         try:
-            body = await request.body()
-            if len(body) > 100_000:
-                raise InvalidInputError("the feedback body is larger than 100000 bytes")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():  # stop reading at the limit
+                size += len(chunk)
+                if size > FEEDBACK_LIMIT:
+                    msg = f"the feedback body is larger than {FEEDBACK_LIMIT} bytes"
+                    hint = "send one feedback item per request; keep comments short"
+                    return JSONResponse(
+                        {"error": "too_large", "message": msg, "hint": hint}, status_code=413
+                    )
+                chunks.append(chunk)
+            body = b"".join(chunks)
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
@@ -246,6 +255,7 @@ def _rest_app(gateway: Gateway) -> Starlette:
     )
 
 
+FEEDBACK_LIMIT = 100_000  # bytes
 FEEDBACK_FIELDS = ("prediction_id", "source", "label", "rating", "correction", "comment")
 
 
