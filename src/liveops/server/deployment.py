@@ -99,14 +99,14 @@ class Deployment:
             ThreadPoolExecutor(1, thread_name_prefix=f"model-{version.ref}") if on_thread else None
         )
         labels = (version.service, str(version.number))
-        batch_hist = metrics.child(metrics.batch_size, *labels)
         self.batcher = Batcher(
             self.run_batch,
             self.executor,
             max_batch=serving.max_batch_size,
             max_wait_s=serving.max_wait_ms / 1000.0,
             max_queue=serving.max_queue,
-            on_batch=batch_hist.observe,
+            # looked up per batch: the arm is set after construction and may change
+            on_batch=lambda n: metrics.child(metrics.batch_size, *labels, self.arm).observe(n),
         )
 
     @property

@@ -212,7 +212,7 @@ class Gateway:
     def _update_gauges(self) -> None:
         m = self.metrics
         for (svc, n), dep in self.deployments.items():
-            m.child(m.queue_depth, svc, str(n)).set(dep.batcher.depth)
+            m.child(m.queue_depth, svc, str(n), dep.arm).set(dep.batcher.depth)
         m.loaded_versions.set(len(self.deployments))
         if self.sink is not None:
             try:

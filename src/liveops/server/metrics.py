@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -27,11 +28,33 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SVA = ("service", "version", "arm")
 
 
+def _forget_dead_workers(folder: str) -> None:
+    """Drop the live gauges of worker processes that are gone (a worker that crashed and was
+    started again would otherwise be summed twice); counters and histograms keep their files,
+    since what a dead worker counted did happen."""
+    from prometheus_client import multiprocess
+
+    pids: set[int] = set()
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        tail = path.stem.rsplit("_", 1)[-1]
+        if tail.isdigit():
+            pids.add(int(tail))
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, someone else's
+
+
 class GatewayMetrics:
     """The gateway's counters, histograms and gauges; children are cached per label set."""
 
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        if self.multiprocess:
+            _forget_dead_workers(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         reg = None if self.multiprocess else CollectorRegistry()
         self._registry = reg
         kw: dict[str, Any] = {"registry": reg}
@@ -60,7 +83,7 @@ class GatewayMetrics:
         self.batch_size = Histogram(
             "liveops_batch_size",
             "Records per model call.",
-            ("service", "version"),
+            SVA,
             buckets=BATCH_BUCKETS,
             **kw,
         )
@@ -68,7 +91,7 @@ class GatewayMetrics:
         self.queue_depth = Gauge(
             "liveops_queue_depth",
             "Records waiting for a model call.",
-            ("service", "version"),
+            SVA,
             **gauge_kw,
         )
         self.log_backlog = Gauge(
