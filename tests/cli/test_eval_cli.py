@@ -8,7 +8,8 @@ four versions served by tiny keyword models (entry points, so nothing is trained
 - ``router@2`` answers ``technical`` to everything: the accuracy blocker fails;
 - ``router@3`` is ``router@1`` but wrong on one Spanish case: the Spanish guardrail is
   inconclusive (too few cases to tell);
-- ``router@4`` raises on messages containing ``BOOM``.
+- ``router@4`` raises on messages containing ``BOOM``;
+- ``router@5`` is an older model that knows only ``billing`` (a baseline lacking a label).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from liveops.services.datasets import add_dataset
@@ -102,6 +104,17 @@ def one_spanish_miss():
 
 def flaky():
     return Keyword(boom=True)
+
+
+class BillingOnly:
+    classes = ("billing",)
+
+    def predict_batch(self, records):
+        return [{"label": "billing", "scores": {"billing": 1.0}} for _ in records]
+
+
+def billing_only():
+    return BillingOnly()
 """
 
 ROWS = [
@@ -145,7 +158,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         apply_project(store, load_project(root), actor="setup")
         for name, path in files.items():
             add_dataset(store, path, name=name, actor="setup")
-        for factory in ("good", "technical_only", "one_spanish_miss", "flaky"):
+        for factory in ("good", "technical_only", "one_spanish_miss", "flaky", "billing_only"):
             register_version(
                 store, "router", actor="setup", entrypoint=f"{MODULE}:{factory}", cwd=root
             )
@@ -311,6 +324,31 @@ def test_a_model_raising_on_some_cases_counts_errors_and_goes_on(
     assert doc["id"] in _run_ids(run_cli, project)
     raised = [c for c in doc["model_errors"]["first"] if "BOOM" in c["text"]]
     assert len(raised) == BOOMS
+
+
+def test_a_baseline_lacking_a_label_gets_those_cases_wrong(run_cli: Runner, project: Path) -> None:
+    # The candidate adds nothing here, but the same holds for one that adds a label: the older
+    # baseline cannot answer it, so it is wrong on those cases (not an error of the run).
+    r = run_cli("eval", "router@1", "--baseline", "5", "--json", cwd=project)
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["summary"]["baseline"] == "router@5"
+    billing = sum(y == "billing" for _, y, _ in [*ROWS * 3, UNIQUE])
+    overall = doc["summary"]["metrics"]["overall"]
+    assert overall["accuracy"]["baseline_value"] == pytest.approx(billing / CASES)
+    # macro-F1 as scikit-learn: billing's F1 and technical's 0, averaged
+    f1_billing = 2 * billing / (CASES + billing)
+    assert overall["macro_f1"]["baseline_value"] == pytest.approx(f1_billing / 2)
+    assert _verdicts(doc)["accuracy better than baseline"] == "pass"
+    human = run_cli("eval", "router@1", "--baseline", "5", cwd=project)
+    assert human.code == 0 and "internal error" not in human.err
+    # It gives the labels it does not know no probability: log loss counts them, clipped.
+    with suite_edit(project, "metrics: [accuracy, macro_f1]", "metrics: [accuracy, log_loss]"):
+        r = run_cli("eval", "router@1", "--baseline", "5", "--json", cwd=project)
+    assert r.code == 0, r.err
+    loss = r.json()["summary"]["metrics"]["overall"]["log_loss"]["baseline_value"]
+    eps = float(np.finfo(np.float64).eps)
+    assert loss == pytest.approx((CASES - billing) / CASES * -np.log(eps))
 
 
 # --- bad input: exit 4, a message naming the problem, nothing stored ------------------------

@@ -42,7 +42,8 @@ class Answers:
             return np.asarray(np.max(self.scores, axis=1), dtype=np.float64)
 
     def score_of(self, labels: Sequence[str]) -> FloatArray:
-        """The score each row gives to ``labels[i]`` (NaN when unknown)."""
+        """The score each row gives to ``labels[i]``: 0 for a label the model does not know
+        (it cannot answer it), NaN without scores and on errors."""
         out = np.full(len(self), np.nan)
         if self.scores is None:
             return out
@@ -51,6 +52,8 @@ class Answers:
             j = index.get(lbl)
             if j is not None:
                 out[i] = self.scores[i, j]
+            elif np.isfinite(self.scores[i]).any():
+                out[i] = 0.0
         return out
 
 

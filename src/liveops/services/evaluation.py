@@ -78,6 +78,10 @@ def load_suite(spec: ServiceSpec, project_dir: Path) -> tuple[Suite, Path]:
 def _outcomes(
     labels: tuple[str, ...], expected: Sequence[str], ans: Answers, auto: list[str]
 ) -> Outcomes:
+    # The candidate is refused when the cases expect a label it does not know (see run_eval);
+    # a baseline may be an older model without a label the candidate adds: it can never answer
+    # those cases, so they count as wrong (a comparison a user wants to see, not an error).
+    labels = labels + tuple(sorted(set(expected) - set(labels)))
     index = {c: i for i, c in enumerate(labels)}
     return Outcomes(
         labels=labels,
