@@ -351,6 +351,26 @@ def test_a_baseline_lacking_a_label_gets_those_cases_wrong(run_cli: Runner, proj
     assert loss == pytest.approx((CASES - billing) / CASES * -np.log(eps))
 
 
+def test_a_family_that_cannot_apply_is_reported_as_not_applicable(
+    run_cli: Runner, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # router's model reads only the text: dropping optional fields could change nothing
+    families = "perturbations: [casing, whitespace]"
+    with suite_edit(project, families, "perturbations: [casing, drop_optional]"):
+        doc = run_cli("eval", "router@1", "--json", cwd=project).json()
+        monkeypatch.setenv("COLUMNS", "80")
+        report = tmp_path / "report.html"
+        human = run_cli("eval", "router@1", "--html", str(report), cwd=project)
+    rob = doc["summary"]["robustness"]
+    assert list(rob["families"]) == ["casing"]
+    assert (
+        "the model sees no optional field (it sees: text)" in rob["not_applicable"]["drop_optional"]
+    )
+    assert re.search(r"drop_optional\s+│ n/a\s+│ n/a", human.out)
+    assert "n/a drop_optional: the model sees no optional field" in " ".join(human.out.split())
+    assert "drop_optional: not applicable" in report.read_text(encoding="utf-8")
+
+
 # --- bad input: exit 4, a message naming the problem, nothing stored ------------------------
 
 

@@ -90,6 +90,19 @@ def test_gate_verdicts_map_to_readiness(version: Store) -> None:
     assert "weakest families: typos 0.900" in rob.reason
 
 
+def test_robustness_names_families_that_do_not_apply(version: Store) -> None:
+    why = {"drop_optional": "the model sees no optional field (it sees: text)"}
+    rob = {"invariance": None, "accuracy": None, "families": {}, "not_applicable": why}
+    _run(version, {"gates": [], "robustness": rob, "probes": []})
+    check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
+    assert check.status == "missing"  # nothing was measured: not a pass
+    assert "no perturbation family applies" in check.reason and "drop_optional" in check.reason
+    rob = {**rob, "invariance": 0.9, "accuracy": 0.8, "families": {"typos": {"invariance": 0.9}}}
+    _run(version, {"gates": [], "robustness": rob, "probes": []}, run_id="run2")
+    check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
+    assert check.status == "pass" and "not applicable: drop_optional" in check.reason
+
+
 def test_a_failed_probe_or_error_gate_fails_readiness(version: Store) -> None:
     _run(
         version,

@@ -346,6 +346,13 @@ def _robustness(s: dict[str, Any]) -> str:
     if not rob:
         return "<p class=muted>no perturbations in this suite</p>"
     fams = rob["families"]
+    skipped = "".join(
+        f"<p class=muted>{escape(f)}: not applicable ({escape(why)}); not counted in the "
+        "overall values</p>"
+        for f, why in (rob.get("not_applicable") or {}).items()
+    )
+    if not fams:
+        return "<p class=muted>no perturbation family applies to this model</p>" + skipped
     w, left, row = 440, 120, 22
     h = 30 + row * len(fams)
     pw = w - left - 110
@@ -363,7 +370,8 @@ def _robustness(s: dict[str, Any]) -> str:
     return _svg(w, h, body) + (
         f"<p class=muted><span style='color:{_CAND}'>■</span> invariance (label unchanged) "
         f"<span style='color:{_BASE}'>■</span> accuracy under perturbation · overall "
-        f"{rob['invariance']:.3f} / {rob['accuracy']:.3f}</p>"
+        f"{rob['invariance']:.3f} / {rob['accuracy']:.3f} · "
+        f"{rob['predictions']} perturbed predictions</p>" + skipped
     )
 
 

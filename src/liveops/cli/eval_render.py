@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -137,7 +137,7 @@ def _scoped(s: dict[str, Any], kind: str, wide: bool = True) -> Table | None:
     return table
 
 
-def _robustness(s: dict[str, Any]) -> Table | None:
+def _robustness(s: dict[str, Any]) -> RenderableType | None:
     rob = s.get("robustness")
     if not rob:
         return None
@@ -146,11 +146,18 @@ def _robustness(s: dict[str, Any]) -> Table | None:
     )
     for col in ("family", "invariance", "accuracy"):
         table.add_column(col, no_wrap=True)
+    table.add_column("predicted", no_wrap=True, justify="right")
     for fam, v in rob["families"].items():
-        table.add_row(fam, num(v["invariance"]), num(v["accuracy"]))
+        table.add_row(fam, num(v["invariance"]), num(v["accuracy"]), str(v.get("predicted", "")))
+    for fam in rob.get("not_applicable") or {}:
+        table.add_row(f"[dim]{fam}[/]", "[dim]n/a[/]", "[dim]n/a[/]", "[dim]0[/]")
     table.add_section()
-    table.add_row("[bold]all[/]", num(rob["invariance"]), num(rob["accuracy"]))
-    return table
+    table.add_row("[bold]all[/]", num(rob["invariance"]), num(rob["accuracy"]), "")
+    skipped = rob.get("not_applicable") or {}
+    if not skipped:
+        return table
+    notes = "\n".join(f"[dim]n/a {escape(f)}: {escape(why)}[/]" for f, why in skipped.items())
+    return Group(table, notes)
 
 
 def _probes(s: dict[str, Any]) -> Table | None:

@@ -30,7 +30,10 @@ FamilyAnswer = tuple[list[int], list[str | None], list[str | None]]  # changed r
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """How a suite's perturbations apply to a version's model inputs."""
+    """How a suite's perturbations apply to a version's model inputs.
+
+    ``optional_fields`` are the optional fields the model sees: the ones ``drop_optional``
+    removes (dropping a field the model never reads could not change an answer)."""
 
     seed: int
     text_field: str
@@ -74,6 +77,7 @@ class Judge:
         if self.settings.rules:
             self.rules = load_callable(self.settings.rules, search_path=project_dir)
         self.labels = tuple(self.model.classes) or tuple(spec.output.labels)
+        self.spec = spec
 
 
 def must_pass(
@@ -175,47 +179,74 @@ def probes(
     return holds, records, out
 
 
-def family_spec(suite: Suite, judge: Judge, cases: Cases) -> FamilySpec:
+def family_spec(suite: Suite, judge: Judge) -> FamilySpec:
     """How the suite's perturbations apply to this version's model inputs."""
     rob = suite.robustness
     assert rob is not None
     text_field = suite.cases.text_field
     used = list(judge.version.config.get("model_inputs") or [text_field])
-    optional = rob.optional_fields
-    if optional is None:
-        optional = [
-            c
-            for c in cases.records[0]
-            if c not in set(used) and c != suite.cases.expected and c != text_field
-        ]
-    return FamilySpec(rob.seed, text_field, tuple(optional), tuple(used))
+    if rob.optional_fields is not None:
+        named = rob.optional_fields
+    else:
+        inputs = judge.spec.inputs
+        named = [f for f in used if not (f in inputs and inputs[f].required)]
+    optional = tuple(f for f in named if f in used and f != text_field)
+    return FamilySpec(rob.seed, text_field, optional, tuple(used))
+
+
+def _not_applicable(
+    family: str, spec: FamilySpec, answer: FamilyAnswer, named: Sequence[str] | None
+) -> str | None:
+    """Why ``family`` measures nothing for this model, or None when it applies.
+
+    Only ``drop_optional`` can be empty by construction: a text change always reaches the model,
+    while dropping fields the model never reads (or that no case has) changes no answer, and
+    counting that as perfect invariance would flatter the model."""
+    if family != "drop_optional" or answer[0]:
+        return None
+    seen = ", ".join(spec.model_inputs)
+    if not spec.optional_fields:
+        if named is not None:
+            return (
+                f"none of the suite's optional_fields ({', '.join(named) or 'empty'}) is an "
+                f"optional model input (the model sees: {seen})"
+            )
+        return f"the model sees no optional field (it sees: {seen})"
+    return f"no case has a value for the optional model inputs {', '.join(spec.optional_fields)}"
 
 
 def robustness(
     suite: Suite, judge: Judge, cases: Cases, ans: Answers, tell: Progress
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[str, Any]]:
-    """Invariance and accuracy under each perturbation family."""
+    """Invariance and accuracy under each perturbation family that applies to the model.
+
+    A family that cannot change what the model sees is reported as not applicable and left
+    out of the overall values (an empty array per case when no family applies)."""
     rob = suite.robustness
     assert rob is not None
     ref = judge.version.ref
-    spec = family_spec(suite, judge, cases)
-    total = len(rob.perturbations)
+    spec = family_spec(suite, judge)
     answers: dict[str, FamilyAnswer] = {}
-    tell(f"{ref}: robustness", 0, total)
+    skipped: dict[str, str] = {}
+    tell(f"{ref}: robustness", 0, len(rob.perturbations))
     for family in rob.perturbations:
-        answers[family] = family_answers(judge.model, cases.records, family, spec)
-        tell(f"{ref}: robustness", len(answers), total)
+        got = family_answers(judge.model, cases.records, family, spec)
+        why = _not_applicable(family, spec, got, rob.optional_fields)
+        if why is None:
+            answers[family] = got
+        else:
+            skipped[family] = why
+        tell(f"{ref}: robustness", len(answers) + len(skipped), len(rob.perturbations))
+    n = len(cases.records)
     original = np.array(ans.labels, dtype=object)
     expected = np.array(cases.expected, dtype=object)
     answered = np.array([e is None for e in ans.errors])
-    ok_original = answered.copy()
-    inv_sum = np.zeros(len(cases.records))
-    acc_sum = np.zeros(len(cases.records))
-    families: dict[str, dict[str, float]] = {}
-    for family in rob.perturbations:
-        changed, got_labels, got_errors = answers[family]
+    inv_sum = np.zeros(n)
+    acc_sum = np.zeros(n)
+    families: dict[str, dict[str, Any]] = {}
+    for family, (changed, got_labels, got_errors) in answers.items():
         labels = original.copy()
-        ok = ok_original.copy()
+        ok = answered.copy()
         if changed:
             idx = np.asarray(changed, dtype=np.int64)
             labels[idx] = np.array(got_labels, dtype=object)
@@ -224,17 +255,24 @@ def robustness(
         acc = (labels == expected) & ok & answered
         inv_sum += inv
         acc_sum += acc
-        families[family] = {"invariance": float(inv.mean()), "accuracy": float(acc.mean())}
+        families[family] = {
+            "invariance": float(inv.mean()),
+            "accuracy": float(acc.mean()),
+            "predicted": len(changed),
+        }
     # One value per case (the share of its perturbed copies that held): cases, not copies,
     # are what the bootstrap resamples.
-    inv_all = inv_sum / total
-    acc_all = acc_sum / total
+    total = len(answers)
+    inv_all = inv_sum / total if total else np.zeros(0)
+    acc_all = acc_sum / total if total else np.zeros(0)
     summary = {
         "seed": rob.seed,
-        "invariance": float(inv_all.mean()),
-        "accuracy": float(acc_all.mean()),
+        "invariance": float(inv_all.mean()) if total else None,
+        "accuracy": float(acc_all.mean()) if total else None,
         "families": families,
-        "predictions": int(total * len(cases.records)),
+        "not_applicable": skipped,
+        # copies actually asked: one whose model inputs did not change keeps its answer
+        "predictions": sum(f["predicted"] for f in families.values()),
     }
     return inv_all, acc_all, summary
 

@@ -102,13 +102,20 @@ def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
         and g.get("kind") in ("blocker", "guardrail")
     ]
     statuses = [_GATE_STATUS.get(str(g.get("verdict")), "fail") for g in gated]
-    status: ReadinessStatus = status_of(statuses) if statuses else "pass"
-    values = f"invariance {rob.get('invariance', 0):.3f}, accuracy {rob.get('accuracy', 0):.3f}"
+    skipped = ", ".join(rob.get("not_applicable") or {})
+    if rob.get("invariance") is None:
+        reason = f"no perturbation family applies to the model (not applicable: {skipped})"
+        status: ReadinessStatus = status_of(statuses) if statuses else "missing"
+        return [ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)]
+    status = status_of(statuses) if statuses else "pass"
+    values = f"invariance {rob['invariance']:.3f}, accuracy {rob.get('accuracy', 0):.3f}"
     worst = sorted(
         (rob.get("families") or {}).items(), key=lambda kv: kv[1].get("invariance", 1.0)
     )[:2]
     weakest = ", ".join(f"{k} {v.get('invariance', 0):.3f}" for k, v in worst)
     reason = f"{values}; weakest families: {weakest}" if weakest else values
+    if skipped:
+        reason += f"; not applicable: {skipped}"
     if not gated:
         reason += " (no gate on robustness: reported only)"
     return [ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)]
