@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
-from liveops.services.datasets import add_dataset
+from liveops.services import review as rv
+from liveops.services.datasets import add_dataset, load_records
 from liveops.services.evaluation import EvalResult, run_eval
 from liveops.services.project import apply_project, load_project
 from liveops.services.registry import register_version
+from liveops.services.regression import promote
+from liveops.services.review import MAX_SAMPLE
 from liveops.store import Store, open_store
 
 MODULE = "evalchecks_models"
@@ -176,3 +179,23 @@ def test_drop_optional_is_not_applicable_when_the_model_reads_no_optional_field(
     )
     # only the copies actually asked are counted as predictions
     assert rob["predictions"] == casing["predicted"] < len(CASES) * 2
+
+
+def test_a_reviewed_must_pass_case_can_be_promoted(project: Project) -> None:
+    run = project.eval("router@1").run
+    _, items = rv.create_review(
+        project.store, run.id, sample=MAX_SAMPLE, actor="ann", project_dir=project.root
+    )
+    must = [i for i in items if i.case_ref.startswith("must_pass:")]
+    assert len(must) == 2  # the whole run is sampled, its must-pass cases too
+    item = must[0]
+    assert "label" not in item.inputs  # the expected label is not an input
+    rv.submit(project.store, item.id, "ann", {"correct_route": "yes"})
+    dataset, created = promote(project.store, item.id, actor="ann")
+    assert created and dataset.ref == "router-regression@1"
+    (row,) = load_records(project.store, dataset)
+    assert row["label"] == item.expected and row["text"] == item.inputs["text"]
+    assert row["review_item"] == item.id
+    # the next evaluation runs it as one more must-pass case
+    again = project.eval("router@1").summary["must_pass"]
+    assert again["dataset"] == "must-cases@1 + router-regression@1" and again["cases"] == 3

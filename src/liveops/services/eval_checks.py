@@ -85,7 +85,10 @@ def must_pass(
 ) -> tuple[np.ndarray[Any, Any], list[EvalCaseRecord], dict[str, Any]]:
     text_field = suite.cases.text_field
     # Without a must_pass block the cases come from the review regression dataset only.
-    dcol = suite.cases.must_pass.decision if suite.cases.must_pass else "decision"
+    mp = suite.cases.must_pass
+    dcol = mp.decision if mp else "decision"
+    # The expected label is not an input: a review shows it apart, and promotion writes it back.
+    answer_key = {suite.cases.expected, (mp.expected if mp else None) or suite.cases.expected}
     ans = predict(judge.model, must.records)
     auto = decisions(ans, must.records, judge.settings, rules=judge.rules, text_field=text_field)
     conf = ans.confidence()
@@ -103,7 +106,7 @@ def must_pass(
             EvalCaseRecord(
                 case_id=must.ids[i],
                 source="must_pass",
-                inputs={k: v for k, v in rec.items()},
+                inputs={k: v for k, v in rec.items() if k not in answer_key},
                 expected=must.expected[i],
                 predicted=ans.labels[i],
                 confidence=c,

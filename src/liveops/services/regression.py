@@ -75,14 +75,13 @@ def promote(store: Store, item_id: str, *, actor: str, label: str | None = None)
         )
     _check_label(store, review.service, expected)
     column = str(review.sample.get("expected_column") or "label")
-    if column in item.inputs:
-        raise InvalidInputError(
-            f"the case's inputs already have a column {column!r}, the expected-label column"
-        )
+    # Reviews made before must-pass inputs left out the label may still carry it; the row's
+    # label is `expected` either way.
+    inputs = {k: v for k, v in item.inputs.items() if k != column}
     latest = store.datasets.get(name)
     rows: list[dict[str, Any]] = load_records(store, latest) if latest else []
     rows = [r for r in rows if r.get(REVIEW_ITEM_COLUMN) != item.id]
-    rows.append({**item.inputs, column: expected, REVIEW_ITEM_COLUMN: item.id})
+    rows.append({**inputs, column: expected, REVIEW_ITEM_COLUMN: item.id})
     with tempfile.TemporaryDirectory(prefix="liveops-regression-") as tmp:
         path = Path(tmp) / f"{name}.jsonl"
         path.write_text(
