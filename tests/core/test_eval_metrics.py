@@ -65,6 +65,24 @@ def test_macro_f1_uses_the_labels_that_occur_like_scikit_learn() -> None:
     assert point(o, "macro_f1") == pytest.approx(f1_score(y_true, y_pred, average="macro"))
 
 
+def test_macro_f1_of_each_resample_uses_the_labels_in_that_resample_like_scikit_learn() -> None:
+    # One "general" case in 40: many resamples miss it entirely. scikit-learn's macro-F1 of such
+    # a resample averages over the labels that are in it, not scoring the absent one 0.
+    y_true = ["billing"] * 20 + ["technical"] * 19 + ["general"]
+    y_pred = ["billing"] * 17 + ["technical"] * 3 + ["technical"] * 16 + ["billing"] * 3
+    y_pred += ["general"]
+    o = Outcomes.from_labels(y_true, y_pred, labels=LABELS)
+    w = bootstrap_weights(len(y_true), resamples=40, seed=2)
+    ours = metric_values(o, "macro_f1", w)
+    truth, pred = np.array(y_true), np.array(y_pred)
+    missing = 0
+    for row, value in zip(w, ours, strict=True):
+        drawn = np.repeat(np.arange(len(y_true)), row.astype(np.int64))
+        missing += "general" not in truth[drawn]
+        assert value == pytest.approx(f1_score(truth[drawn], pred[drawn], average="macro"))
+    assert missing >= 5  # the case in question really happens
+
+
 def test_per_slice_values_equal_fairlearn_metric_frame() -> None:
     from fairlearn.metrics import MetricFrame
 

@@ -8,7 +8,8 @@ Definitions (the suite file's comments say the same):
 
 - ``accuracy``, ``macro_f1``, ``per_class``: on the model's top label for every case, whatever
   the threshold. A case the model failed on (an error) counts as wrong. ``macro_f1`` averages
-  over the labels that occur as expected or predicted, as scikit-learn does.
+  over the labels that occur as expected or predicted, as scikit-learn does (in a bootstrap
+  resample: the labels that occur in that resample).
 - ``log_loss``: mean of ``-log p(expected label)``, clipped at machine epsilon, over cases
   with scores.
 - ``ece``: top-label expected calibration error, 10 equal-width confidence bins
@@ -172,8 +173,11 @@ def _from_sums(name: str, s: dict[str, FloatArray], o: Outcomes, present: list[i
     if name == "macro_f1":
         if not present:
             return np.full(k, np.nan)
-        f1s = [_f1(s[f"tp{c}"], s[f"pp{c}"], s[f"ap{c}"]) for c in present]
-        return np.asarray(np.mean(np.vstack(f1s), axis=0))
+        f1s = np.vstack([_f1(s[f"tp{c}"], s[f"pp{c}"], s[f"ap{c}"]) for c in present])
+        # Per row of weights, average over the labels expected or predicted in that row, as
+        # scikit-learn does on a resample: a label the resample never drew is left out, not 0.
+        drawn = np.vstack([s[f"pp{c}"] + s[f"ap{c}"] > 0 for c in present])
+        return _ratio((f1s * drawn).sum(axis=0), drawn.sum(axis=0).astype(np.float64))
     if name == "log_loss":
         return _ratio(s["nll"], s["has_p"])
     if name == "ece":
