@@ -440,6 +440,22 @@ def test_a_gate_on_an_unknown_metric(run_cli: Runner, project: Path) -> None:
     assert "'log_loss' is not among the suite's metrics" in r.err
 
 
+def test_a_gate_that_could_never_have_evidence(run_cli: Runner, project: Path) -> None:
+    line = 1 + SUITE.splitlines().index("  - {metric: must_pass, min: 1.0, kind: blocker}")
+    # a built-in metric is measured over the whole suite, not per slice
+    with suite_edit(
+        project, "{metric: must_pass, min: 1.0,", "{metric: probes, slice: spanish, min: 1.0,"
+    ):
+        r = _refused(run_cli, project, "router@1")
+    assert f"suite.yaml:{line}" in r.err and "gate 'probes[spanish] >= 1'" in r.err
+    assert "measured over the whole suite, not per slice" in r.err
+    # no must-pass cases at all: neither a must_pass block nor promoted regression cases
+    with suite_edit(project, "\n  must_pass: {dataset: router-must}", ""):
+        r = _refused(run_cli, project, "router@1")
+    assert f"suite.yaml:{line - 1}" in r.err and "gate 'must_pass >= 1'" in r.err
+    assert "no must-pass cases" in r.err and "router has no promoted regression cases" in r.err
+
+
 def test_a_baseline_that_does_not_exist(run_cli: Runner, project: Path) -> None:
     r = _refused(run_cli, project, "router@2", "--baseline", "9")
     assert "router@9 does not exist" in r.err

@@ -64,6 +64,32 @@ def test_bad_suites_are_refused_with_a_clear_message(text: str, needle: str) -> 
         parse_suite(text, "s.yaml")
 
 
+BASE = "cases: {dataset: d}\nslices: [{name: es, where: {language: es}}]\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "gate", "needle"),
+    [
+        ("", "{metric: must_pass, min: 1, kind: blocker, slice: es}", "not per slice"),
+        ("", "{metric: latency.p95_ms, max: 50, kind: signal, slice: es}", "not per slice"),
+        ("", "{metric: robustness.invariance, min: 0.9, kind: guardrail}", "no robustness block"),
+        ("", "{metric: probes, min: 1, kind: blocker}", "declares no probes"),
+        ("consistency: null\n", "{metric: consistency, min: 0.9, kind: signal}", "consistency"),
+    ],
+)
+def test_a_gate_that_could_never_have_evidence_is_refused_naming_line_and_gate(
+    extra: str, gate: str, needle: str
+) -> None:
+    text = f"{BASE}{extra}gates:\n  - {{metric: accuracy, min: 0.5, kind: blocker}}\n  - {gate}\n"
+    with pytest.raises(ProjectFileError, match=needle) as err:
+        parse_suite(text, "s.yaml")
+    line = text.splitlines().index(f"  - {gate}") + 1
+    metric = gate.split(",")[0].removeprefix("{metric: ")
+    assert f"s.yaml:{line}" in err.value.message and f"gate '{metric}" in err.value.message
+    # the same gate on a metric measured per slice, or with its block, is fine
+    assert parse_suite(f"{BASE}gates: [{{metric: accuracy, min: 0.5, kind: blocker, slice: es}}]")
+
+
 def test_the_python_api_builds_the_same_suite() -> None:
     text = (
         "cases: {dataset: d}\nmetrics: [accuracy]\n"

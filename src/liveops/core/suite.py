@@ -360,11 +360,17 @@ class Suite(_Strict):
         return self.model_dump(mode="json", exclude_none=True)
 
     def gate_problems(self) -> list[tuple[int, str, str]]:
-        """``(gate index, field, message)`` for gates that name unknown metrics or scopes."""
+        """``(gate index, field, message)`` for gates that name unknown metrics or scopes, or
+        that could never have evidence (a built-in metric per slice, a robustness, probes or
+        consistency gate without what measures it).
+
+        A ``must_pass`` gate without a ``must_pass`` block is not refused here: the service's
+        regression dataset may supply the cases (checked when an evaluation starts)."""
         problems: list[tuple[int, str, str]] = []
         slices = {s.name for s in self.slices}
         scenarios = {s.name for s in self.cases.scenarios}
         for i, g in enumerate(self.gates):
+            before = len(problems)
             if not gate_metric_known(g.metric, self.metrics):
                 problems.append((i, "metric", _unknown_metric(g.metric, self.metrics)))
             if g.slice is not None and g.slice not in slices:
@@ -375,7 +381,33 @@ class Suite(_Strict):
                 problems.append(
                     (i, "scenario", f"unknown scenario {g.scenario!r} (scenarios: {known})")
                 )
+            if len(problems) == before and (why := self._without_evidence(g)) is not None:
+                field = "metric" if g.scope == "overall" else g.scope.split(":")[0]
+                problems.append((i, field, f"gate {g.label()!r}: {why}"))
         return problems
+
+    def _without_evidence(self, g: GateSpec) -> str | None:
+        """Why gate ``g`` (on a known metric) could never be judged, or None."""
+        if g.metric in BUILTIN_GATE_METRICS and g.scope != "overall":
+            kind = g.scope.split(":")[0]
+            return (
+                f"{g.metric} is measured over the whole suite, not per {kind}; remove "
+                f"'{kind}: {g.slice or g.scenario}' (per-{kind} gates take "
+                f"{', '.join(_SCALAR_METRICS)} or per_class.LABEL.*)"
+            )
+        if g.metric.startswith("robustness.") and self.robustness is None:
+            return (
+                f"the suite has no robustness block to measure {g.metric}; add "
+                "robustness: {perturbations: [typos, casing]} or remove the gate"
+            )
+        if g.metric == "probes" and not self.probes:
+            return "the suite declares no probes; add probes: [...] or remove the gate"
+        if g.metric == "consistency" and self.consistency is None:
+            return (
+                "consistency is switched off (consistency: null); give it "
+                "{cases: 100, repeats: 3} or remove the gate"
+            )
+        return None
 
 
 def gate_metric_known(metric: str, suite_metrics: Sequence[str]) -> bool:

@@ -31,6 +31,7 @@ from liveops.core.metrics import Outcomes, per_class_table
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, EvalRunRecord, VersionRecord
 from liveops.core.suite import Suite, parse_suite
+from liveops.core.yamltext import parse_yaml
 from liveops.errors import InvalidInputError, ObjectNotFound
 from liveops.services import eval_checks
 from liveops.services.eval_cases import Cases, check_columns, load_cases, scopes, with_regression
@@ -118,6 +119,9 @@ def run_eval(
     suite_path: Path | None = None
     if suite is None:
         suite, suite_path = load_suite(spec, project_dir)
+    elif problems := suite.gate_problems():  # a suite built in Python: parse_suite checks files
+        i, fld, message = problems[0]
+        raise InvalidInputError(f"gates.{i}.{fld}: {message}", hint="fix the suite's gates")
     base_version, base_reason = _baseline(store, version, baseline)
 
     text_field = suite.cases.text_field
@@ -130,6 +134,8 @@ def run_eval(
             store, mp.dataset, mp.expected or suite.cases.expected, text_field, "the must-pass"
         )
     must = with_regression(store, version.service, suite, must)
+    if must is None:
+        _refuse_must_pass_gates(suite, suite_path, version.service)
 
     tell("loading the model", 0, 1)
     judge = Judge(store, version, spec, project_dir)
@@ -229,6 +235,24 @@ def run_eval(
             },
         )
     return EvalResult(run, verdicts)
+
+
+def _refuse_must_pass_gates(suite: Suite, path: Path | None, service: str) -> None:
+    """A must_pass gate with no must-pass cases at all (no ``must_pass`` block in the suite and
+    nothing promoted from review) could never be judged: refuse before predicting anything."""
+    for i, g in enumerate(suite.gates):
+        if g.metric != "must_pass":
+            continue
+        message = (
+            f"gate {g.label()!r}: there are no must-pass cases to measure must_pass (the suite "
+            f"has no cases.must_pass and {service} has no promoted regression cases)"
+        )
+        hint = "add cases: {must_pass: {dataset: NAME}} to the suite, or remove the gate"
+        if path is None:
+            raise InvalidInputError(f"gates.{i}.metric: {message}", hint=hint)
+        raise parse_yaml(path.read_text(encoding="utf-8"), str(path)).error(
+            ("gates", i, "metric"), message, hint=hint
+        )
 
 
 def _baseline(
