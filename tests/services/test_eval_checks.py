@@ -6,6 +6,7 @@ One small project for the module, served by entry-point models (nothing is train
 - ``router`` reads ``text`` and the optional ``channel``; its model answers ``billing`` only
   when a channel is given, so dropping the channel changes answers;
 - ``texts`` reads only ``text``; its model is case-sensitive, so casing changes answers.
+  ``texts@2`` answers a random label (seeded), ``texts@3`` raises on blank pages.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ SUITE = """
 cases: {dataset: eval-cases, must_pass: {dataset: must-cases}}
 metrics: [accuracy]
 robustness: {perturbations: [casing, drop_optional], seed: 3}
-consistency: {cases: 20, repeats: 3}
+consistency: {cases: 24, repeats: 3}  # every case
 gates:
   - {metric: robustness.invariance, min: 0.0, kind: signal}
 latency_calls: 3
@@ -66,6 +67,8 @@ review:
 """
 
 MODELS = """
+import random
+
 BILLING = ("charge", "refund", "invoice")
 
 
@@ -94,6 +97,31 @@ class CaseSensitive:
             other = "technical" if label == "billing" else "billing"
             out.append({"label": label, "scores": {label: 0.9, other: 0.1}})
         return out
+
+
+class RandomLabel:
+    classes = ("billing", "technical")
+
+    def __init__(self):
+        self.rng = random.Random(7)
+
+    def predict_batch(self, records):
+        return [{"label": self.rng.choice(self.classes)} for _ in records]
+
+
+class RaisesOnBlank(CaseSensitive):
+    def predict_batch(self, records):
+        if any("blank" in str(r.get("text")) for r in records):
+            raise ValueError("cannot read a blank page")
+        return super().predict_batch(records)
+
+
+def random_label():
+    return RandomLabel()
+
+
+def raises_on_blank():
+    return RaisesOnBlank()
 
 
 def channel_aware():
@@ -143,7 +171,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         apply_project(store, load_project(root), actor="setup")
         add_dataset(store, _csv(root / "eval.csv", CASES), name="eval-cases", actor="setup")
         add_dataset(store, _csv(root / "must.csv", ROWS[:2]), name="must-cases", actor="setup")
-        for service, factory in (("router", "channel_aware"), ("texts", "case_sensitive")):
+        for service, factory in (
+            ("router", "channel_aware"),
+            ("texts", "case_sensitive"),
+            ("texts", "random_label"),
+            ("texts", "raises_on_blank"),
+        ):
             register_version(
                 store, service, actor="setup", entrypoint=f"{MODULE}:{factory}", cwd=root
             )
@@ -179,6 +212,24 @@ def test_drop_optional_is_not_applicable_when_the_model_reads_no_optional_field(
     )
     # only the copies actually asked are counted as predictions
     assert rob["predictions"] == casing["predicted"] < len(CASES) * 2
+
+
+def test_consistency_of_a_deterministic_model_is_1(project: Project) -> None:
+    consistency = project.eval("texts@1").summary["consistency"]
+    assert consistency == {"cases": len(CASES), "repeats": 3, "agreement": 1.0}
+
+
+def test_a_model_answering_at_random_is_not_consistent(project: Project) -> None:
+    summary = project.eval("texts@2").summary
+    assert summary["consistency"]["agreement"] < 0.9
+    assert summary["builtins"]["consistency"]["value"] == summary["consistency"]["agreement"]
+
+
+def test_a_model_error_counts_as_a_disagreement(project: Project) -> None:
+    # the blank-page cases raise on every repeat: no answer ever agrees with another
+    blank = sum("blank" in r[0] for r in CASES)
+    consistency = project.eval("texts@3").summary["consistency"]
+    assert consistency["agreement"] == pytest.approx(1 - blank / len(CASES))
 
 
 def test_a_reviewed_must_pass_case_can_be_promoted(project: Project) -> None:

@@ -289,11 +289,14 @@ def consistency(
     rng = np.random.default_rng(spec.cases)
     idx = np.sort(rng.choice(len(cases.records), size=n, replace=False))
     sample = [cases.records[i] for i in idx.tolist()]
-    runs = [predict(judge.model, sample).labels for _ in range(spec.repeats)]
+    runs = [predict(judge.model, sample) for _ in range(spec.repeats)]
     agree = np.zeros(n)
     for i in range(n):
-        answers = [r[i] for r in runs]
-        top = max(set(answers), key=answers.count)
-        agree[i] = answers.count(top) / len(answers)
+        # The share of repeats giving the most common answer; an error is no answer, so it
+        # never agrees (a case that raises every time scores 0, not a perfect 1).
+        answers = [r.labels[i] for r in runs if r.errors[i] is None]
+        if answers:
+            top = max(set(answers), key=answers.count)
+            agree[i] = answers.count(top) / spec.repeats
     tell(f"{judge.version.ref}: consistency", n, n)
     return agree, {"cases": n, "repeats": spec.repeats, "agreement": float(agree.mean())}
