@@ -307,6 +307,24 @@ def test_gates_table_is_readable_at_80_columns(
         assert ci == f"[{g['interval'][0]:.3f}, {g['interval'][1]:.3f}]"
 
 
+def test_failures_by_slice_and_scenario_fit_80_columns(
+    run_cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = (
+        "expected: label\n  scenarios: [{name: invoices, where: {text: {contains: invoice}}}]"
+    )
+    monkeypatch.setenv("COLUMNS", "80")
+    with suite_edit(project, "expected: label", scenario):
+        out = run_cli("eval", "router@2", "--baseline", "1", cwd=project).out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    by_slice = out[out.index("failures by slice") : out.index("failures by scenario")]
+    # router@2 answers technical to everything: the Spanish billing cases fail, with an example
+    assert re.search(r"│ spanish\s+│\s+3/7 │\s+0.43 │ me cobraron dos veces", by_slice)
+    by_scenario = out[out.index("failures by scenario") :]
+    assert re.search(r"│ invoices\s+│\s+6/6 │\s+1.00 │ refund my invoice please", by_scenario)
+    assert "billing -> technical" in by_scenario
+
+
 def test_a_model_raising_on_some_cases_counts_errors_and_goes_on(
     run_cli: Runner, project: Path
 ) -> None:

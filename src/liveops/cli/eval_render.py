@@ -87,7 +87,14 @@ def render_run(run: dict[str, Any], width: int | None = None) -> list[Renderable
     wide = width is None or width >= 100
     scoped = _scoped(s, "slice", wide), _scoped(s, "scenario", wide)
     parts.extend(t for t in scoped if t is not None)
-    for extra in (_robustness(s), _probes(s), _must_pass(s), _failures(s)):
+    for extra in (
+        _robustness(s),
+        _probes(s),
+        _must_pass(s),
+        _failures(s),
+        _scoped_failures(s, "slice"),
+        _scoped_failures(s, "scenario"),
+    ):
         if extra is not None:
             parts.append(extra)
     errors = s.get("errors", 0)
@@ -221,6 +228,32 @@ def _failures(s: dict[str, Any]) -> Table | None:
     for g in groups[:8]:
         ex = _short(g["examples"][0]["text"], 100) if g["examples"] else ""
         table.add_row(escape(g["expected"]), escape(g["predicted"]), str(g["count"]), escape(ex))
+    return table
+
+
+def _scoped_failures(s: dict[str, Any], kind: str) -> Table | None:
+    """Failures per slice or scenario: how many of its cases failed, and up to two examples
+    (text, then expected -> predicted), so the table stays readable at 80 columns."""
+    groups = s.get("failures", {}).get(kind, [])
+    if not groups:
+        return None
+    table = Table(title=f"failures by {kind}", title_justify="left")
+    table.add_column(kind, ratio=1, min_width=8, max_width=24, overflow="fold")
+    table.add_column("failed", no_wrap=True, justify="right")
+    table.add_column("rate", no_wrap=True, justify="right")
+    table.add_column("examples", ratio=3, min_width=20)
+    for g in groups:
+        examples = [
+            f"{escape(_short(e['text'], 60))}\n[dim]{escape(e['expected'])} -> "
+            f"{escape(e['predicted'] or '(error)')}[/]"
+            for e in g["examples"][:2]
+        ]
+        table.add_row(
+            escape(g["name"]),
+            f"{g['count']}/{g['cases']}",
+            num(g.get("rate"), 2),
+            "\n".join(examples),
+        )
     return table
 
 
