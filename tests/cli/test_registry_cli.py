@@ -103,6 +103,21 @@ def test_invalid_project_file_names_line_and_field(run_cli: Runner, tmp_path: Pa
     assert r.code == 4 and r.json()["error"] == "invalid_project_file"
 
 
+def test_duplicate_keys_and_recursive_aliases_exit_4_naming_the_line(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    twice = PROJECT_YAML.replace("risk: low", "risk: low\n    owner: someone@example.com")
+    (tmp_path / "liveops.yaml").write_text(twice)
+    r = run_cli("service", "apply")
+    assert r.code == 4 and "Traceback" not in r.err
+    assert "liveops.yaml:6" in r.err and "'owner' appears twice" in r.err
+    looped = PROJECT_YAML.replace("    inputs:\n", "    inputs: &in\n      loop: *in\n")
+    (tmp_path / "liveops.yaml").write_text(looped)
+    r = run_cli("service", "apply")
+    assert r.code == 4 and "internal error" not in r.err
+    assert "liveops.yaml:7" in r.err and "recursive alias" in r.err
+
+
 def test_audit_verify_exits_1_when_tampered(run_cli: Runner, tmp_path: Path) -> None:
     _project(tmp_path)
     run_cli("service", "apply")

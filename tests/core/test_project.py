@@ -84,6 +84,41 @@ def test_errors_name_the_line_and_the_field(
         assert err.details["field"] == field
 
 
+def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
+    text = GOOD.replace("    inputs:", "    owner: other@example.com\n    inputs:")
+    with pytest.raises(ProjectFileError) as info:
+        parse_project(text, "liveops.yaml")
+    err = info.value
+    assert err.message.startswith("liveops.yaml:4: services.0.owner:")
+    assert "'owner' appears twice" in err.message and "first on line 3" in err.message
+    assert err.details["line"] == 4
+
+
+@pytest.mark.parametrize(
+    ("inputs", "line", "field"),
+    [
+        ("    inputs: &a {text: *a}\n", 4, "services.0.inputs.text"),
+        ("    inputs: &a\n      text:\n        - *a\n", 6, "services.0.inputs.text.0"),
+    ],
+    ids=["flow-mapping", "block-sequence"],
+)
+def test_a_recursive_alias_is_refused_naming_the_line(inputs: str, line: int, field: str) -> None:
+    text = GOOD.replace("    inputs:\n      text: {type: string, required: true}\n", inputs)
+    with pytest.raises(ProjectFileError) as info:
+        parse_project(text, "liveops.yaml")
+    err = info.value
+    assert "recursive alias" in err.message and "anchored on line 4" in err.message
+    assert err.details["line"] == line and err.details["field"] == field
+
+
+def test_an_alias_used_twice_without_recursion_still_loads() -> None:
+    text = GOOD.replace(
+        "      text: {type: string, required: true}\n",
+        "      text: &s {type: string, required: true}\n      note: *s\n",
+    )
+    assert sorted(parse_project(text).services[0].inputs) == ["note", "text"]
+
+
 # --- the logging block -------------------------------------------------------------------
 
 _LOGGED = """

@@ -57,6 +57,9 @@ def test_a_gate_on_a_metric_the_suite_does_not_compute_is_refused() -> None:
             "unknown slice",
         ),
         ("", "empty"),
+        ("cases: {dataset: d}\nmetrics: [accuracy]\nmetrics: [f1]\n", "s.yaml:3: metrics: the key"),
+        ("cases: {dataset: d, dataset: e}\n", "cases.dataset: the key 'dataset' appears twice"),
+        ("cases: &c {dataset: d, more: *c}\n", "s.yaml:1: cases.more: a recursive alias"),
     ],
 )
 def test_bad_suites_are_refused_with_a_clear_message(text: str, needle: str) -> None:

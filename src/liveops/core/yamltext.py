@@ -64,10 +64,30 @@ class YamlDoc:
         return self.error(loc, msg, hint=f"{more} more problem(s) after this one" if more else None)
 
 
+class _AliasLineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every alias (the node it yields has none)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        # (id of the containing node, index in a sequence or id of the key node) -> line
+        self.alias_lines: dict[tuple[int, int], int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if parent is not None and self.check_event(yaml.AliasEvent):
+            where = index if isinstance(index, int) else id(index)
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+            self.alias_lines[(id(parent), where)] = event.start_mark.line + 1
+        return super().compose_node(parent, index)
+
+
 def parse_yaml(text: str, filename: str) -> YamlDoc:
-    """Parse one YAML document safely; a syntax error names the line and column."""
+    """Parse one YAML document safely; a syntax error names the line and column.
+
+    A key given twice in one mapping, and an alias inside the value it names, are errors too.
+    """
+    loader = _AliasLineLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
@@ -78,22 +98,60 @@ def parse_yaml(text: str, filename: str) -> YamlDoc:
             file=filename,
             line=mark.line + 1 if mark else None,
         ) from exc
+    finally:
+        loader.dispose()
     doc = YamlDoc(value=None, filename=filename)
     if node is None:
         return doc
-    doc.value = _convert(node, (), doc.lines)
+    doc.value = _Converter(doc, loader.alias_lines).convert(node, (), frozenset())
     return doc
 
 
-def _convert(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+@dataclass
+class _Converter:
+    doc: YamlDoc
+    alias_lines: dict[tuple[int, int], int]
+
+    def convert(self, node: yaml.Node, path: Path, open_nodes: frozenset[int]) -> Any:
+        """The value of ``node``; ``open_nodes`` are the ids of the nodes that contain it."""
+        self.doc.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, open_nodes | {id(node)})
+        if isinstance(node, yaml.SequenceNode):
+            inner = open_nodes | {id(node)}
+            return [self._child(node, i, v, (*path, i), inner) for i, v in enumerate(node.value)]
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, open_nodes: frozenset[int]) -> Any:
         out: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)
-            out[str(key)] = _convert(value_node, (*path, str(key)), lines)
+            key = str(yaml.SafeLoader(" ").construct_object(key_node))
+            key_path, line = (*path, key), key_node.start_mark.line + 1
+            if key in key_lines:
+                self.doc.lines[key_path] = line
+                raise self.doc.error(
+                    key_path,
+                    f"the key '{key}' appears twice in this mapping "
+                    f"(first on line {key_lines[key]})",
+                    hint="keep one of the two; YAML does not allow a key twice",
+                )
+            key_lines[key] = line
+            out[key] = self._child(node, id(key_node), value_node, key_path, open_nodes)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(v, (*path, i), lines) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
+
+    def _child(
+        self, parent: yaml.Node, where: int, node: yaml.Node, path: Path, open_nodes: frozenset[int]
+    ) -> Any:
+        if id(node) in open_nodes:
+            # An alias inside the value it names: that value would have to contain itself.
+            self.doc.lines[path] = self.alias_lines.get((id(parent), where), 0) or (
+                node.start_mark.line + 1
+            )
+            raise self.doc.error(
+                path,
+                "a recursive alias: it refers to a value that contains it "
+                f"(anchored on line {node.start_mark.line + 1})",
+                hint="replace the alias with the values it should hold",
+            )
+        return self.convert(node, path, open_nodes)
