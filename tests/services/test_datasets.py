@@ -34,6 +34,24 @@ def test_csv_missing_cells_index_column_and_profile(store: Store, tmp_path: Path
     assert record.profile["reference"] == {"cap": 100_000, "rows": 3, "sampled": False}
 
 
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        (",text\n3,a\n7,b\n12,c\n", ["text"]),  # df[mask].to_csv(): the index has gaps
+        ("Unnamed: 0,text\n5,a\n2,b\n", ["text"]),  # read and written again by pandas
+        (",text\n3,a\n3,b\n", ["Unnamed: 0", "text"]),  # repeated: data, not an index
+        (",text\nx,a\ny,b\n", ["Unnamed: 0", "text"]),  # not integers
+        ("n,text\n3,a\n7,b\n", ["n", "text"]),  # a named column stays
+    ],
+    ids=["filtered-index", "unnamed-0", "repeated", "text", "named"],
+)
+def test_an_unnamed_column_of_unique_integers_is_a_saved_index(
+    store: Store, tmp_path: Path, text: str, columns: list[str]
+) -> None:
+    record, _ = add_dataset(store, _csv(tmp_path, text), name="d", actor="ann")
+    assert list(record.profile["columns"]) == columns
+
+
 def test_same_content_is_a_noop_and_new_content_a_new_version(store: Store, tmp_path: Path) -> None:
     a = _csv(tmp_path, "x\n1\n2\n")
     r1, c1 = add_dataset(store, a, name="d", actor="ann")

@@ -72,10 +72,16 @@ def read_table(path: Path) -> tuple[pd.DataFrame, str, str]:
 
 
 def _drop_index_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop an unnamed leading column that is just 0..n-1 (a saved pandas index)."""
+    """Drop an unnamed leading column of unique integers (a saved pandas index).
+
+    ``df.to_csv()`` writes the index with an empty header; after filtering or sampling it is
+    no longer 0..n-1, but it is still the index, not data.
+    """
+    from pandas.api.types import is_integer_dtype
+
     if len(frame.columns) and _UNNAMED.match(str(frame.columns[0])):
         col = frame[frame.columns[0]]
-        if col.tolist() == list(range(len(frame))):
+        if is_integer_dtype(col.dtype) and col.is_unique:
             return frame.drop(columns=frame.columns[0])
     return frame
 
