@@ -93,6 +93,16 @@ def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("cap", ["-5", "0"])
+def test_a_reference_cap_below_one_is_a_usage_error(
+    run_cli: Runner, tmp_path: Path, cap: str
+) -> None:
+    (tmp_path / "d.csv").write_text("x\n1\n2\n")
+    r = run_cli("dataset", "add", "d.csv", "-n", "x", "--reference-cap", cap)
+    assert r.code == 2 and "--reference-cap" in r.err and "greater than or equal to 1" in r.err
+    assert run_cli("dataset", "list", "--json").json() == []
+
+
 def test_invalid_project_file_names_line_and_field(run_cli: Runner, tmp_path: Path) -> None:
     (tmp_path / "liveops.yaml").write_text(PROJECT_YAML.replace("risk: low", "risk: extreme"))
     r = run_cli("service", "apply")

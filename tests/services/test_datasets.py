@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from liveops.errors import DatasetFileError, DatasetNotFound
+from liveops.errors import DatasetFileError, DatasetNotFound, InvalidInputError
 from liveops.services.datasets import add_dataset, load_records, resolve_dataset
 from liveops.store import Store
 
@@ -50,6 +50,13 @@ def test_an_unnamed_column_of_unique_integers_is_a_saved_index(
 ) -> None:
     record, _ = add_dataset(store, _csv(tmp_path, text), name="d", actor="ann")
     assert list(record.profile["columns"]) == columns
+
+
+@pytest.mark.parametrize("cap", [0, -5])
+def test_a_reference_cap_below_one_is_refused(store: Store, tmp_path: Path, cap: int) -> None:
+    with pytest.raises(InvalidInputError, match="at least 1 row"):
+        add_dataset(store, _csv(tmp_path, "x\n1\n2\n"), name="d", actor="ann", reference_cap=cap)
+    assert store.datasets.list(None) == []
 
 
 def test_same_content_is_a_noop_and_new_content_a_new_version(store: Store, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ def add(
     file: Path,
     name: str = typer.Option(..., "--name", "-n", help="Dataset name; versions are NAME@N."),
     reference_cap: int = typer.Option(
-        100_000, "--reference-cap", help="Rows kept for drift tests."
+        100_000, "--reference-cap", min=1, help="Rows kept for drift tests (at least 1)."
     ),
     json: bool = JSON_OPT,
     as_: str | None = AS_OPT,

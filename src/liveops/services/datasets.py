@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from liveops.core.names import check_name, parse_dataset_ref
 from liveops.core.profile import profile_columns, sample_indices
 from liveops.core.records import DatasetRecord
-from liveops.errors import DatasetFileError, DatasetNotFound
+from liveops.errors import DatasetFileError, DatasetNotFound, InvalidInputError
 from liveops.store import Store
 
 if TYPE_CHECKING:
@@ -134,6 +134,11 @@ def add_dataset(
     import pandas as pd
 
     check_name(name, "dataset")
+    if reference_cap < 1:
+        raise InvalidInputError(
+            f"the reference cap must be at least 1 row, not {reference_cap}",
+            hint=f"leave it out for the default of {DEFAULT_REFERENCE_CAP:,} rows",
+        )
     frame, fmt, digest = read_table(path)
     columns = frame_columns(frame)
     profile = profile_columns(columns)
