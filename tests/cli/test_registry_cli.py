@@ -84,6 +84,18 @@ def test_user_errors_exit_4_with_a_message_and_no_traceback(
         assert "next:" in r.err or "hint" in r.err or words  # a next step where one exists
 
 
+def test_an_entry_point_that_does_not_import_exits_4_before_registering(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    _project(tmp_path)
+    run_cli("service", "apply")
+    r = run_cli("register", "router", "--entrypoint", "nomod:fn")
+    assert r.code == 4 and "cannot import module 'nomod'" in r.err and "Traceback" not in r.err
+    r = run_cli("register", "router", "--entrypoint", "tests.server.models:nofn")
+    assert r.code == 4 and "has no attribute 'nofn'" in r.err
+    assert run_cli("versions", "list", "router", "--json").json() == []
+
+
 def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:
     _project(tmp_path)
     assert run_cli("register").code == 2
@@ -176,8 +188,9 @@ def test_audit_verify_exits_1_for_a_deleted_and_a_truncated_event(
 ) -> None:
     _project(tmp_path)
     run_cli("service", "apply")
-    for i in range(3):
-        run_cli("register", "router", "--entrypoint", f"pkg.m:f{i}")
+    for factory in ("v1", "v2", "KeywordModel"):
+        r = run_cli("register", "router", "--entrypoint", f"tests.server.models:{factory}")
+        assert r.code == 0, r.err
     assert run_cli("audit", "verify", "--json").json() == {"ok": True, "events": 4, "problems": []}
     db = sqlite3.connect(tmp_path / ".liveops" / "liveops.db")
     db.execute("DELETE FROM audit_events WHERE seq = 4")

@@ -18,10 +18,15 @@ PER_WORKER = 15
 
 def _worker(url: str, artifacts: str, worker: int, start: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
     store = open_store(url, artifacts_root=Path(artifacts))
+    folder = Path(artifacts).parent  # holds concurrent_models.py
     start.wait(30)
     for i in range(PER_WORKER):
         register_version(
-            store, "router", actor=f"w{worker}", entrypoint=f"pkg.models:model_{worker}_{i}"
+            store,
+            "router",
+            actor=f"w{worker}",
+            entrypoint=f"concurrent_models:model_{worker}_{i}",
+            cwd=folder,
         )
     store.close()
 
@@ -34,6 +39,10 @@ def test_concurrent_registration(
         f"sqlite:///{tmp_path / 'liveops.db'}"
         if backend == "sqlite-file"
         else request.getfixturevalue("pg_schema_url")
+    )
+    factories = (f"model_{w}_{i}" for w in range(2) for i in range(PER_WORKER))
+    (tmp_path / "concurrent_models.py").write_text(
+        "".join(f"def {name}() -> None: ...\n" for name in factories)
     )
     store = open_store(url, artifacts_root=tmp_path / "a")
     apply_project(store, parse_project(PROJECT_YAML), actor="setup")

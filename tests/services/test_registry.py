@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,39 @@ def test_an_entry_point_model_registers_and_answers(applied: Store) -> None:
     assert out.labels == ["technical", "billing"]
     with pytest.raises(UsageError, match="not module:callable"):
         register_version(applied, "router", actor="a", entrypoint="tests.server.models.v1")
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "words"),
+    [
+        ("nomod:fn", "cannot import module 'nomod'"),
+        ("tests.server.models:nofn", "tests.server.models has no attribute 'nofn'"),
+        ("tests.server.models:KeywordModel.nope", "KeywordModel has no attribute 'nope'"),
+        ("tests.server.models:time", "is a module, not a callable"),
+        ("broken_model:load", "raised RuntimeError: no GPU here"),
+    ],
+)
+def test_an_entry_point_that_does_not_resolve_is_refused_at_registration(
+    applied: Store, tmp_path: Path, entrypoint: str, words: str
+) -> None:
+    (tmp_path / "broken_model.py").write_text("raise RuntimeError('no GPU here')\n")
+    with pytest.raises(InvalidInputError, match=re.escape(words)) as err:
+        register_version(applied, "router", actor="a", entrypoint=entrypoint, cwd=tmp_path)
+    assert err.value.hint
+    assert applied.registry.list_versions("router") == []
+
+
+def test_an_entry_point_in_the_project_folder_is_found(applied: Store, tmp_path: Path) -> None:
+    (tmp_path / "folder_model.py").write_text(
+        "from tests.server.models import KeywordModel\n\ndef load():\n    return KeywordModel()\n"
+    )
+    try:
+        v = register_version(
+            applied, "router", actor="a", entrypoint="folder_model:load", cwd=tmp_path
+        ).version
+    finally:
+        sys.modules.pop("folder_model", None)  # each backend's run imports its own folder's
+    assert v.ref == "router@1" and str(tmp_path) not in sys.path
 
 
 def test_aliases_resolve_and_moves_are_audited(applied: Store, tmp_path: Path) -> None:

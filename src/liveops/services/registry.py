@@ -106,6 +106,8 @@ def register_version(
     same = _registered_skops(store, service, artifact, entrypoint, cfg, dataset_hashes)
     if same is not None:
         return Registered(same, created=False, warnings=notes)
+    if entrypoint is not None and artifact is None:
+        check_entrypoint(entrypoint, cwd or Path.cwd())
     fmt, artifact_hash, extra_lineage = _store_artifact(store, artifact, entrypoint, trust, notes)
     identity = content_hash({"artifact": artifact_hash, "config": cfg, "datasets": dataset_hashes})
     captured = lineage.capture(cwd or Path.cwd())
@@ -169,6 +171,57 @@ def _registered_skops(
     with store.engine.connect() as conn:
         number = store.registry.find_by_content(conn, service, identity)
         return None if number is None else store.registry.get_version(service, number, conn)
+
+
+def check_entrypoint(entrypoint: str, project_dir: Path) -> None:
+    """Check that ``module:attr`` imports and names a callable, without calling it.
+
+    ``project_dir`` is importable while checking, as it is when the model is loaded.
+    """
+    import importlib
+    import sys
+
+    module_name, sep, attr = entrypoint.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(
+            f"entry point {entrypoint!r} is not module:callable",
+            hint="e.g. --entrypoint mypackage.model:load",
+        )
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"entry point {entrypoint}: cannot import module {module_name!r} ({exc})",
+            hint="check the module's name; run from the project folder or install the package "
+            "that provides it",
+        ) from None
+    except Exception as exc:
+        raise InvalidInputError(
+            f"entry point {entrypoint}: importing module {module_name!r} raised "
+            f"{type(exc).__name__}: {exc}",
+            hint="fix the module so that it imports, then register again",
+        ) from None
+    finally:
+        if added:
+            sys.path.remove(str(project_dir))
+    obj: Any = module
+    for depth, part in enumerate(attr.split(".")):
+        if not hasattr(obj, part):
+            owner = ".".join([module_name, *attr.split(".")[:depth]])
+            raise InvalidInputError(
+                f"entry point {entrypoint}: {owner} has no attribute {part!r}",
+                hint=f"check the name after the colon; it must be defined in {owner}",
+            )
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise InvalidInputError(
+            f"entry point {entrypoint}: {module_name}.{attr} is a {type(obj).__name__}, "
+            "not a callable",
+            hint="name a function (or class) that returns the model when called with no arguments",
+        )
 
 
 def _store_artifact(
