@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,6 +97,34 @@ def test_an_entry_point_that_does_not_import_exits_4_before_registering(
     r = run_cli("register", "router", "--entrypoint", "tests.server.models:nofn")
     assert r.code == 4 and "has no attribute 'nofn'" in r.err
     assert run_cli("versions", "list", "router", "--json").json() == []
+
+
+def test_a_pickle_warning_is_printed_once_by_the_installed_command(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    """The real `liveops` process: no raw Python UserWarning line beside the CLI's own."""
+    import joblib
+    import skops.io as sio
+
+    _project(tmp_path)
+    run_cli("service", "apply")
+    saved = train_tiny(tmp_path / "m.skops")
+    joblib.dump(sio.load(saved, trusted=sio.get_untrusted_types(file=saved)), tmp_path / "m.pkl")
+    env = {**os.environ, "LIVEOPS_USER": "cyd", "COLUMNS": "200"}
+    env.pop("LIVEOPS_DATABASE_URL", None)
+    env.pop("PYTHONWARNINGS", None)
+    exe = Path(sys.executable).with_name("liveops")
+    proc = subprocess.run(
+        [str(exe), "register", "router", "--artifact", "m.pkl"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("is a pickle: loading it runs arbitrary code") == 1
+    assert "warning: m.pkl is a pickle" in proc.stderr and "UserWarning" not in proc.stderr
 
 
 def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:

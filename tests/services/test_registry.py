@@ -118,8 +118,9 @@ def test_a_joblib_pickle_registers_with_a_warning_and_answers(
     )
     path = tmp_path / "model.joblib"
     joblib.dump(pipe, path)
-    with pytest.warns(UserWarning, match="is a pickle: loading it runs arbitrary code"):
+    with pytest.warns(UserWarning, match="is a pickle: loading it runs arbitrary code") as seen:
         result = register_version(applied, "router", actor="a", artifact=path)
+    assert seen[0].filename == __file__  # the warning points at the caller's line
     assert any("Prefer skops" in w for w in result.warnings)
     v = result.version
     assert v.artifact_format == "joblib"

@@ -40,6 +40,8 @@ def register_cmd(
     as_: str | None = AS_OPT,
 ) -> None:
     """Register an immutable version (identical content returns the existing one)."""
+    import warnings
+
     from liveops.services.registry import parse_assignments, register_version
 
     cli = make_cli(ctx, json, as_)
@@ -47,20 +49,24 @@ def register_cmd(
     if metrics_file is not None:
         metrics.update(_read_json_object(metrics_file))
     datasets = {k: v for k, v in (("train", train_dataset), ("eval", eval_dataset)) if v}
-    result = register_version(
-        cli.store(),
-        service,
-        actor=cli.actor,
-        artifact=artifact,
-        entrypoint=entrypoint,
-        config=parse_assignments(config),
-        datasets=datasets,
-        params=parse_assignments(param, "--param"),
-        metrics=metrics,
-        message=message,
-        trust=trust,
-        cwd=cli.project_dir,
-    )
+    with warnings.catch_warnings():
+        # The result's warnings are printed below as the CLI's own 'warning:' lines; the
+        # library's warnings.warn (for Python callers) would print each one a second time.
+        warnings.simplefilter("ignore")
+        result = register_version(
+            cli.store(),
+            service,
+            actor=cli.actor,
+            artifact=artifact,
+            entrypoint=entrypoint,
+            config=parse_assignments(config),
+            datasets=datasets,
+            params=parse_assignments(param, "--param"),
+            metrics=metrics,
+            message=message,
+            trust=trust,
+            cwd=cli.project_dir,
+        )
     v = result.version
     for w in result.warnings:
         cli.note(f"[yellow]warning:[/] {w}")

@@ -265,7 +265,7 @@ def _store_artifact(
                 f"{artifact.name} is a pickle: loading it runs arbitrary code. "
                 "Prefer skops (skops.io.dump) for scikit-learn models."
             )
-            warnings.warn(msg, stacklevel=2)
+            warnings.warn(msg, stacklevel=3)  # at register_version's caller
             notes.append(msg)
         digest = store.artifacts.put_file(artifact)
     except PermissionError as exc:
