@@ -207,3 +207,16 @@ def test_postgres_refuses_update_and_delete_of_audit_events(
         assert conn.execute(sa.select(audit_head.c.count)).scalar_one() == 1
     assert store.audit.verify().ok
     store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_truncate_of_audit_events(pg_schema_url: str, tmp_path: Path) -> None:
+    store = open_store(pg_schema_url, artifacts_root=tmp_path)
+    _append(store, 2)
+    refused = "append-only: TRUNCATE refused"
+    for sql in ("TRUNCATE audit_events", "TRUNCATE TABLE audit_events, audit_head"):
+        with pytest.raises(sa.exc.DBAPIError, match=refused), store.engine.begin() as conn:
+            conn.execute(sa.text(sql))
+    report = store.audit.verify()
+    assert report.ok and report.events == 2
+    store.close()

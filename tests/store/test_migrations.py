@@ -49,3 +49,27 @@ def test_a_database_from_a_newer_liveops_is_refused_clearly(tmp_path: Path) -> N
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
     with pytest.raises(StoreUnavailableError, match=r"9999_future.*newer liveops"):
         open_store(url, artifacts_root=tmp_path)
+
+
+@pytest.mark.postgres
+def test_the_truncate_trigger_downgrades_and_upgrades(pg_schema_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    store = open_store(pg_schema_url, artifacts_root=tmp_path)
+    triggers = sa.text(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass "
+        "AND NOT tgisinternal ORDER BY tgname"
+    )
+    both = ["audit_events_append_only", "audit_events_no_truncate"]
+    with store.engine.connect() as conn:
+        assert conn.execute(triggers).scalars().all() == both
+    cfg = migrate._config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    with store.engine.connect() as conn:
+        assert conn.execute(triggers).scalars().all() == ["audit_events_append_only"]
+    assert migrate.upgrade(store.engine) == ("0004", "0005")
+    with store.engine.connect() as conn:
+        assert conn.execute(triggers).scalars().all() == both
+    store.close()
