@@ -115,6 +115,8 @@ CASES: tuple[Case, ...] = (
     Case("card:4111111111111111", ((CARD, "4111111111111111"),)),
     Case("I paid with 4242 4242 4242 4242.", ((CARD, "4242 4242 4242 4242"),)),
     Case("amex 371449635398431 expired", ((CARD, "371449635398431"),)),
+    Case("card 4111  1111  1111  1111 was charged twice", ((CARD, "4111  1111  1111  1111"),)),
+    Case("Pagué con 5555  5555  5555  4444 y no llegó", ((CARD, "5555  5555  5555  4444"),)),
     # --- IBANs
     Case(
         "Please refund to IBAN DE89 3704 0044 0532 0130 00",
@@ -215,6 +217,11 @@ CASES: tuple[Case, ...] = (
     Case("Running v2.3.1 on Windows 10.0.19045"),
     Case("The meeting is at 10:30 tomorrow"),
     Case("I got charged twice: 4111 1111 1111 1112"),
+    Case("order 4111  1111  1111  1112 never arrived"),
+    Case("invoice of 2024-03-15  12:30, total 1,299.99  EUR"),
+    Case("orders 123456  789012  345678 are missing"),
+    Case("charged 49,99  on 15 03 2024  and 16 03 2024"),
+    Case("ref 2024  0001  0002  0003 pending"),
     Case("Tracking number 1Z999AA10123456784"),
     Case("order number 1234567890 never arrived"),
     Case("ticket 5550100 still open"),

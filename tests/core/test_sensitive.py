@@ -108,6 +108,8 @@ def test_ignores_what_is_not_a_phone(text: str) -> None:
         ("diners 3056 9309 0259 04", "3056 9309 0259 04"),
         ("19 digits 4917 6100 0000 0000 003", "4917 6100 0000 0000 003"),
         ("card:4111111111111111.", "4111111111111111"),
+        ("card 4111  1111  1111  1111 charged", "4111  1111  1111  1111"),  # double spaces
+        ("4111  1111-1111 1111", "4111  1111-1111 1111"),
     ],
 )
 def test_finds_card_passing_luhn(text: str, value: str) -> None:
@@ -118,6 +120,8 @@ def test_finds_card_passing_luhn(text: str, value: str) -> None:
     "text",
     [
         "4111 1111 1111 1112",  # fails Luhn
+        "4111  1111  1111  1112",  # fails Luhn, double spaces
+        "4111   1111   1111   1111",  # three spaces: separate numbers
         "1234 5678 9012 3456",  # fails Luhn
         "4111 1111 1111",  # too short
         "0000 0000 0000 0000",  # passes Luhn, but no issuer starts with 0

@@ -13,7 +13,7 @@ False
 What counts:
 
 * **email**: ``local@domain.tld``; obfuscated forms (``ana at example dot com``) are not found.
-* **card**: 13-19 digits, plain or in groups split by single spaces or dashes (groups of 3+
+* **card**: 13-19 digits, plain or in groups split by one or two spaces or a dash (groups of 3+
   digits; only the last may be shorter), not starting with 0, not named as an IMEI or ICCID,
   and passing the Luhn check. Failing Luhn, it is an order number or a typo.
 * **iban**: a known country code, the country's exact length and the mod-97 checksum, plain or
@@ -207,9 +207,10 @@ _EMAIL = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 
-# A maximal run of digit groups split by single spaces or dashes. It never starts inside a longer
+# A maximal run of digit groups split by one or two spaces or a dash (a card typed with double
+# spaces is still a card; Luhn keeps its false alarms down). It never starts inside a longer
 # number or an amount (1,299), so finditer does not restart halfway through a run.
-_NUMBER_RUN = re.compile(r"(?<!\d)(?<!\d[.,])\d+(?:[ -]\d+)*")
+_NUMBER_RUN = re.compile(r"(?<!\d)(?<!\d[.,])\d+(?:(?: {1,2}|-)\d+)*")
 _GROUP = re.compile(r"\d+")
 
 _IBAN_START = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}")
