@@ -23,10 +23,13 @@ from liveops.demo.rules import route
 from liveops.demo.training import (
     PARAMS,
     TRUSTED_TYPES,
+    V2_SPANISH_SHARE,
+    fit_v2,
     quick_metrics,
     save_skops,
     train_v1,
     train_v2,
+    v2_training_records,
 )
 from liveops.errors import UsageError
 
@@ -175,6 +178,19 @@ def test_training_is_deterministic_for_a_seed() -> None:
     for train in (train_v1, train_v2):
         a, b = train(data.train, 5), train(data.train, 5)
         assert np.array_equal(a.predict_proba(texts), b.predict_proba(texts))
+
+
+def test_v2_is_fit_on_english_and_a_seeded_share_of_spanish_records() -> None:
+    data = generate(seed=0, n_train=1500, n_eval=100)
+    kept = v2_training_records(data.train, 3)
+    spanish = [r for r in data.train if r["language"] == "es"]
+    assert [r for r in kept if r["language"] == "en"] == [
+        r for r in data.train if r["language"] == "en"
+    ]
+    assert sum(r["language"] == "es" for r in kept) == round(V2_SPANISH_SHARE * len(spanish))
+    texts = [r["text"] for r in data.eval]
+    alone = fit_v2([dict(r) for r in kept], 3).predict_proba(texts)
+    assert np.array_equal(alone, train_v2(data.train, 3).predict_proba(texts))
 
 
 def test_training_on_bad_records_says_what_is_wrong() -> None:

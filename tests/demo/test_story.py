@@ -28,7 +28,10 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
         "support-train@1",
         "support-eval@1",
         "support-must-pass@1",
+        "support-train@2",  # v2's training records: English + 7 % of the Spanish ones
     ]
+    train1, train2 = first["datasets"][0], first["datasets"][3]
+    assert 0.8 * train1["rows"] < train2["rows"] < train1["rows"]
     assert first["aliases"] == {"production": 1, "candidate": 2}
     v1, v2 = first["versions"]
     assert v1["config"]["decision"]["threshold"] == 0.70
@@ -36,6 +39,11 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert v2["metrics"]["accuracy"] > v1["metrics"]["accuracy"]
     assert v2["metrics"]["accuracy_es"] < v1["metrics"]["accuracy_es"]
     assert v1["lineage"]["datasets"]["train"]["ref"] == "support-train@1"
+    assert v2["lineage"]["datasets"]["train"] == {
+        "ref": "support-train@2",
+        "content_hash": train2["content_hash"],
+        "rows": train2["rows"],
+    }
     assert all(step["outcome"] == "done" for step in first["steps"])
 
     # v1 is production: every blocker and guardrail passes, its baseline gates are skipped.
@@ -90,6 +98,11 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
 
     diff = run_cli("versions", "diff", "support-router@1", "support-router@2", cwd=d)
     assert diff.code == 0 and "decision.threshold" in diff.out and "0.68" in diff.out
+    assert "support-train@1" in diff.out and "support-train@2" in diff.out
+    datasets = run_cli(
+        "versions", "diff", "support-router@1", "support-router@2", "--json", cwd=d
+    ).json()["datasets"]
+    assert datasets == [{"key": "train", "before": "support-train@1", "after": "support-train@2"}]
     assert "accuracy" in diff.out and "+0.0" in diff.out
     assert run_cli("audit", "verify", cwd=d).code == 0
 

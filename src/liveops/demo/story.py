@@ -68,14 +68,20 @@ def run_demo(
     result.store_url = store.url
     applied = apply_project(store, load_project(folder), actor=actor)
     step("apply service " + SERVICE, any(a.outcome != "unchanged" for a in applied))
+    added: dict[str, DatasetRecord] = {}
     for name, path in files.items():
         record, created = add_dataset(store, path, name=name, actor=actor)
+        added[name] = record
         result.datasets.append(record)
         step(f"add dataset {record.ref}", created)
-    v1, created = _train_and_register(store, folder, seed, "v1", actor)
+    train1, eval_set = added["support-train"], added["support-eval"]
+    v1, created = _train_and_register(store, folder, seed, "v1", train1, eval_set, actor)
     step(f"train and register {v1.ref}", created)
     step("point production at v1", _alias(store, "production", v1.number, actor))
-    v2, created = _train_and_register(store, folder, seed, "v2", actor)
+    train2, created = _add_v2_training_set(store, folder, seed, train1, actor)
+    result.datasets.append(train2)
+    step(f"add dataset {train2.ref} (v2's training records)", created)
+    v2, created = _train_and_register(store, folder, seed, "v2", train2, eval_set, actor)
     step(f"retrain and register {v2.ref} (threshold {V2_THRESHOLD})", created)
     step("point candidate at v2", _alias(store, "candidate", v2.number, actor))
     # v1 is production: its baseline gates are skipped. v2 is compared with v1.
@@ -160,22 +166,44 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def _train_and_register(
-    store: Store, folder: Path, seed: int, which: str, actor: str
-) -> tuple[VersionRecord, bool]:
+def _add_v2_training_set(
+    store: Store, folder: Path, seed: int, train_v1: DatasetRecord, actor: str
+) -> tuple[DatasetRecord, bool]:
+    """v2's training records (English + 7 % of the Spanish ones of ``train_v1``) as the next
+    version of the training dataset, so v2's lineage names the rows it was trained on."""
     from liveops.demo import training
-    from liveops.services.datasets import load_records, resolve_dataset
+    from liveops.services.datasets import load_records
+
+    path = folder / "data" / "support-train-v2.csv"
+    if not path.exists():
+        kept = training.v2_training_records(load_records(store, train_v1), seed)
+        _write_csv(path, [dict(r) for r in kept])
+    source = (
+        f"{path}: every English record and {training.V2_SPANISH_SHARE:.0%} of the Spanish "
+        f"records of {train_v1.ref}"
+    )
+    return add_dataset(store, path, name=train_v1.name, actor=actor, source=source)
+
+
+def _train_and_register(
+    store: Store,
+    folder: Path,
+    seed: int,
+    which: str,
+    train_ds: DatasetRecord,
+    eval_ds: DatasetRecord,
+    actor: str,
+) -> tuple[VersionRecord, bool]:
+    """Train ``which`` on exactly the records of ``train_ds`` (once) and register it."""
+    from liveops.demo import training
+    from liveops.services.datasets import load_records
 
     model_path = folder / "models" / f"support-router-{which}.skops"
-    train_ds = resolve_dataset(store, "support-train")
-    eval_ds = resolve_dataset(store, "support-eval")
     metrics_path = model_path.with_suffix(".metrics.json")
     params = training.PARAMS[which]
     if not model_path.exists():
         train = load_records(store, train_ds)
-        pipeline = (
-            training.train_v1(train, seed) if which == "v1" else training.train_v2(train, seed)
-        )
+        pipeline = training.train_v1(train, seed) if which == "v1" else training.fit_v2(train, seed)
         model_path.parent.mkdir(parents=True, exist_ok=True)
         training.save_skops(pipeline, model_path)
         metrics = training.quick_metrics(pipeline, load_records(store, eval_ds))
