@@ -25,7 +25,16 @@ from liveops.store import Store
 
 
 def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[..., Any]:
-    """Import ``module:attr`` (the project folder is importable); clear errors if it fails."""
+    """Import ``module:attr`` (the project folder is importable); clear errors if it fails.
+
+    >>> load_callable("liveops.demo.rules:route").__name__
+    'route'
+    >>> load_callable("liveops.demo.rules:nope")
+    Traceback (most recent call last):
+    ...
+    liveops.errors.ModelError: liveops.demo.rules:nope: liveops.demo.rules has no attribute 'nope'
+      hint: check the name after the colon; it must be defined in liveops.demo.rules
+    """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"{spec!r} is not module:callable", hint="e.g. mypkg.rules:route")
@@ -35,16 +44,29 @@ def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[...
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ModelError(
-            f"cannot import {module_name!r} for {spec}: {exc}",
-            hint="run from the project folder or install the package that provides it",
+            f"{spec}: cannot import module {module_name!r} ({exc})",
+            hint="check the module's name; run from the project folder or install the package "
+            "that provides it",
+        ) from None
+    except Exception as exc:  # user code that fails while importing
+        raise ModelError(
+            f"{spec}: importing module {module_name!r} raised {type(exc).__name__}: {exc}",
+            hint="fix the module so that it imports",
         ) from None
     obj: Any = module
-    for part in attr.split("."):
+    for depth, part in enumerate(attr.split(".")):
         if not hasattr(obj, part):
-            raise ModelError(f"{module_name} has no attribute {attr!r} (from {spec})")
+            owner = ".".join([module_name, *attr.split(".")[:depth]])
+            raise ModelError(
+                f"{spec}: {owner} has no attribute {part!r}",
+                hint=f"check the name after the colon; it must be defined in {owner}",
+            )
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ModelError(f"{spec} is not callable")
+        raise ModelError(
+            f"{spec}: {module_name}.{attr} is a {type(obj).__name__}, not a callable",
+            hint="name a function (or class) that returns the model when called with no arguments",
+        )
     return obj  # type: ignore[no-any-return]
 
 

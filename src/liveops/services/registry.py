@@ -178,50 +178,19 @@ def check_entrypoint(entrypoint: str, project_dir: Path) -> None:
 
     ``project_dir`` is importable while checking, as it is when the model is loaded.
     """
-    import importlib
     import sys
 
-    module_name, sep, attr = entrypoint.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(
-            f"entry point {entrypoint!r} is not module:callable",
-            hint="e.g. --entrypoint mypackage.model:load",
-        )
+    from liveops.errors import ModelError
+    from liveops.services.models import load_callable
+
     added = str(project_dir) not in sys.path
-    if added:
-        sys.path.insert(0, str(project_dir))
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidInputError(
-            f"entry point {entrypoint}: cannot import module {module_name!r} ({exc})",
-            hint="check the module's name; run from the project folder or install the package "
-            "that provides it",
-        ) from None
-    except Exception as exc:
-        raise InvalidInputError(
-            f"entry point {entrypoint}: importing module {module_name!r} raised "
-            f"{type(exc).__name__}: {exc}",
-            hint="fix the module so that it imports, then register again",
-        ) from None
+        load_callable(entrypoint, search_path=project_dir)
+    except ModelError as exc:  # at registration this is the user's input, not a model failure
+        raise InvalidInputError(f"entry point {exc.message}", hint=exc.hint) from None
     finally:
-        if added:
-            sys.path.remove(str(project_dir))
-    obj: Any = module
-    for depth, part in enumerate(attr.split(".")):
-        if not hasattr(obj, part):
-            owner = ".".join([module_name, *attr.split(".")[:depth]])
-            raise InvalidInputError(
-                f"entry point {entrypoint}: {owner} has no attribute {part!r}",
-                hint=f"check the name after the colon; it must be defined in {owner}",
-            )
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise InvalidInputError(
-            f"entry point {entrypoint}: {module_name}.{attr} is a {type(obj).__name__}, "
-            "not a callable",
-            hint="name a function (or class) that returns the model when called with no arguments",
-        )
+        if added and str(project_dir) in sys.path:
+            sys.path.remove(str(project_dir))  # registering leaves the import path as it was
 
 
 def _store_artifact(
