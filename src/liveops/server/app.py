@@ -196,18 +196,14 @@ def _rest_app(gateway: Gateway) -> Starlette:
 
     async def feedback(request: Request) -> Response:
         try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in request.stream():  # stop reading at the limit
-                size += len(chunk)
-                if size > FEEDBACK_LIMIT:
-                    msg = f"the feedback body is larger than {FEEDBACK_LIMIT} bytes"
-                    hint = "send one feedback item per request; keep comments short"
-                    return JSONResponse(
-                        {"error": "too_large", "message": msg, "hint": hint}, status_code=413
-                    )
-                chunks.append(chunk)
-            body = b"".join(chunks)
+            try:  # the predict route's reader: refused by Content-Length or at the limit
+                body = await _read_body(request.scope, request.receive, FEEDBACK_LIMIT)
+            except _TooLarge:
+                msg = f"the feedback body is larger than {FEEDBACK_LIMIT} bytes"
+                hint = "send one feedback item per request; keep comments short"
+                return JSONResponse(
+                    {"error": "too_large", "message": msg, "hint": hint}, status_code=413
+                )
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
