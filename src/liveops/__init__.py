@@ -24,8 +24,8 @@ _EXPORTS: dict[str, str] = {
     "Project": "liveops.core.project",
     "ServiceSpec": "liveops.core.project",
     "parse_project": "liveops.core.project",
-    "load_project": "liveops.services.project",
-    "apply_project": "liveops.services.project",
+    "load_project": "liveops.services.registry",
+    "apply_project": "liveops.services.registry",
     "register_version": "liveops.services.registry",
     "resolve_version": "liveops.services.registry",
     "set_alias": "liveops.services.registry",
@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
     # models and decisions
     "Model": "liveops.core.model",
     "BatchOutput": "liveops.core.model",
-    "load_model": "liveops.services.models",
+    "load_model": "liveops.services.registry",
     "DecisionSettings": "liveops.core.decision",
     "decide": "liveops.core.decision",
     "find_sensitive": "liveops.core.sensitive",
@@ -100,10 +100,11 @@ if TYPE_CHECKING:
     from liveops.core.sensitive import find_sensitive, redact
     from liveops.errors import LiveopsError
     from liveops.services.datasets import add_dataset, load_records, resolve_dataset
-    from liveops.services.models import load_model
-    from liveops.services.project import apply_project, load_project
     from liveops.services.registry import (
+        apply_project,
         list_versions,
+        load_model,
+        load_project,
         register_version,
         resolve_version,
         set_alias,

@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 
 from liveops.services.datasets import add_dataset
-from liveops.services.project import apply_project, load_project
-from liveops.services.registry import register_version, set_alias
+from liveops.services.registry import apply_project, load_project, register_version, set_alias
 from liveops.store import open_store
 from tests.cli_runner import Result, Runner
 

@@ -11,7 +11,7 @@ import pytest
 from liveops.core.prediction import new_prediction_id
 from liveops.core.project import parse_project
 from liveops.services.predictions import LogSettings, open_prediction_log
-from liveops.services.project import apply_project
+from liveops.services.registry import apply_project
 from liveops.store import open_store
 from tests.cli_runner import Runner
 from tests.services.conftest import PROJECT_YAML

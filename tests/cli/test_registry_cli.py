@@ -242,7 +242,7 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(
     def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("liveops.services.project.apply_project", broken)
+    monkeypatch.setattr("liveops.services.registry.apply_project", broken)
     r = run_cli("service", "apply")
     assert r.code == 4
     assert "internal error: RuntimeError: disk on fire" in r.err and "Traceback" not in r.err

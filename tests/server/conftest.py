@@ -22,8 +22,7 @@ import httpx
 import pytest
 
 from liveops.core.project import parse_project
-from liveops.services.project import apply_project
-from liveops.services.registry import register_version, set_alias
+from liveops.services.registry import apply_project, register_version, set_alias
 from liveops.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]

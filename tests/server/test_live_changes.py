@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from liveops.services.project import set_service_enabled
-from liveops.services.registry import set_alias
+from liveops.services.registry import set_alias, set_service_enabled
 from liveops.store import open_store
 from tests.server.conftest import Server
 from tests.server.file_sink import read_records

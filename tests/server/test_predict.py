@@ -11,8 +11,12 @@ import httpx
 import pytest
 
 from liveops.core.project import parse_project
-from liveops.services.project import apply_project, set_service_enabled
-from liveops.services.registry import register_version, set_alias
+from liveops.services.registry import (
+    apply_project,
+    register_version,
+    set_alias,
+    set_service_enabled,
+)
 from liveops.store import open_store
 from tests.server.conftest import PROJECT_YAML, Server
 from tests.server.file_sink import read_records

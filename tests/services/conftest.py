@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from liveops.core.project import parse_project
-from liveops.services.project import apply_project
+from liveops.services.registry import apply_project
 from liveops.store import Store
 
 PROJECT_YAML = """

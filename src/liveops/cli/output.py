@@ -76,7 +76,7 @@ class Cli:
 def make_cli(ctx: typer.Context, json: bool, as_: str | None) -> Cli:
     project_dir = ctx.find_root().obj if ctx.find_root().obj else None
     if project_dir is None:
-        from liveops.services.project import find_project_dir
+        from liveops.services.registry import find_project_dir
 
         project_dir = find_project_dir()
     return Cli(project_dir=Path(project_dir), json=json, actor=actor_name(as_))

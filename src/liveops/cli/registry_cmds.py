@@ -108,7 +108,7 @@ def alias_set(
 @alias_app.command("list")
 def alias_list(ctx: typer.Context, service: str, json: bool = JSON_OPT) -> None:
     """The aliases of SERVICE."""
-    from liveops.services.project import get_service_spec
+    from liveops.services.registry import get_service_spec
 
     cli = make_cli(ctx, json, None)
     store = cli.store()

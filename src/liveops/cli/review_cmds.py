@@ -208,7 +208,7 @@ def promote_cmd(
     as_: str | None = AS_OPT,
 ) -> None:
     """Add a reviewed case to the service's regression dataset (a new dataset version)."""
-    from liveops.services.regression import promote
+    from liveops.services.review import promote
 
     cli = make_cli(ctx, json, as_)
     record, created = promote(cli.store(), item, actor=cli.actor, label=label)

@@ -23,7 +23,7 @@ def apply(
     """Store the services declared in liveops.yaml (validated; errors name the line)."""
     from rich.table import Table
 
-    from liveops.services.project import apply_project, load_project
+    from liveops.services.registry import apply_project, load_project
 
     cli = make_cli(ctx, json, as_)
     project = load_project(file or cli.project_dir)
@@ -59,7 +59,7 @@ def show(ctx: typer.Context, name: str, json: bool = JSON_OPT) -> None:
     """One service's applied spec."""
     import yaml
 
-    from liveops.services.project import get_service_spec
+    from liveops.services.registry import get_service_spec
 
     cli = make_cli(ctx, json, None)
     spec = get_service_spec(cli.store(), name)
@@ -69,7 +69,7 @@ def show(ctx: typer.Context, name: str, json: bool = JSON_OPT) -> None:
 def _switch(
     ctx: typer.Context, name: str, enabled: bool, reason: str | None, json: bool, as_: str | None
 ) -> None:
-    from liveops.services.project import set_service_enabled
+    from liveops.services.registry import set_service_enabled
 
     cli = make_cli(ctx, json, as_)
     changed = set_service_enabled(

@@ -21,8 +21,7 @@ from liveops.core.records import DatasetRecord, VersionRecord
 from liveops.demo.stage_eval import Detail, EvaluatedVersion, run_eval_stage
 from liveops.demo.stage_review import run_review_stage
 from liveops.services.datasets import add_dataset
-from liveops.services.project import apply_project, load_project
-from liveops.services.registry import register_version, set_alias
+from liveops.services.registry import apply_project, load_project, register_version, set_alias
 from liveops.store import Store, open_store
 
 SERVICE = "support-router"

@@ -289,12 +289,12 @@ def default_sink(store: Store, project_dir: Path) -> PredictionSink:
     """The prediction log (or ``LIVEOPS_PREDICTION_SINK=module:callable`` for integrations)."""
     spec = os.environ.get(ENV_SINK)
     if spec:
-        from liveops.services.models import load_callable
+        from liveops.services.registry import load_callable
 
         sink: PredictionSink = load_callable(spec, search_path=project_dir)(store, project_dir)
         return sink
     from liveops.services.predictions import LogSettings, open_prediction_log
-    from liveops.services.project import get_service_spec
+    from liveops.services.registry import get_service_spec
 
     specs = [get_service_spec(store, s.name) for s in store.registry.list_services()]
     return open_prediction_log(store, project_dir, LogSettings.for_services(specs))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from liveops.core.project import parse_project
 from liveops.services.predictions import LogSettings, open_prediction_log
-from liveops.services.project import apply_project
+from liveops.services.registry import apply_project
 from liveops.store import Store
 from tests.services.conftest import PROJECT_YAML
 from tests.services.predictions.test_log import rec

@@ -16,8 +16,7 @@ from liveops.errors import (
     UsageError,
     VersionNotFound,
 )
-from liveops.services.models import load_model
-from liveops.services.registry import register_version, resolve_version, set_alias
+from liveops.services.registry import load_model, register_version, resolve_version, set_alias
 from liveops.store import Store
 from tests.services.conftest import train_tiny
 

@@ -8,6 +8,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+__all__ = ["KEY_PACKAGES", "capture", "git_state", "packages"]
+
 # The packages whose versions change what a model does; the full list is kept as well.
 KEY_PACKAGES = ("liveops", "scikit-learn", "numpy", "scipy", "skops", "joblib", "pandas")
 

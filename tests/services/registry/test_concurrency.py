@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from liveops.core.project import parse_project
-from liveops.services.project import apply_project
-from liveops.services.registry import register_version
+from liveops.services.registry import apply_project, register_version
 from liveops.store import open_store
 from tests.services.conftest import PROJECT_YAML
 

@@ -16,9 +16,9 @@ from liveops.core.perturb import perturb_all
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, VersionRecord
 from liveops.core.suite import Suite
-from liveops.services.eval_cases import Cases
-from liveops.services.eval_predict import Answers, decisions, predict
-from liveops.services.models import load_callable, load_model
+from liveops.services.evaluation.cases import Cases
+from liveops.services.evaluation.predict import Answers, decisions, predict
+from liveops.services.registry import load_callable, load_model
 from liveops.store import Store
 
 __all__ = ["Judge", "Progress", "consistency", "family_spec", "must_pass", "probes", "robustness"]

@@ -17,35 +17,17 @@ from typing import Any
 from liveops.core.records import DatasetRecord
 from liveops.errors import ConflictError, InvalidInputError
 from liveops.services.datasets import add_dataset, load_records
-from liveops.services.review import get_item, get_review
+from liveops.services.evaluation import (
+    REVIEW_ITEM_COLUMN,
+    regression_dataset_name,
+)
+from liveops.services.registry import get_service_spec
+from liveops.services.review.queue import get_item, get_review
 from liveops.store import Store
 
-__all__ = [
-    "REVIEW_ITEM_COLUMN",
-    "Promotion",
-    "latest_regression",
-    "promote",
-    "regression_dataset_name",
-]
-
-REVIEW_ITEM_COLUMN = "review_item"
-
-
-def regression_dataset_name(service: str) -> str:
-    """The managed regression dataset of ``service``.
-
-    >>> regression_dataset_name("support-router")
-    'support-router-regression'
-    """
-    return f"{service}-regression"[:64]
-
+__all__ = ["Promotion", "promote"]
 
 Promotion = tuple[DatasetRecord, bool]
-
-
-def latest_regression(store: Store, service: str) -> DatasetRecord | None:
-    """The latest version of ``service``'s regression dataset, or None before any promotion."""
-    return store.datasets.get(regression_dataset_name(service))
 
 
 def promote(store: Store, item_id: str, *, actor: str, label: str | None = None) -> Promotion:
@@ -105,8 +87,6 @@ def promote(store: Store, item_id: str, *, actor: str, label: str | None = None)
 
 
 def _check_label(store: Store, service: str, label: str) -> None:
-    from liveops.services.project import get_service_spec
-
     labels = get_service_spec(store, service).output.labels
     if label not in labels:
         raise InvalidInputError(

@@ -9,16 +9,17 @@ are.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from liveops.core.review import CaseForReview
+from liveops.core.review import CaseForReview, ReviewItemRecord, ReviewRecord
 from liveops.core.rubric import parse_rubric
 from liveops.errors import InvalidInputError
 from liveops.services.evaluation import get_run, load_suite
-from liveops.services.project import get_service_spec
-from liveops.services.review import ReviewSource
+from liveops.services.registry import get_service_spec
+from liveops.services.review.queue import ReviewSource, create_review_from
 from liveops.store import Store
 
-__all__ = ["DEFAULT_LOW_CONFIDENCE", "load_review_source"]
+__all__ = ["DEFAULT_LOW_CONFIDENCE", "create_review", "load_review_source"]
 
 DEFAULT_LOW_CONFIDENCE = 0.7  # when the version has no decision threshold
 
@@ -67,3 +68,17 @@ def load_review_source(
         low_confidence=low,
         expected_column=suite.cases.expected,
     )
+
+
+def create_review(
+    store: Store,
+    run_id: str,
+    *,
+    sample: int = 50,
+    seed: int = 0,
+    actor: str,
+    project_dir: Any = None,
+) -> tuple[ReviewRecord, list[ReviewItemRecord]]:
+    """Create a review of ``sample`` items from evaluation run ``run_id`` (the suite's rubric)."""
+    source = load_review_source(store, run_id, project_dir=project_dir)
+    return create_review_from(store, source, sample=sample, seed=seed, actor=actor)

@@ -14,9 +14,7 @@ from liveops.core.decision import DecisionSettings, RulesFunction
 from liveops.core.model import Model
 from liveops.core.project import ServiceSpec
 from liveops.errors import ModelError
-from liveops.services.models import load_callable, load_model
-from liveops.services.project import get_service_spec
-from liveops.services.registry import resolve_version
+from liveops.services.registry import get_service_spec, load_callable, load_model, resolve_version
 from liveops.store import Store
 
 __all__ = ["ServedService", "ServingVersion", "load_serving_version", "read_services"]

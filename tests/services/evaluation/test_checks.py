@@ -21,10 +21,9 @@ import pytest
 from liveops.services import review as rv
 from liveops.services.datasets import add_dataset, load_records
 from liveops.services.evaluation import EvalResult, run_eval
-from liveops.services.project import apply_project, load_project
-from liveops.services.registry import register_version
-from liveops.services.regression import promote
-from liveops.services.review import MAX_SAMPLE
+from liveops.services.registry import apply_project, load_project, register_version
+from liveops.services.review import promote
+from liveops.services.review.queue import MAX_SAMPLE
 from liveops.store import Store, open_store
 
 MODULE = "evalchecks_models"

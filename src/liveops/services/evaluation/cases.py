@@ -8,12 +8,38 @@ from typing import Any
 
 import numpy as np
 
+from liveops.core.records import DatasetRecord
 from liveops.core.suite import TEXT_LENGTH, Suite
 from liveops.errors import DatasetNotFound, InvalidInputError
 from liveops.services.datasets import load_records, resolve_dataset
 from liveops.store import Store
 
-__all__ = ["Cases", "check_columns", "load_cases", "scopes", "with_regression"]
+__all__ = [
+    "REVIEW_ITEM_COLUMN",
+    "Cases",
+    "check_columns",
+    "latest_regression",
+    "load_cases",
+    "regression_dataset_name",
+    "scopes",
+    "with_regression",
+]
+
+REVIEW_ITEM_COLUMN = "review_item"
+
+
+def regression_dataset_name(service: str) -> str:
+    """The managed regression dataset of ``service``.
+
+    >>> regression_dataset_name("support-router")
+    'support-router-regression'
+    """
+    return f"{service}-regression"[:64]
+
+
+def latest_regression(store: Store, service: str) -> DatasetRecord | None:
+    """The latest version of ``service``'s regression dataset, or None before any promotion."""
+    return store.datasets.get(regression_dataset_name(service))
 
 
 @dataclass
@@ -60,8 +86,6 @@ def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what:
 def with_regression(store: Store, service: str, suite: Suite, must: Cases | None) -> Cases | None:
     """Cases promoted from human review (the service's managed regression dataset, latest
     version) run as more must-pass cases; the suite file is never rewritten."""
-    from liveops.services.regression import latest_regression
-
     ds = latest_regression(store, service)
     if ds is None:
         return must

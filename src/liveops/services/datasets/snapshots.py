@@ -19,6 +19,17 @@ from liveops.core.records import DatasetRecord
 from liveops.errors import DatasetFileError, DatasetNotFound, InvalidInputError
 from liveops.store import Store
 
+__all__ = [
+    "DEFAULT_REFERENCE_CAP",
+    "FORMATS",
+    "add_dataset",
+    "frame_columns",
+    "load_frame",
+    "load_records",
+    "read_table",
+    "resolve_dataset",
+]
+
 if TYPE_CHECKING:
     import pandas as pd
 

@@ -9,7 +9,7 @@ from liveops.core.rubric import parse_rubric
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound, UsageError
 from liveops.services import review as rv
 from liveops.services.datasets import load_records
-from liveops.services.regression import promote
+from liveops.services.review import promote
 from liveops.store import Store
 
 RUBRIC = parse_rubric(

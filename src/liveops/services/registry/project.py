@@ -9,6 +9,16 @@ from liveops.core.project import Project, ServiceSpec, parse_project, service_fr
 from liveops.errors import InvalidInputError, ServiceNotFound
 from liveops.store import Store
 
+__all__ = [
+    "PROJECT_FILE",
+    "Applied",
+    "apply_project",
+    "find_project_dir",
+    "get_service_spec",
+    "load_project",
+    "set_service_enabled",
+]
+
 PROJECT_FILE = "liveops.yaml"
 
 

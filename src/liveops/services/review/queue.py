@@ -20,6 +20,7 @@ from liveops.core.review import (
     ReviewRecord,
     ScoreRecord,
     sample_for_review,
+    stratum_of,
 )
 from liveops.core.rubric import Rubric, parse_rubric
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound, UsageError
@@ -29,7 +30,6 @@ __all__ = [
     "ReviewSource",
     "ReviewSummary",
     "agreement_of",
-    "create_review",
     "create_review_from",
     "get_item",
     "get_review",
@@ -55,22 +55,6 @@ class ReviewSource:
     cases: list[CaseForReview]
     low_confidence: float
     expected_column: str = "label"
-
-
-def create_review(
-    store: Store,
-    run_id: str,
-    *,
-    sample: int = 50,
-    seed: int = 0,
-    actor: str,
-    project_dir: Any = None,
-) -> tuple[ReviewRecord, list[ReviewItemRecord]]:
-    """Create a review of ``sample`` items from evaluation run ``run_id`` (the suite's rubric)."""
-    from liveops.services.review_source import load_review_source
-
-    source = load_review_source(store, run_id, project_dir=project_dir)
-    return create_review_from(store, source, sample=sample, seed=seed, actor=actor)
 
 
 def create_review_from(
@@ -139,8 +123,6 @@ def create_review_from(
 
 
 def _stratum(case: CaseForReview, low_confidence: float) -> str:
-    from liveops.core.review import stratum_of
-
     return stratum_of(case, low_confidence)
 
 

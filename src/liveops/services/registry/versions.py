@@ -17,12 +17,27 @@ from liveops.core.decision import DecisionSettings
 from liveops.core.hashing import canonical_json, content_hash
 from liveops.core.names import VersionRef, check_name, parse_version_ref
 from liveops.core.records import VersionRecord
-from liveops.errors import InvalidInputError, UsageError, VersionNotFound
-from liveops.services import lineage
+from liveops.errors import InvalidInputError, ModelError, UsageError, VersionNotFound
 from liveops.services.datasets import resolve_dataset
-from liveops.services.project import get_service_spec
+from liveops.services.registry import lineage
+from liveops.services.registry.models import load_callable
+from liveops.services.registry.project import get_service_spec
 from liveops.store import Store
 from liveops.store.artifacts import sha256_file
+
+__all__ = [
+    "ARTIFACT_SUFFIXES",
+    "DECISION_KEYS",
+    "AliasMove",
+    "Registered",
+    "check_entrypoint",
+    "effective_config",
+    "list_versions",
+    "parse_assignments",
+    "register_version",
+    "resolve_version",
+    "set_alias",
+]
 
 DECISION_KEYS = frozenset(DecisionSettings.__dataclass_fields__)
 ARTIFACT_SUFFIXES = {".skops": "skops", ".joblib": "joblib", ".pkl": "joblib", ".pickle": "joblib"}
@@ -179,9 +194,6 @@ def check_entrypoint(entrypoint: str, project_dir: Path) -> None:
     ``project_dir`` is importable while checking, as it is when the model is loaded.
     """
     import sys
-
-    from liveops.errors import ModelError
-    from liveops.services.models import load_callable
 
     added = str(project_dir) not in sys.path
     try:

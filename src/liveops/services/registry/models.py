@@ -23,6 +23,8 @@ from liveops.core.records import VersionRecord
 from liveops.errors import ModelError, UsageError
 from liveops.store import Store
 
+__all__ = ["AdaptedModel", "SklearnModel", "batch_from_items", "load_callable", "load_model"]
+
 
 def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[..., Any]:
     """Import ``module:attr`` (the project folder is importable); clear errors if it fails.

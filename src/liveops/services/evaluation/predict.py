@@ -16,6 +16,8 @@ from liveops.core.decision import DecisionSettings, RulesFunction, decide
 from liveops.core.model import BatchOutput, Model
 from liveops.errors import ModelError
 
+__all__ = ["BATCH", "Answers", "FloatArray", "Tick", "decisions", "latencies", "predict"]
+
 FloatArray = npt.NDArray[np.float64]
 BATCH = 1024
 Tick = Callable[[int], None]

@@ -33,12 +33,17 @@ from liveops.core.records import EvalCaseRecord, EvalRunRecord, VersionRecord
 from liveops.core.suite import Suite, parse_suite
 from liveops.core.yamltext import parse_yaml
 from liveops.errors import InvalidInputError, ObjectNotFound
-from liveops.services import eval_checks
-from liveops.services.eval_cases import Cases, check_columns, load_cases, scopes, with_regression
-from liveops.services.eval_checks import Judge, Progress
-from liveops.services.eval_predict import Answers, decisions, latencies, predict
-from liveops.services.project import get_service_spec
-from liveops.services.registry import resolve_version
+from liveops.services.evaluation import checks as eval_checks
+from liveops.services.evaluation.cases import (
+    Cases,
+    check_columns,
+    load_cases,
+    scopes,
+    with_regression,
+)
+from liveops.services.evaluation.checks import Judge, Progress
+from liveops.services.evaluation.predict import Answers, decisions, latencies, predict
+from liveops.services.registry import get_service_spec, resolve_version
 from liveops.store import Store
 
 __all__ = ["EvalResult", "Progress", "get_run", "list_runs", "load_suite", "run_eval"]
