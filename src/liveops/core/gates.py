@@ -29,10 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from liveops.core import catalogue
 from liveops.core.suite import GateSpec
 
 __all__ = [
-    "LOWER_IS_BETTER",
     "Evidence",
     "Gate",
     "GateVerdict",
@@ -43,13 +43,13 @@ __all__ = [
 ]
 
 Verdict = Literal["pass", "fail", "inconclusive", "error", "skipped"]
-LOWER_IS_BETTER: tuple[str, ...] = ("log_loss", "ece", "cost.per_1k")
 CHECKED_KINDS: tuple[str, ...] = ("blocker", "guardrail")
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better (latency, cost, loss and ECE: no)."""
-    return not (metric in LOWER_IS_BETTER or metric.startswith("latency."))
+    """Whether a larger value of ``metric`` is better (latency, cost, loss and ECE: no), as
+    the metric catalogue says."""
+    return catalogue.higher_is_better(metric)
 
 
 @dataclass(frozen=True)

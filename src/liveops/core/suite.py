@@ -25,11 +25,13 @@ The same as a Python API:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liveops.core import catalogue
 from liveops.core.hashing import content_hash
 from liveops.core.names import parse_dataset_ref
 from liveops.core.perturb import FAMILIES
@@ -411,33 +413,41 @@ class Suite(_Strict):
 
 
 def gate_metric_known(metric: str, suite_metrics: Sequence[str]) -> bool:
-    """Whether a gate may use ``metric``: the suite's metrics plus the built-ins.
+    """Whether a gate may use ``metric``: a name of the metric catalogue that is computed on a
+    suite's cases, and, for the suite's own metrics, one the suite measures.
 
     >>> gate_metric_known("accuracy", ["accuracy"]), gate_metric_known("acuracy", ["accuracy"])
     (True, False)
     >>> gate_metric_known("per_class.billing.recall", ["per_class"])
     True
+    >>> gate_metric_known("error_rate", ["accuracy"])  # live only: rollouts and alerts use it
+    False
     """
+    found = catalogue.lookup(metric)
+    if found is None or not found.definition.valid("offline"):
+        return False
     if metric in BUILTIN_GATE_METRICS:
         return True
     if metric in _SCALAR_METRICS:
         return metric in suite_metrics
-    parts = metric.split(".")
-    return (
-        len(parts) == 3
-        and parts[0] == "per_class"
-        and "per_class" in suite_metrics
-        and parts[2] in _PER_CLASS_PARTS
-    )
+    return found.definition.pattern.startswith("per_class.") and "per_class" in suite_metrics
 
 
 def _unknown_metric(metric: str, suite_metrics: Sequence[str]) -> str:
     if metric in _SCALAR_METRICS:
         return f"gate metric {metric!r} is not among the suite's metrics; add it to 'metrics'"
+    found = catalogue.lookup(metric)
+    if found is not None and not found.definition.valid("offline"):
+        return (
+            f"gate metric {metric!r} is measured on live traffic only, not on a suite's cases "
+            "(use it in a rollout gate or an alert rule)"
+        )
     usable = [m for m in suite_metrics if m in _SCALAR_METRICS] + list(BUILTIN_GATE_METRICS)
     if "per_class" in suite_metrics:
         usable.append("per_class.LABEL.precision|recall|f1")
-    return f"unknown gate metric {metric!r} (gate metrics: {', '.join(usable)})"
+    close = difflib.get_close_matches(metric, usable, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown gate metric {metric!r}{guess} (gate metrics: {', '.join(usable)})"
 
 
 def parse_suite(text: str, filename: str = "suite.yaml") -> Suite:
