@@ -1,0 +1,267 @@
+"""Mergeable statistics of a window of answers: what the monitor keeps per 5 minutes.
+
+Everything here merges by addition (counts and sums), so an hour is the sum of its twelve
+windows and a day the sum of its hours, without rereading a logged row. Quality metrics come
+from confusion counts; latency quantiles from a fixed log-scale histogram whose buckets are
+the same in every window (:data:`LATENCY_EDGES_MS`), so merged histograms stay exact.
+
+>>> a, b = WindowStats(), WindowStats()
+>>> a.add_answer(latency_ms=12.0, label="billing", confidence=0.9)
+>>> b.add_answer(latency_ms=40.0, label="refund", confidence=0.6, fallback="timeout")
+>>> b.add_label(predicted="refund", actual="billing")
+>>> day = a.merged(b)
+>>> day.volume, day.rate("fallback_rate"), day.value("accuracy")
+(2, 0.5, 0.0)
+>>> WindowStats.from_dict(day.to_dict()) == day
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "LATENCY_EDGES_MS",
+    "LatencyHistogram",
+    "WindowStats",
+    "bucket_of",
+]
+
+# 0.1 ms to 10^5 ms (100 s), 24 buckets a decade: a bucket's upper edge is 10.1 % above its
+# lower one, so a quantile read from the histogram is within 10.1 % of the exact one. One more
+# bucket above catches anything slower.
+_PER_DECADE = 24
+LATENCY_EDGES_MS: tuple[float, ...] = tuple(
+    10 ** (-1 + k / _PER_DECADE) for k in range(6 * _PER_DECADE + 1)
+)
+
+
+def bucket_of(latency_ms: float) -> int:
+    """The bucket of a latency: bucket i holds (edge[i-1], edge[i]]; 0 holds up to 0.1 ms.
+
+    >>> bucket_of(0.05), bucket_of(0.1), bucket_of(1e9) == len(LATENCY_EDGES_MS)
+    (0, 0, True)
+    """
+    return bisect.bisect_left(LATENCY_EDGES_MS, latency_ms)
+
+
+@dataclass
+class LatencyHistogram:
+    """Counts per bucket of :data:`LATENCY_EDGES_MS` (sparse: only buckets that were hit)."""
+
+    counts: Counter[int] = field(default_factory=Counter)
+
+    def add(self, latency_ms: float, n: int = 1) -> None:
+        self.counts[bucket_of(latency_ms)] += n
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def merged(self, other: LatencyHistogram) -> LatencyHistogram:
+        return LatencyHistogram(self.counts + other.counts)
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile (0..1): the upper edge of the bucket that holds it; None when empty.
+
+        The exact quantile lies in the same bucket, so it is at most one bucket lower.
+
+        >>> h = LatencyHistogram()
+        >>> for ms in (1.0, 2.0, 3.0, 50.0):
+        ...     h.add(ms)
+        >>> 3.0 <= h.quantile(0.75) < 3.0 * 1.101
+        True
+        """
+        n = self.total
+        if n == 0:
+            return None
+        rank = max(1, math.ceil(q * n))  # the rank-th smallest value, 1-based
+        seen = 0
+        for b in sorted(self.counts):
+            seen += self.counts[b]
+            if seen >= rank:
+                return LATENCY_EDGES_MS[b] if b < len(LATENCY_EDGES_MS) else math.inf
+        raise AssertionError("unreachable: counts add up to n")
+
+
+@dataclass
+class WindowStats:
+    """Counts and sums of one window (one service, version, arm and slice).
+
+    Answers are counted by the time they were given; labels (feedback) by the time of the
+    prediction they belong to, so a window's quality fills in as its labels arrive.
+    """
+
+    volume: int = 0
+    errors: int = 0
+    fallbacks: Counter[str] = field(default_factory=Counter)  # by reason
+    below_threshold: int = 0
+    reviews: int = 0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    cost: float = 0.0
+    labels: Counter[str] = field(default_factory=Counter)  # answered label mix
+    confidence_sum: float = 0.0
+    confidences: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (predicted, actual)
+
+    def add_answer(
+        self,
+        *,
+        latency_ms: float,
+        label: str | None,
+        confidence: float | None,
+        error: bool = False,
+        fallback: str | None = None,
+        below_threshold: bool = False,
+        review: bool = False,
+        cost: float = 0.0,
+    ) -> None:
+        """Count one answered request."""
+        self.volume += 1
+        self.errors += int(error)
+        if fallback:
+            self.fallbacks[fallback] += 1
+        self.below_threshold += int(below_threshold)
+        self.reviews += int(review)
+        self.latency.add(latency_ms)
+        self.cost += cost
+        if label is not None:
+            self.labels[label] += 1
+        if confidence is not None:
+            self.confidence_sum += confidence
+            self.confidences += 1
+
+    def add_label(self, *, predicted: str, actual: str) -> None:
+        """Count one label that arrived for an answer of this window."""
+        self.confusion[(predicted, actual)] += 1
+
+    def merged(self, other: WindowStats) -> WindowStats:
+        """The statistics of both windows together."""
+        return WindowStats(
+            volume=self.volume + other.volume,
+            errors=self.errors + other.errors,
+            fallbacks=self.fallbacks + other.fallbacks,
+            below_threshold=self.below_threshold + other.below_threshold,
+            reviews=self.reviews + other.reviews,
+            latency=self.latency.merged(other.latency),
+            cost=self.cost + other.cost,
+            labels=self.labels + other.labels,
+            confidence_sum=self.confidence_sum + other.confidence_sum,
+            confidences=self.confidences + other.confidences,
+            confusion=self.confusion + other.confusion,
+        )
+
+    @property
+    def labelled(self) -> int:
+        return sum(self.confusion.values())
+
+    def rate(self, name: str) -> float | None:
+        """A share of the window's answers: ``error_rate``, ``fallback_rate``,
+        ``fallback_rate.REASON``, ``below_threshold_rate``, ``review_rate``, ``label_coverage``,
+        ``label_share.LABEL``; None for an empty window."""
+        if self.volume == 0:
+            return None
+        if name.startswith("fallback_rate."):
+            return self.fallbacks[name.split(".", 1)[1]] / self.volume
+        if name.startswith("label_share."):
+            return self.labels[name.split(".", 1)[1]] / self.volume
+        count = {
+            "error_rate": self.errors,
+            "fallback_rate": sum(self.fallbacks.values()),
+            "below_threshold_rate": self.below_threshold,
+            "review_rate": self.reviews,
+            "label_coverage": self.labelled,
+        }.get(name)
+        if count is None:
+            raise KeyError(name)
+        return count / self.volume
+
+    def value(self, name: str) -> float | None:
+        """A metric of the catalogue computed from these statistics; None without evidence."""
+        if name in ("accuracy", "macro_f1") or name.startswith("per_class."):
+            return _quality(self.confusion, name)
+        if name.startswith("latency.p") and name.endswith("_ms"):
+            return self.latency.quantile(float(name[len("latency.p") : -len("_ms")]) / 100)
+        if name == "volume":
+            return float(self.volume)
+        if name == "cost.total":
+            return self.cost
+        if name in ("cost.per_request", "cost.per_1k"):
+            per = self.cost / self.volume if self.volume else None
+            return None if per is None else per * (1000 if name == "cost.per_1k" else 1)
+        if name == "confidence.mean":
+            return self.confidence_sum / self.confidences if self.confidences else None
+        return self.rate(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, for storage."""
+        return {
+            "volume": self.volume,
+            "errors": self.errors,
+            "fallbacks": dict(self.fallbacks),
+            "below_threshold": self.below_threshold,
+            "reviews": self.reviews,
+            "latency": {str(b): n for b, n in sorted(self.latency.counts.items())},
+            "cost": self.cost,
+            "labels": dict(self.labels),
+            "confidence_sum": self.confidence_sum,
+            "confidences": self.confidences,
+            "confusion": [[p, a, n] for (p, a), n in sorted(self.confusion.items())],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> WindowStats:
+        return cls(
+            volume=int(d["volume"]),
+            errors=int(d["errors"]),
+            fallbacks=Counter({str(k): int(v) for k, v in d["fallbacks"].items()}),
+            below_threshold=int(d["below_threshold"]),
+            reviews=int(d["reviews"]),
+            latency=LatencyHistogram(Counter({int(k): int(v) for k, v in d["latency"].items()})),
+            cost=float(d["cost"]),
+            labels=Counter({str(k): int(v) for k, v in d["labels"].items()}),
+            confidence_sum=float(d["confidence_sum"]),
+            confidences=int(d["confidences"]),
+            confusion=Counter({(str(p), str(a)): int(n) for p, a, n in d["confusion"]}),
+        )
+
+
+def _quality(confusion: Counter[tuple[str, str]], name: str) -> float | None:
+    n = sum(confusion.values())
+    if n == 0:
+        return None
+    if name == "accuracy":
+        return sum(c for (p, a), c in confusion.items() if p == a) / n
+    predicted: Counter[str] = Counter()
+    actual: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for (p, a), c in confusion.items():
+        predicted[p] += c
+        actual[a] += c
+        if p == a:
+            right[p] += c
+    if name == "macro_f1":
+        # scikit-learn's macro average: over labels seen predicted or actual; 0 where undefined.
+        present = set(predicted) | set(actual)
+        return sum(_f1(right[k], predicted[k], actual[k]) for k in present) / len(present)
+    head, part = name.rsplit(".", 1)
+    label = head.split(".", 1)[1]  # a label may hold dots
+    if part == "precision":
+        return right[label] / predicted[label] if predicted[label] else 0.0
+    if part == "recall":
+        return right[label] / actual[label] if actual[label] else 0.0
+    if part == "f1":
+        return _f1(right[label], predicted[label], actual[label])
+    if part == "fpr":
+        negatives = n - actual[label]
+        return (predicted[label] - right[label]) / negatives if negatives else 0.0
+    raise KeyError(name)
+
+
+def _f1(tp: int, predicted: int, actual: int) -> float:
+    return 2 * tp / (predicted + actual) if predicted + actual else 0.0
