@@ -56,6 +56,8 @@ ERRORS_SHOWN = 10
 def _model_errors(store: Store, run_id: str) -> dict[str, Any] | None:
     """How many stored cases of the run the model raised on, and the first of them (the
     summary only counts those of the main cases)."""
+    from liveops.services.evaluation import compact_inputs
+
     total = 0
     shown: list[dict[str, Any]] = []
     for case in store.evaluation.cases(run_id):
@@ -65,7 +67,7 @@ def _model_errors(store: Store, run_id: str) -> dict[str, Any] | None:
         if len(shown) < ERRORS_SHOWN:
             text = case.inputs.get("text")
             if not isinstance(text, str):
-                text = next((v for v in case.inputs.values() if isinstance(v, str)), "")
+                text = compact_inputs(dict(case.inputs))  # a tabular case: its inputs
             shown.append(
                 {"case": case.case_id, "source": case.source, "error": case.error, "text": text}
             )

@@ -13,7 +13,7 @@ from liveops.core.readiness import Readiness
 from liveops.core.review import ReviewItemRecord, ReviewRecord
 from liveops.services.review import ReviewSummary
 
-_STATUS_STYLE = {"pass": "green", "fail": "bold red", "missing": "yellow"}
+_STATUS_STYLE = {"pass": "green", "fail": "bold red", "missing": "yellow", "not_applicable": "dim"}
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -132,7 +132,9 @@ def readiness_view(view: Readiness) -> Group:
     style = _STATUS_STYLE[view.status]
     head = (
         f"[bold]{view.subject}[/]: [{style}]{view.status.upper()}[/] "
-        f"({counts['pass']} pass, {counts['fail']} fail, {counts['missing']} missing)"
+        f"({counts['pass']} pass, {counts['fail']} fail, {counts['missing']} missing"
+        + (f", {counts['not_applicable']} not applicable" if counts["not_applicable"] else "")
+        + ")"
     )
     table = Table(title="launch readiness")
     for name in ("group", "check", "status", "reason"):
@@ -141,7 +143,7 @@ def readiness_view(view: Readiness) -> Group:
         table.add_row(
             c.group,
             escape(c.name),
-            f"[{_STATUS_STYLE[c.status]}]{c.status}[/]",
+            f"[{_STATUS_STYLE[c.status]}]{c.status.replace('_', ' ')}[/]",
             escape(c.reason),
         )
     return Group(head, table)

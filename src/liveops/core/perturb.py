@@ -6,10 +6,12 @@ evaluation compares a model's answers on the original and the perturbed copies
 (``robustness.invariance``) and scores the copies against the original labels
 (``robustness.accuracy``).
 
-Families: ``typos, casing, punctuation, whitespace, truncation, long_input, emoji,
-mixed_language, drop_optional``. All of them return a new dict and never touch the input;
-everything except ``drop_optional`` changes only the text field. Randomness comes from the
-``random.Random`` passed in, so a seed fixes every copy.
+Text families: ``typos, casing, punctuation, whitespace, truncation, long_input, emoji,
+mixed_language``; they change only the text field. ``drop_optional`` removes the optional
+fields. For numbers and categories (:mod:`liveops.core.perturb_tabular`): ``numeric_noise,
+missing_value, out_of_range, unit_mistake, unseen_category``; they need the columns' reference
+(``columns=``). All of them return a new dict and never touch the input. Randomness comes from
+the ``random.Random`` passed in, so a seed fixes every copy.
 
 >>> import random
 >>> rec = {"text": "My invoice shows the wrong amount", "channel": "email", "label": "billing"}
@@ -29,11 +31,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from liveops.core.perturb_tabular import TABULAR_FAMILIES, ColumnReference, perturb_record
 from liveops.errors import UsageError
 
-__all__ = ["FAMILIES", "perturb", "perturb_all"]
+__all__ = ["FAMILIES", "TEXT_FAMILIES", "perturb", "perturb_all"]
 
-FAMILIES: tuple[str, ...] = (
+TEXT_FAMILIES: tuple[str, ...] = (
     "typos",
     "casing",
     "punctuation",
@@ -42,8 +45,8 @@ FAMILIES: tuple[str, ...] = (
     "long_input",
     "emoji",
     "mixed_language",
-    "drop_optional",
 )
+FAMILIES: tuple[str, ...] = (*TEXT_FAMILIES, "drop_optional", *TABULAR_FAMILIES)
 
 # Letters only (any script), so digits, card numbers and codes are never "misspelt".
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -94,14 +97,17 @@ def perturb(
     family: str,
     rng: random.Random,
     *,
-    text_field: str = "text",
+    text_field: str | None = "text",
     optional_fields: Sequence[str] = (),
+    columns: Mapping[str, ColumnReference] | None = None,
 ) -> dict[str, Any]:
     """Return a perturbed copy of ``record`` for one family; the input is never changed.
 
     ``optional_fields`` names the non-text fields that ``drop_optional`` removes (the text
-    field is never dropped). A record without a string text is returned as a plain copy by the
-    text families, so bad rows do not crash an evaluation.
+    field is never dropped). A record without a string text (or ``text_field=None``) is
+    returned as a plain copy by the text families, so bad rows do not crash an evaluation.
+    ``columns`` are the numeric and categorical model inputs with their reference, for the
+    tabular families (without them those families change nothing).
 
     >>> import random
     >>> perturb({"text": "cancel my plan please now"}, "truncation", random.Random(1))
@@ -111,8 +117,11 @@ def perturb(
     ... except UsageError as exc:
     ...     print(exc.message)
     unknown perturbation family 'sarcasm'; valid families: typos, casing, punctuation, \
-whitespace, truncation, long_input, emoji, mixed_language, drop_optional
+whitespace, truncation, long_input, emoji, mixed_language, drop_optional, numeric_noise, \
+missing_value, out_of_range, unit_mistake, unseen_category
     """
+    if family in TABULAR_FAMILIES:
+        return perturb_record(record, family, rng, columns or {})
     change = _TEXT_FAMILIES.get(family)
     if change is None and family != "drop_optional":
         raise _unknown(family)
@@ -123,8 +132,8 @@ whitespace, truncation, long_input, emoji, mixed_language, drop_optional
             if name != text_field:
                 out.pop(name, None)
         return out
-    text = out.get(text_field)
-    if isinstance(text, str) and change is not None:
+    text = out.get(text_field) if text_field is not None else None
+    if text_field is not None and isinstance(text, str) and change is not None:
         out[text_field] = change(text, rng)
     return out
 
@@ -134,8 +143,9 @@ def perturb_all(
     families: Sequence[str],
     seed: int,
     *,
-    text_field: str = "text",
+    text_field: str | None = "text",
     optional_fields: Sequence[str] = (),
+    columns: Mapping[str, ColumnReference] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Perturb every record with every family: ``{family: [copy per record, in order]}``.
 
@@ -154,7 +164,14 @@ def perturb_all(
         # A string seed is hashed with SHA-512 by `random`, so it is stable across processes.
         rng = random.Random(f"{seed}:{family}")
         result[family] = [
-            perturb(rec, family, rng, text_field=text_field, optional_fields=optional_fields)
+            perturb(
+                rec,
+                family,
+                rng,
+                text_field=text_field,
+                optional_fields=optional_fields,
+                columns=columns,
+            )
             for rec in records
         ]
     return result

@@ -197,7 +197,9 @@ class MustPassSpec(_Strict):
 class CasesSpec(_Strict):
     dataset: str
     expected: str = "label"
-    text_field: str = "text"
+    # None: the column ``text`` when the cases have one, else no text field (a tabular model;
+    # failure examples then show the row's inputs).
+    text_field: str | None = None
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
     must_pass: MustPassSpec | None = None
 
@@ -326,6 +328,9 @@ class Suite(_Strict):
     cases: CasesSpec
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"])
     slices: list[SliceSpec] = Field(default_factory=list)
+    # Columns cut into named slices from the reference: top categories plus "other", or
+    # quartile bins (see liveops.core.slicing); the definitions are stored with each run.
+    slice_by: list[str] = Field(default_factory=list)
     robustness: RobustnessSpec | None = None
     consistency: ConsistencySpec | None = ConsistencySpec()
     probes: list[ProbeSpec] = Field(default_factory=list)
@@ -352,7 +357,22 @@ class Suite(_Strict):
             dup = next((n for n in names if names.count(n) > 1), None)
             if dup is not None:
                 raise ValueError(f"{what} {dup!r} is declared twice")
+        dup = next((c for c in self.slice_by if self.slice_by.count(c) > 1), None)
+        if dup is not None:
+            raise ValueError(f"slice_by names column {dup!r} twice")
         return self
+
+    def with_slices(self, extra: Sequence[SliceSpec]) -> Suite:
+        """This suite with ``extra`` slices added (the ones ``slice_by`` made), checked again."""
+        return Suite.model_validate({**self.model_dump(), "slices": [*self.slices, *extra]})
+
+    def slice_known(self, name: str) -> bool:
+        """Whether a gate may name slice ``name``: a declared slice, or one that ``slice_by``
+        will make (``COLUMN=VALUE``, ``COLUMN=other`` or ``COLUMN in [a, b)``), known only
+        once the reference is read, so checked again when the evaluation starts."""
+        if any(s.name == name for s in self.slices):
+            return True
+        return any(name.startswith((f"{c}=", f"{c} in [")) for c in self.slice_by)
 
     def suite_hash(self) -> str:
         """The content hash of the suite (stored with every run)."""
@@ -375,8 +395,13 @@ class Suite(_Strict):
             before = len(problems)
             if not gate_metric_known(g.metric, self.metrics):
                 problems.append((i, "metric", _unknown_metric(g.metric, self.metrics)))
-            if g.slice is not None and g.slice not in slices:
+            if g.slice is not None and not self.slice_known(g.slice):
                 known = ", ".join(sorted(slices)) or "none declared"
+                if self.slice_by:
+                    cols = ", ".join(self.slice_by)
+                    known += (
+                        f"; slice_by makes COLUMN=VALUE and 'COLUMN in [a, b)' slices of {cols}"
+                    )
                 problems.append((i, "slice", f"unknown slice {g.slice!r} (slices: {known})"))
             if g.scenario is not None and g.scenario not in scenarios:
                 known = ", ".join(sorted(scenarios)) or "none declared"

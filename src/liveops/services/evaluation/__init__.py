@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from liveops.services.evaluation.cases import (
     REVIEW_ITEM_COLUMN,
+    compact_inputs,
     latest_regression,
     regression_dataset_name,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "REVIEW_ITEM_COLUMN",
     "EvalResult",
     "Progress",
+    "compact_inputs",
     "get_run",
     "latest_regression",
     "list_runs",

@@ -18,6 +18,8 @@ __all__ = [
     "REVIEW_ITEM_COLUMN",
     "Cases",
     "check_columns",
+    "compact_inputs",
+    "example_text",
     "latest_regression",
     "load_cases",
     "regression_dataset_name",
@@ -48,11 +50,49 @@ class Cases:
     records: list[dict[str, Any]]
     expected: list[str]
     ids: list[str]
+    text_field: str | None = None  # None: the model reads no text (a tabular model)
+    expected_col: str = "label"
+
+    def examples(self) -> list[str]:
+        """Each case as a failure example shows it: its text, or its inputs in one line."""
+        return [example_text(r, self.text_field, self.expected_col) for r in self.records]
 
 
-def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what: str) -> Cases:
+def example_text(record: dict[str, Any], text_field: str | None, expected_col: str) -> str:
+    """A case as one line: the text field's value, or (without a text field) every input.
+
+    >>> example_text({"radius": 14.127, "size": "large", "label": "benign"}, None, "label")
+    'radius=14.13, size=large'
+    """
+    if text_field is not None:
+        return str(record.get(text_field, ""))
+    return compact_inputs({k: v for k, v in record.items() if k not in (expected_col, "id")})
+
+
+def compact_inputs(inputs: dict[str, Any], limit: int = 300) -> str:
+    """``name=value, ...`` with numbers to four significant digits, missing values as ``∅``.
+
+    >>> compact_inputs({"x": 0.000123456, "n": 3, "c": None})
+    'x=0.0001235, n=3, c=∅'
+    """
+
+    def show(v: Any) -> str:
+        if v is None:
+            return "∅"
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v)
+
+    line = ", ".join(f"{k}={show(v)}" for k, v in inputs.items())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def load_cases(
+    store: Store, ref: str, expected_col: str, text_field: str | None, what: str
+) -> Cases:
     """The rows of dataset ``ref``, checked; ``what`` ("the cases", "the must-pass") names the
-    suite's part that asked for them in every message."""
+    suite's part that asked for them in every message. Without a ``text_field`` the column
+    ``text`` is the text when there is one; otherwise the cases have no text."""
     try:
         ds = resolve_dataset(store, ref)
     except DatasetNotFound as exc:
@@ -63,8 +103,10 @@ def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what:
     if not records:
         raise InvalidInputError(f"{what} dataset {ds.ref} has no rows", hint="add cases to it")
     columns = set(records[0])
+    if text_field is None and "text" in columns:
+        text_field = "text"
     for col, role in ((expected_col, "expected label"), (text_field, "text field")):
-        if col not in columns:
+        if col is not None and col not in columns:
             raise InvalidInputError(
                 f"{what} dataset {ds.ref} has no column {col!r} (the suite's {role}); "
                 f"columns: {', '.join(sorted(columns))}",
@@ -80,7 +122,8 @@ def load_cases(store: Store, ref: str, expected_col: str, text_field: str, what:
     ids = [
         str(r["id"]) if r.get("id") is not None else f"{ds.ref}#{i}" for i, r in enumerate(records)
     ]
-    return Cases(ds.ref, records, [str(r[expected_col]) for r in records], ids)
+    expected = [str(r[expected_col]) for r in records]
+    return Cases(ds.ref, records, expected, ids, text_field, expected_col)
 
 
 def with_regression(store: Store, service: str, suite: Suite, must: Cases | None) -> Cases | None:
@@ -97,6 +140,8 @@ def with_regression(store: Store, service: str, suite: Suite, must: Cases | None
         must.records + reg.records,
         must.expected + reg.expected,
         must.ids + reg.ids,
+        must.text_field or reg.text_field,
+        must.expected_col,
     )
 
 
@@ -115,9 +160,10 @@ def check_columns(suite: Suite, cases: Cases) -> None:
 
 
 def scopes(suite: Suite, cases: Cases) -> dict[str, np.ndarray[Any, Any]]:
-    field = suite.cases.text_field
+    field = cases.text_field
     lengths = [
-        len(r.get(field) or "") if isinstance(r.get(field), str) else 0 for r in cases.records
+        len(r[field]) if field is not None and isinstance(r.get(field), str) else 0
+        for r in cases.records
     ]
     scopes: dict[str, np.ndarray[Any, Any]] = {"overall": np.arange(len(cases.records))}
     for kind, items in (("slice", suite.slices), ("scenario", suite.cases.scenarios)):

@@ -4,7 +4,7 @@ robustness under perturbation and consistency, each for one :class:`Judge`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,17 @@ import numpy as np
 
 from liveops.core.decision import DecisionSettings, RulesFunction
 from liveops.core.model import Model
-from liveops.core.perturb import perturb_all
+from liveops.core.perturb import TEXT_FAMILIES, perturb_all
+from liveops.core.perturb_tabular import (
+    TABULAR_FAMILIES,
+    ColumnReference,
+    column_references,
+    tabular_not_applicable,
+)
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, VersionRecord
 from liveops.core.suite import Suite
-from liveops.services.evaluation.cases import Cases
+from liveops.services.evaluation.cases import Cases, example_text
 from liveops.services.evaluation.predict import Answers, decisions, predict
 from liveops.services.registry import load_callable, load_model
 from liveops.store import Store
@@ -33,12 +39,15 @@ class FamilySpec:
     """How a suite's perturbations apply to a version's model inputs.
 
     ``optional_fields`` are the optional fields the model sees: the ones ``drop_optional``
-    removes (dropping a field the model never reads could not change an answer)."""
+    removes (dropping a field the model never reads could not change an answer). ``columns``
+    are the numeric and categorical model inputs with their reference scales, for the
+    tabular families."""
 
     seed: int
-    text_field: str
+    text_field: str | None
     optional_fields: tuple[str, ...]
     model_inputs: tuple[str, ...]
+    columns: Mapping[str, ColumnReference] = field(default_factory=dict)
 
 
 def family_answers(
@@ -52,6 +61,7 @@ def family_answers(
         spec.seed,
         text_field=spec.text_field,
         optional_fields=list(spec.optional_fields),
+        columns=spec.columns,
     )[family]
     changed = [
         i
@@ -83,7 +93,7 @@ class Judge:
 def must_pass(
     suite: Suite, judge: Judge, must: Cases, tell: Progress
 ) -> tuple[np.ndarray[Any, Any], list[EvalCaseRecord], dict[str, Any]]:
-    text_field = suite.cases.text_field
+    text_field = must.text_field
     # Without a must_pass block the cases come from the review regression dataset only.
     mp = suite.cases.must_pass
     dcol = mp.decision if mp else "decision"
@@ -119,7 +129,7 @@ def must_pass(
             failed.append(
                 {
                     "case": must.ids[i],
-                    "text": str(rec.get(text_field, "")),
+                    "text": example_text(rec, text_field, must.expected_col),
                     "expected": must.expected[i],
                     "expected_decision": want_decision,
                     "predicted": ans.labels[i],
@@ -139,13 +149,11 @@ def must_pass(
 
 
 def probes(
-    suite: Suite, judge: Judge
+    suite: Suite, judge: Judge, text_field: str | None = None
 ) -> tuple[np.ndarray[Any, Any], list[EvalCaseRecord], list[dict[str, Any]]]:
     inputs = [dict(p.inputs) for p in suite.probes]
     ans = predict(judge.model, inputs)
-    auto = decisions(
-        ans, inputs, judge.settings, rules=judge.rules, text_field=suite.cases.text_field
-    )
+    auto = decisions(ans, inputs, judge.settings, rules=judge.rules, text_field=text_field)
     holds = np.zeros(len(inputs))
     records: list[EvalCaseRecord] = []
     out: list[dict[str, Any]] = []
@@ -182,19 +190,30 @@ def probes(
     return holds, records, out
 
 
-def family_spec(suite: Suite, judge: Judge) -> FamilySpec:
-    """How the suite's perturbations apply to this version's model inputs."""
+def family_spec(
+    suite: Suite,
+    judge: Judge,
+    text_field: str | None = None,
+    reference: Mapping[str, Any] | None = None,
+) -> FamilySpec:
+    """How the suite's perturbations apply to this version's model inputs; ``reference`` is
+    the profile the numeric and categorical families take their scales from."""
     rob = suite.robustness
     assert rob is not None
-    text_field = suite.cases.text_field
-    used = list(judge.version.config.get("model_inputs") or [text_field])
+    used = list(
+        judge.version.config.get("model_inputs")
+        or judge.spec.model_inputs
+        or ([text_field] if text_field else [])
+    )
     if rob.optional_fields is not None:
         named = rob.optional_fields
     else:
         inputs = judge.spec.inputs
         named = [f for f in used if not (f in inputs and inputs[f].required)]
     optional = tuple(f for f in named if f in used and f != text_field)
-    return FamilySpec(rob.seed, text_field, optional, tuple(used))
+    tabular = [f for f in used if f != text_field]
+    columns = column_references(reference or {}, tabular, optional)
+    return FamilySpec(rob.seed, text_field, optional, tuple(used), columns)
 
 
 def _not_applicable(
@@ -202,12 +221,21 @@ def _not_applicable(
 ) -> str | None:
     """Why ``family`` measures nothing for this model, or None when it applies.
 
-    Only ``drop_optional`` can be empty by construction: a text change always reaches the model,
-    while dropping fields the model never reads (or that no case has) changes no answer, and
-    counting that as perfect invariance would flatter the model."""
-    if family != "drop_optional" or answer[0]:
+    A family that changed no case the model sees is not applicable: counting its unchanged
+    copies as perfect invariance would flatter the model (a text family for a model without a
+    text field, a numeric one for a model without numbers, optional fields no case has)."""
+    if answer[0]:
         return None
-    seen = ", ".join(spec.model_inputs)
+    seen = ", ".join(spec.model_inputs) or "nothing"
+    if family in TEXT_FAMILIES:
+        if spec.text_field is None or spec.text_field not in spec.model_inputs:
+            return f"the model reads no text field (it reads: {seen})"
+        return f"it changed no case's {spec.text_field!r} (texts too short or without words)"
+    if family in TABULAR_FAMILIES:
+        why = tabular_not_applicable(family, spec.columns)
+        if why is not None:
+            return f"{why} in the reference (it reads: {seen})"
+        return "it changed no case (no case has a value in the columns it changes)"
     if not spec.optional_fields:
         if named is not None:
             return (
@@ -219,7 +247,12 @@ def _not_applicable(
 
 
 def robustness(
-    suite: Suite, judge: Judge, cases: Cases, ans: Answers, tell: Progress
+    suite: Suite,
+    judge: Judge,
+    cases: Cases,
+    ans: Answers,
+    tell: Progress,
+    reference: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[str, Any]]:
     """Invariance and accuracy under each perturbation family that applies to the model.
 
@@ -228,7 +261,7 @@ def robustness(
     rob = suite.robustness
     assert rob is not None
     ref = judge.version.ref
-    spec = family_spec(suite, judge)
+    spec = family_spec(suite, judge, cases.text_field, reference)
     answers: dict[str, FamilyAnswer] = {}
     skipped: dict[str, str] = {}
     tell(f"{ref}: robustness", 0, len(rob.perturbations))

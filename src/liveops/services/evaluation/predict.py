@@ -108,7 +108,7 @@ def decisions(
     settings: DecisionSettings,
     *,
     rules: RulesFunction | None,
-    text_field: str,
+    text_field: str | None,
 ) -> list[str]:
     """The decision layer applied to every answered row; ``error`` where the model failed."""
     ok = [i for i, e in enumerate(answers.errors) if e is None]
@@ -122,7 +122,11 @@ def decisions(
         scores=None if answers.scores is None else answers.scores[sel],
     )
     decided = decide(
-        [records[i] for i in ok], batch, settings, rules=rules, text_fields=[text_field]
+        [records[i] for i in ok],
+        batch,
+        settings,
+        rules=rules,
+        text_fields=[text_field] if text_field else [],
     )
     for i, d in zip(ok, decided.decisions, strict=True):
         out[i] = d

@@ -43,6 +43,7 @@ from liveops.services.evaluation.cases import (
 )
 from liveops.services.evaluation.checks import Judge, Progress
 from liveops.services.evaluation.predict import Answers, decisions, latencies, predict
+from liveops.services.evaluation.reference import reference_for, resolve_slice_by
 from liveops.services.registry import get_service_spec, resolve_version
 from liveops.store import Store
 
@@ -131,6 +132,9 @@ def run_eval(
 
     text_field = suite.cases.text_field
     cases = load_cases(store, suite.cases.dataset, suite.cases.expected, text_field, "the cases")
+    reference = reference_for(store, version, spec, cases.dataset_ref)
+    suite_hash = suite.suite_hash()  # of the suite as written, before slice_by adds slices
+    suite, slice_by = resolve_slice_by(store, suite, version.service, reference)
     check_columns(suite, cases)
     must = None
     if suite.cases.must_pass is not None:
@@ -166,11 +170,22 @@ def run_eval(
 
     where = scopes(suite, cases)
     baseline_needs = {g.metric for g in suite.gates if g.uses_baseline}
-    cand, cand_cases, extras = _answer_all(suite, judge, cases, must, where, tell, everything=True)
+    ref_profile = reference.profile
+    cand, cand_cases, extras = _answer_all(
+        suite, judge, cases, must, where, tell, everything=True, reference=ref_profile
+    )
     base = None
     if base_judge is not None:
         base, _, _ = _answer_all(
-            suite, base_judge, cases, must, where, tell, everything=False, needs=baseline_needs
+            suite,
+            base_judge,
+            cases,
+            must,
+            where,
+            tell,
+            everything=False,
+            needs=baseline_needs,
+            reference=ref_profile,
         )
 
     tell("statistics", 0, 1)
@@ -196,7 +211,7 @@ def run_eval(
         "baseline": base_version.ref if base_version else None,
         "baseline_reason": base_reason,
         "suite": str(suite_path) if suite_path else None,
-        "suite_hash": suite.suite_hash(),
+        "suite_hash": suite_hash,
         "dataset": cases.dataset_ref,
         "cases": len(o),
         "errors": int(o.errors.sum()),
@@ -207,9 +222,10 @@ def run_eval(
         "per_class": per_class_table(o),
         "confusion": confusion(o),
         "reliability": reliability(o),
-        "failures": failure_groups(
-            o, cases.ids, [str(r.get(text_field, "")) for r in cases.records], where
-        ),
+        "failures": failure_groups(o, cases.ids, cases.examples(), where),
+        "text_field": cases.text_field,
+        "reference": reference.to_dict(),
+        **({"slice_by": slice_by} if slice_by else {}),
         **extras,
     }
     run = EvalRunRecord(
@@ -288,6 +304,7 @@ def _answer_all(
     *,
     everything: bool,
     needs: set[str] | None = None,
+    reference: Mapping[str, Any] | None = None,
 ) -> tuple[RunData, list[EvalCaseRecord], dict[str, Any]]:
     """Ask ``judge`` everything the suite asks (a baseline only what its gates compare)."""
     need = needs or set()
@@ -296,7 +313,7 @@ def _answer_all(
         return everything or any(n in need for n in names)
 
     ref = judge.version.ref
-    text_field = suite.cases.text_field
+    text_field = cases.text_field
     n = len(cases.records)
     done = [0]
 
@@ -343,12 +360,12 @@ def _answer_all(
         records += mp_records
         extras["must_pass"] = mp_summary
     if suite.probes and wanted("probes"):
-        holds, pr_records, pr_summary = eval_checks.probes(suite, judge)
+        holds, pr_records, pr_summary = eval_checks.probes(suite, judge, text_field)
         per_item["probes"] = holds
         records += pr_records
         extras["probes"] = pr_summary
     if suite.robustness is not None and wanted("robustness.invariance", "robustness.accuracy"):
-        inv, acc, rob_summary = eval_checks.robustness(suite, judge, cases, ans, tell)
+        inv, acc, rob_summary = eval_checks.robustness(suite, judge, cases, ans, tell, reference)
         per_item["robustness.invariance"] = inv
         per_item["robustness.accuracy"] = acc
         extras["robustness"] = rob_summary

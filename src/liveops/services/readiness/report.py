@@ -1,6 +1,7 @@
 """Launch readiness of a version: the latest evaluation run and the latest review, in one view.
 
-Checks, each ``pass``, ``fail`` or ``missing`` (the rules are in docs/review.md):
+Checks, each ``pass``, ``fail``, ``missing`` or ``not_applicable`` (the rules are in
+docs/review.md):
 
 - **evaluation**: missing when the version was never evaluated.
 - **gates**: every blocker and guardrail of the latest run. ``pass`` is pass; ``fail`` and
@@ -8,7 +9,9 @@ Checks, each ``pass``, ``fail`` or ``missing`` (the rules are in docs/review.md)
   exists to compare with) passes with that reason, since it counts for nothing (section 7).
   Goal and signal gates never decide readiness and are left out.
 - **robustness**: the invariance and accuracy under perturbation; fails when a gate on a
-  ``robustness.*`` metric fails, missing when the suite measures no robustness.
+  ``robustness.*`` metric fails, missing when the suite measures no robustness (or no family
+  applies). One more check per family that does not apply to the model (a text family for a
+  model without a text field): ``not_applicable``, which counts for nothing.
 - **probes**: one check per behaviour probe (it holds, or it fails); missing without probes.
 - **review**: the latest review of the version. *coverage*: pass when every item has been scored,
   else missing; *agreement* per rubric item: Cohen's kappa between reviewers, averaged over
@@ -102,11 +105,22 @@ def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
         and g.get("kind") in ("blocker", "guardrail")
     ]
     statuses = [_GATE_STATUS.get(str(g.get("verdict")), "fail") for g in gated]
-    skipped = ", ".join(rob.get("not_applicable") or {})
+    not_applicable = rob.get("not_applicable") or {}
+    # A family that cannot concern this model (typos for a model on numbers) is not evidence
+    # that is missing: shown as not applicable, it never holds the version back.
+    skipped = [
+        ReadinessCheck("robustness", f"perturbation {family}", "not_applicable", str(why))
+        for family, why in not_applicable.items()
+    ]
     if rob.get("invariance") is None:
-        reason = f"no perturbation family applies to the model (not applicable: {skipped})"
+        reason = (
+            f"no perturbation family applies to the model (not applicable: "
+            f"{', '.join(not_applicable)}); for numeric and categorical inputs use "
+            "numeric_noise, missing_value, out_of_range, unit_mistake, unseen_category"
+        )
         status: ReadinessStatus = status_of(statuses) if statuses else "missing"
-        return [ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)]
+        check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)
+        return [check, *skipped]
     status = status_of(statuses) if statuses else "pass"
     values = f"invariance {rob['invariance']:.3f}, accuracy {rob.get('accuracy', 0):.3f}"
     worst = sorted(
@@ -114,11 +128,10 @@ def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
     )[:2]
     weakest = ", ".join(f"{k} {v.get('invariance', 0):.3f}" for k, v in worst)
     reason = f"{values}; weakest families: {weakest}" if weakest else values
-    if skipped:
-        reason += f"; not applicable: {skipped}"
     if not gated:
         reason += " (no gate on robustness: reported only)"
-    return [ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)]
+    check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)
+    return [check, *skipped]
 
 
 def _probes(run: EvalRunRecord) -> list[ReadinessCheck]:
