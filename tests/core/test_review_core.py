@@ -139,4 +139,9 @@ def test_readiness_failure_wins_over_missing() -> None:
     assert view("pass", "missing").exit_code == 3
     assert view("missing", "fail").exit_code == 1
     assert view().status == "missing"
-    assert view("pass", "fail", "fail").counts() == {"pass": 1, "fail": 2, "missing": 0}
+    assert view("pass", "fail", "fail").counts() == {
+        "pass": 1,
+        "fail": 2,
+        "missing": 0,
+        "not_applicable": 0,
+    }

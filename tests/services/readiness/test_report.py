@@ -103,6 +103,28 @@ def test_robustness_names_families_that_do_not_apply(version: Store) -> None:
     assert check.status == "pass" and "not applicable: drop_optional" in check.reason
 
 
+def test_a_family_that_does_not_apply_is_not_applicable_never_missing(version: Store) -> None:
+    # A tabular model: its suite also lists text families, which cannot concern it.
+    why = {
+        "typos": "the model reads no text field (it reads: radius, texture)",
+        "casing": "the model reads no text field (it reads: radius, texture)",
+    }
+    families = {"numeric_noise": {"invariance": 0.97}, "unit_mistake": {"invariance": 0.81}}
+    rob = {"invariance": 0.89, "accuracy": 0.86, "families": families, "not_applicable": why}
+    gates = [_gate("accuracy >= 0.8", "blocker", "pass")]
+    _run(version, {"gates": gates, "robustness": rob, "probes": [{"name": "p1", "holds": True}]})
+    view = readiness(version, "router@1")
+    robustness = [c for c in view.checks if c.group == "robustness"]
+    assert [(c.name, c.status) for c in robustness] == [
+        ("robustness under perturbation", "pass"),
+        ("perturbation typos", "not_applicable"),
+        ("perturbation casing", "not_applicable"),
+    ]
+    assert "no text field" in robustness[1].reason
+    assert view.counts()["not_applicable"] == 2 and view.counts()["missing"] == 1  # the review
+    assert view.to_dict()["checks"][-1]["group"] == "review"
+
+
 def test_a_failed_probe_or_error_gate_fails_readiness(version: Store) -> None:
     _run(
         version,

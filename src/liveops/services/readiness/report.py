@@ -128,6 +128,8 @@ def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
     )[:2]
     weakest = ", ".join(f"{k} {v.get('invariance', 0):.3f}" for k, v in worst)
     reason = f"{values}; weakest families: {weakest}" if weakest else values
+    if not_applicable:
+        reason += f"; not applicable: {', '.join(not_applicable)}"
     if not gated:
         reason += " (no gate on robustness: reported only)"
     check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)
