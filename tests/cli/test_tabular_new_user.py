@@ -182,6 +182,10 @@ def test_a_new_user_builds_evaluates_readies_and_serves_a_tabular_service(
     # Failure examples show the row's inputs, since there is no text.
     examples = [e for g in s["failures"]["by_pair"] for e in g["examples"]]
     assert examples and all("mean_radius=" in e["text"] for e in examples)
+    shown = run_cli("runs", "show", run["id"], "--html", "report.html")
+    assert shown.code == 0, shown.err
+    assert "mean_radius=" in shown.out and "n/a typos: the model reads no text" in shown.out
+    assert "mean_radius=" in (tmp_path / "report.html").read_text()
 
     # liveops' metrics equal scikit-learn's on the same rows.
     rows = pd.read_csv(tmp_path / "eval.csv")

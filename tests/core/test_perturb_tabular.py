@@ -59,7 +59,8 @@ def test_numeric_noise_is_small_against_the_spread_and_leaves_categories(
         # noise sd is 0.1 x IQR: the sample sd is close to it, the mean close to 0
         assert statistics.stdev(diffs) == pytest.approx(0.1 * refs[col].spread, rel=0.15)
         assert abs(statistics.mean(diffs)) < 0.03 * refs[col].spread
-    assert all(c["size"] == r["size"] and c["label"] == r["label"] for r, c in zip(rows, copies))
+    same = zip(rows, copies, strict=True)
+    assert all(c["size"] == r["size"] and c["label"] == r["label"] for r, c in same)
 
 
 def test_missing_value_empties_one_optional_column_only(

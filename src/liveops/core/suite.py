@@ -362,9 +362,11 @@ class Suite(_Strict):
             raise ValueError(f"slice_by names column {dup!r} twice")
         return self
 
-    def with_slices(self, extra: Sequence[SliceSpec]) -> Suite:
-        """This suite with ``extra`` slices added (the ones ``slice_by`` made), checked again."""
-        return Suite.model_validate({**self.model_dump(), "slices": [*self.slices, *extra]})
+    def with_slices(self, made: Sequence[SliceSpec]) -> Suite:
+        """This suite with the slices ``slice_by`` ``made`` written out as plain slices (and
+        ``slice_by`` emptied, so a gate must now name one of them), validated again."""
+        data = {**self.model_dump(), "slices": [*self.slices, *made], "slice_by": []}
+        return Suite.model_validate(data)
 
     def slice_known(self, name: str) -> bool:
         """Whether a gate may name slice ``name``: a declared slice, or one that ``slice_by``
