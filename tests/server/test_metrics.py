@@ -9,12 +9,13 @@ from pathlib import Path
 
 WORKER = """
 import sys
-from liveops.server.metrics import GatewayMetrics
+from liveops.server.metrics import render_metrics
+from liveops.services.serving import GatewayMetrics
 m = GatewayMetrics()
 m.loaded_versions.set(float(sys.argv[1]))
 m.child(m.requests, "router", "1", "production", "200").inc()
 if sys.argv[2] == "render":
-    print(m.render().decode())
+    print(render_metrics(m).decode())
 """
 
 

@@ -27,9 +27,9 @@ from starlette.routing import Route
 
 from liveops.core.prediction import PredictionSink
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
-from liveops.server.deployment import ServeOptions
-from liveops.server.gateway import Gateway
+from liveops.server.metrics import CONTENT_TYPE_LATEST, render_metrics
 from liveops.server.openapi import openapi_document
+from liveops.services.serving import Gateway, ServeOptions
 from liveops.store import Store, open_store
 
 Scope = MutableMapping[str, Any]
@@ -184,9 +184,7 @@ def _rest_app(gateway: Gateway) -> Starlette:
         return JSONResponse(report, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        from liveops.server.metrics import CONTENT_TYPE_LATEST
-
-        body = await run_in_threadpool(gateway.metrics.render)
+        body = await run_in_threadpool(render_metrics, gateway.metrics)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:

@@ -18,12 +18,14 @@ from typing import Any
 
 from liveops.core.breaker import CircuitBreaker
 from liveops.core.decision import decide
-from liveops.core.prediction import PredictionRecord, PredictionSink
+from liveops.core.prediction import PredictionSink
 from liveops.core.project import ServingSpec
-from liveops.errors import StoreUnavailableError
-from liveops.server.batching import TAKEN, Batcher, Job, claim
-from liveops.server.metrics import GatewayMetrics
-from liveops.services.serving import ServedService, ServingVersion
+from liveops.errors import LiveopsError
+from liveops.services.serving.answers import AnswerBatch
+from liveops.services.serving.batching import TAKEN, Batcher, Job, claim
+from liveops.services.serving.fallback import ChainFailures, Failure
+from liveops.services.serving.loading import ServedService, ServingVersion
+from liveops.services.serving.metrics import GatewayMetrics
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -76,14 +78,18 @@ class Deployment:
         version: ServingVersion,
         service: ServedService,
         sink: PredictionSink,
-        metrics: GatewayMetrics,
+        failures: ChainFailures,
         serving: ServingSpec,
     ) -> None:
         self.version = version
         self.service = service
         self.sink = sink
+        self.failures = failures
+        metrics: GatewayMetrics = failures.metrics
         self.metrics = metrics
         self.fallback: Deployment | None = None
+        # Why this version cannot answer (it failed to load); the chain skips it when set.
+        self.unavailable: str | None = None
         self.arm = "production"
         timeout_ms = version.settings.timeout_ms
         self.timeout_s = timeout_ms / 1000.0 if timeout_ms else DEFAULT_TIMEOUT_S
@@ -146,110 +152,113 @@ class Deployment:
             return {id(j): failure for j in jobs}
         has_scores = out.scores is not None and bool(out.classes)
         conf = out.confidence() if has_scores else None
-        now = time.time()
         v = self.version
+        batch = AnswerBatch(time.time())
         answers: dict[int, Any] = {}
-        to_log: list[PredictionRecord] = []
-        counts: dict[tuple[str, str | None], int] = {}
+        primary = jobs[0].extra.primary if as_fallback else self
         i = 0
         for job in jobs:
             n = len(job.records)
             if not claim(job, TAKEN):
                 i += n
                 continue  # timed out: its caller answers from the fallback
-            primary = job.extra.primary if as_fallback else self
             job_answers = []
             for k in range(n):
-                scores = out.scores_of(i) if has_scores else {}
-                confidence = float(conf[i]) if conf is not None else None
                 fallback: str | None
                 if as_fallback:
                     label: str | None = out.labels[i]
                     decision, fallback = "fallback", v.ref
                     reason: str | None = f"{job.extra.reason};fallback:{v.ref}"
-                    error = job.extra.error
+                    error, why = job.extra.error, job.extra.reason
                 else:
                     label, decision = decided.labels[i], decided.decisions[i]
                     reason, error = decided.reasons[i], None
                     fallback = v.settings.fallback if decided.fallback_used[i] else None
-                pid = job.ids[k]
+                    why = reason.split(";")[0] if fallback and reason else None
+                    if reason is not None and "fallback_" in reason:
+                        self._rules_failed(reason, decided.fallback_target)
                 job_answers.append(
-                    {
-                        "prediction_id": pid,
-                        "label": label,
-                        "confidence": confidence,
-                        "scores": scores,
-                        "version": primary.version.number,
-                        "decision": decision,
-                        "fallback": fallback,
-                        "reason": reason,
-                    }
-                )
-                to_log.append(
-                    PredictionRecord(
-                        prediction_id=pid,
-                        service=v.service,
+                    batch.add(
+                        job.ids[k],
+                        job.records[k],
+                        service=primary.version.service,
                         version=primary.version.number,
                         arm=primary.arm,
                         ts=job.ts,
-                        inputs=job.records[k],
+                        caller=job.caller,
+                        segments=primary.segments_of(job.records[k]),
                         label=label,
-                        scores=scores,
-                        confidence=confidence,
                         decision=decision,
                         fallback=fallback,
                         reason=reason,
-                        latency_ms=(now - job.ts) * 1000.0,
+                        fell_back_because=why,
+                        error=error,
+                        scores=out.scores_of(i) if has_scores else None,
+                        confidence=float(conf[i]) if conf is not None else None,
                         cost=None if out.cost is None else float(out.cost[i]),
                         tokens_in=None if out.tokens_in is None else int(out.tokens_in[i]),
                         tokens_out=None if out.tokens_out is None else int(out.tokens_out[i]),
-                        error=error,
-                        caller=job.caller,
-                        segments=primary.segments_of(job.records[k]),
                     )
                 )
-                key = (decision, fallback and (reason or "").split(";")[0])
-                counts[key] = counts.get(key, 0) + 1
                 i += 1
             answers[id(job)] = job_answers
-        if to_log:
-            try:
-                self.sink.submit(to_log)
-            except Exception as exc:
-                failed = StoreUnavailableError(
-                    f"the prediction log could not store the answers: {exc}",
-                    hint="check the gateway's spool folder (disk full? permissions?)",
-                )
-                return {id(j): failed for j in jobs}
-        self._count(counts, self if not as_fallback else jobs[0].extra.primary)
+        try:
+            batch.submit(self.sink)
+        except LiveopsError as failed:
+            return {id(j): failed for j in jobs}
+        batch.count(
+            self.metrics, (primary.version.service, str(primary.version.number), primary.arm)
+        )
         return answers
 
     def _fallback_labels(self, records: Sequence[Mapping[str, Any]], decided: Any) -> list[Any]:
-        """Answers of the fallback version for the records the decision sent to it."""
+        """Answers of the fallback version for the records the decision sent to it; None for
+        each when it cannot answer (counted and logged here; the decision then holds them for
+        review with reason ``fallback_no_answer``)."""
+        n = len(decided.needs_fallback_version)
         fb = self.fallback
-        if fb is None:
-            return [None] * len(decided.needs_fallback_version)
+        target = decided.fallback_target or "?"
+        if fb is None or fb.unavailable is not None:
+            why = "not loaded" if fb is None else fb.unavailable
+            self.failures.record(
+                self.version.service,
+                self.version.number,
+                Failure("fallback_version", target, "version_unavailable", detail=why),
+                n,
+            )
+            return [None] * n
         try:
             out = fb.version.model.predict_batch(
                 [records[i] for i in decided.needs_fallback_version]
             )
-        except Exception:
-            return [None] * len(decided.needs_fallback_version)
+        except Exception as exc:
+            failure = Failure(
+                "fallback_version",
+                fb.ref,
+                f"model_error:{type(exc).__name__}",
+                "model_error",
+                str(exc),
+            )
+            self.failures.record(self.version.service, self.version.number, failure, n)
+            return [None] * n
         return list(out.labels)
+
+    def _rules_failed(self, reason: str, fallback_target: str | None) -> None:
+        """Count a rules fallback that raised or gave no answer (the decision layer caught it
+        and put it in the reason); a version fallback's failures are counted where they
+        happen (:meth:`_fallback_labels`)."""
+        code = reason.split(";")[0]
+        if fallback_target is None and code.startswith("fallback_"):
+            rules = self.version.settings.rules or "rules"
+            self.failures.record(
+                self.version.service, self.version.number, Failure("rules", rules, code)
+            )
 
     def segments_of(self, record: Mapping[str, Any]) -> dict[str, str | None]:
         return {
             f: (None if record.get(f) is None else str(record.get(f)))
             for f in self.service.segment_fields
         }
-
-    def _count(self, counts: Mapping[tuple[str, str | None], int], primary: Deployment) -> None:
-        m = self.metrics
-        labels = (primary.version.service, str(primary.version.number), primary.arm)
-        for (decision, fb_reason), n in counts.items():
-            m.child(m.predictions, *labels, decision).inc(n)
-            if fb_reason:
-                m.child(m.fallbacks, *labels, fb_reason.split(":")[0]).inc(n)
 
     def close(self) -> None:
         self.batcher.close()

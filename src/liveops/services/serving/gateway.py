@@ -1,15 +1,12 @@
 """The gateway: the routing table, the loaded versions, and answering one request.
 
-A poller thread reads the services, aliases and kill switches every ``poll_s`` (one small query,
-off the event loop), loads any version the routing table will need *before* publishing a new
-table, and publishes it with one assignment: requests in flight finish on the version they
-started on, so a version swap fails no request.
-
-Per request (on the event loop): validate, pick the arm, queue the instances on the version's
-batcher and wait at most the version's ``timeout_ms``. A model error, a timeout, an open circuit
-breaker or the kill switch sends the request down the fallback chain: the fallback version,
-then the rules function, then a 503. Every answer is in the prediction log's spool before it is
-returned.
+A poller thread refreshes the :class:`~liveops.services.serving.routing.Router` every
+``poll_s`` (off the event loop). Per request (on the event loop): validate, pick the arm, queue
+the instances on the version's batcher and wait at most the version's ``timeout_ms``. A model
+error, a timeout, an open circuit breaker or the kill switch sends the request down the
+fallback chain (:mod:`~liveops.services.serving.fallback`): the fallback version, then the
+rules function, then a 503; every step that fails is counted and logged. Every answer is in the
+prediction log's spool before it is returned.
 """
 
 from __future__ import annotations
@@ -24,27 +21,28 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from liveops.core.decision import sensitive_hold
+from liveops.core.decision import RulesFunction, sensitive_hold
 from liveops.core.inputs import FieldProblem, check_instance
-from liveops.core.names import parse_version_ref
-from liveops.core.prediction import PredictionRecord, PredictionSink, new_prediction_id
-from liveops.core.routing import Route, RoutingTable
+from liveops.core.prediction import PredictionSink, new_prediction_id
+from liveops.core.routing import RoutingTable
 from liveops.errors import (
     InvalidInputError,
-    LiveopsError,
     ModelUnavailableError,
+    OverloadedError,
     ServiceNotFound,
-    StoreUnavailableError,
 )
-from liveops.server.batching import ABANDONED, Job, claim
-from liveops.server.deployment import Deployment, FallbackFor, ModelFailure, ServeOptions
-from liveops.server.metrics import GatewayMetrics
-from liveops.services.serving import ServedService, load_serving_version, read_services
+from liveops.services.serving.answers import Answer, AnswerBatch
+from liveops.services.serving.batching import ABANDONED, Job, claim
+from liveops.services.serving.deployment import Deployment, FallbackFor, ModelFailure, ServeOptions
+from liveops.services.serving.fallback import ChainFailures, Failure
+from liveops.services.serving.loading import ServedService
+from liveops.services.serving.metrics import GatewayMetrics
+from liveops.services.serving.routing import Router
 from liveops.store import Store
 
-RETIRE_GRACE_S = 5.0
+__all__ = ["MAX_INSTANCES", "Gateway"]
+
 log = logging.getLogger("liveops.gateway")
-Answer = dict[str, Any]
 SinkFactory = Callable[[Store, Path], PredictionSink]
 StoreFactory = Callable[[], Store]
 MAX_INSTANCES = 1000
@@ -65,28 +63,40 @@ class Gateway:
         self.project_dir = project_dir
         self.options = options or ServeOptions()
         self.metrics = GatewayMetrics()
+        self.failures = ChainFailures(self.metrics)
+        self.router = Router(project_dir, self.options, self.failures)
         self.store: Store | None = None
         self.sink: PredictionSink | None = None
-        self.services: dict[str, ServedService] = {}
-        self.table = RoutingTable()
-        self.deployments: dict[tuple[str, int], Deployment] = {}
-        self.load_errors: dict[str, str] = {}
         self.ready = False
         self.database_ok = False
         self.started_at = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # Versions no route needs any more: closed once requests that picked them are done.
-        self._retired: dict[tuple[str, int], tuple[Deployment, float]] = {}
+
+    # Read on every request: the router replaces each whole when the routing changes.
+    @property
+    def services(self) -> dict[str, ServedService]:
+        return self.router.services
+
+    @property
+    def table(self) -> RoutingTable:
+        return self.router.table
+
+    @property
+    def deployments(self) -> dict[tuple[str, int], Deployment]:
+        return self.router.deployments
+
+    @property
+    def load_errors(self) -> dict[str, str]:
+        return self.router.load_errors
 
     # --- lifecycle (poller thread) -----------------------------------------------------
 
     def start(self) -> None:
         try:  # the batchers' tasks live on the serving loop: retired ones are closed there
-            self._loop = asyncio.get_running_loop()
+            self.router.loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._loop = None
+            self.router.loop = None
         self._thread = threading.Thread(target=self._poll_loop, name="liveops-poller", daemon=True)
         self._thread.start()
 
@@ -94,8 +104,7 @@ class Gateway:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for dep in [*self.deployments.values(), *(d for d, _ in self._retired.values())]:
-            dep.close()
+        self.router.close()
         if self.sink is not None:
             self.sink.close()
         if self.store is not None:
@@ -125,89 +134,7 @@ class Gateway:
     def refresh(self) -> None:
         """Re-read services and aliases; load what the new table needs, then publish it."""
         assert self.store is not None and self.sink is not None
-        services = read_services(self.store, self.services)
-        table = RoutingTable.from_aliases(
-            {n: s.production for n, s in services.items()},
-            disabled=[n for n, s in services.items() if s.disabled],
-        )
-        deployments = dict(self.deployments)
-        routes = dict(table.routes)
-        for name, route in table.routes.items():
-            try:
-                for arm in route.arms:
-                    dep = self._ensure(deployments, services[name], arm.version)
-                    dep.arm = arm.name
-                    self._link_fallback(deployments, dep, services)
-                self.load_errors.pop(name, None)
-            except LiveopsError as exc:
-                self.load_errors[name] = exc.message
-                log.error("cannot serve %s: %s", name, exc.message)
-                old = self.table.route(name)
-                if old is not None:  # keep answering with what is loaded
-                    routes[name] = old
-                else:
-                    routes.pop(name)
-        for dep in deployments.values():
-            svc = services.get(dep.version.service)
-            if svc is not None:
-                dep.service = svc
-        needed = _needed(deployments, routes)
-        now = time.monotonic()
-        for key in [k for k in deployments if k not in needed]:
-            self._retired[key] = (deployments.pop(key), now)
-            log.info("unloading %s@%d: no route uses it", *key)
-        self.deployments = deployments
-        self.services = services
-        self.table = RoutingTable(routes)
-        self._close_retired(now)
-
-    def _close_retired(self, now: float) -> None:
-        """Close retired versions once every request that picked one has finished or timed
-        out (its timeout plus a margin after it left the table), so none is cut short."""
-        for key, (dep, since) in list(self._retired.items()):
-            if now - since < dep.timeout_s + RETIRE_GRACE_S or dep.batcher.depth:
-                continue
-            del self._retired[key]
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(dep.close)
-            else:
-                dep.close()
-
-    def _ensure(
-        self, deployments: dict[tuple[str, int], Deployment], svc: ServedService, number: int
-    ) -> Deployment:
-        key = (svc.name, number)
-        dep = deployments.get(key)
-        if dep is None and key in self._retired:  # back in a route before it was closed
-            dep = deployments[key] = self._retired.pop(key)[0]
-        if dep is None:
-            assert self.store is not None and self.sink is not None
-            version = load_serving_version(
-                self.store, svc.name, number, project_dir=self.project_dir
-            )
-            _warm_up(version.model, svc)
-            serving = self.options.serving(svc.spec.serving_settings())
-            dep = Deployment(version, svc, self.sink, self.metrics, serving)
-            deployments[key] = dep
-            log.info("loaded %s", version.ref)
-        return dep
-
-    def _link_fallback(
-        self,
-        deployments: dict[tuple[str, int], Deployment],
-        dep: Deployment,
-        services: Mapping[str, ServedService],
-    ) -> None:
-        ref = dep.version.settings.fallback_version
-        if ref is None or dep.fallback is not None:
-            return
-        vref = parse_version_ref(ref)
-        svc = services.get(vref.service)
-        if svc is None or vref.number is None:
-            raise ServiceNotFound(f"{dep.ref} falls back to {ref}, whose service is unknown")
-        fb = self._ensure(deployments, svc, vref.number)
-        fb.arm = "fallback"
-        dep.fallback = fb
+        self.router.refresh(self.store, self.sink)
 
     def _update_gauges(self) -> None:
         m = self.metrics
@@ -274,7 +201,7 @@ class Gateway:
     async def predict(
         self, svc: ServedService, instances: list[dict[str, Any]], caller: str | None
     ) -> list[Answer]:
-        route = self.table.route(svc.name)
+        route = self.router.table.route(svc.name)
         if route is None:
             why = self.load_errors.get(svc.name)
             if why is not None or not self.ready:
@@ -287,32 +214,37 @@ class Gateway:
                 hint=f"point it with `liveops alias set {svc.name} production N`",
             )
         arm = route.pick(random.random()) if len(route.arms) > 1 else route.arms[0]
-        dep = self.deployments[(svc.name, arm.version)]
+        dep = self.router.deployments[(svc.name, arm.version)]
         now = time.time()
         ids = [new_prediction_id(now) for _ in instances]
         if route.disabled:
-            return await self._fallback(dep, instances, ids, now, caller, "service_disabled", None)
+            skipped = Failure("model", dep.ref, "service_disabled")
+            return await self._fallback(dep, instances, ids, now, caller, skipped)
         if not dep.breaker.allow():
-            return await self._fallback(dep, instances, ids, now, caller, "circuit_open", None)
+            skipped = Failure("model", dep.ref, "circuit_open")
+            return await self._fallback(dep, instances, ids, now, caller, skipped)
         try:
             result: list[Answer] = await self._ask(dep, Job(instances, ids, now, caller, _fut()))
         except TimeoutError:
-            self._model_failed(dep, "model_timeout")
-            return await self._fallback(
-                dep, instances, ids, now, caller, "model_timeout", "model_timeout"
-            )
+            failed = self._model_failed(dep, "model_timeout", "model_timeout", None)
+            return await self._fallback(dep, instances, ids, now, caller, failed)
         except ModelFailure as exc:
             code = f"model_error:{type(exc.cause).__name__}"
-            log.warning("%s raised %s", dep.ref, exc)
-            self._model_failed(dep, "model_error")
-            return await self._fallback(dep, instances, ids, now, caller, code, "model_error")
+            failed = self._model_failed(dep, code, "model_error", str(exc.cause))
+            return await self._fallback(dep, instances, ids, now, caller, failed)
+        except OverloadedError:  # a 429: the caller retries; counted, not a fallback
+            self.failures.record(
+                svc.name, dep.version.number, Failure("model", dep.ref, "queue_full")
+            )
+            raise
         dep.breaker.record_success()
         return result
 
-    def _model_failed(self, dep: Deployment, code: str) -> None:
+    def _model_failed(self, dep: Deployment, reason: str, code: str, detail: str | None) -> Failure:
         dep.breaker.record_failure()
         m = self.metrics
         m.child(m.errors, dep.version.service, str(dep.version.number), dep.arm, code).inc()
+        return Failure("model", dep.ref, reason, code, detail)
 
     async def _ask(self, dep: Deployment, job: Job) -> Any:
         """Queue ``job`` and wait for it, at most the version's timeout."""
@@ -331,19 +263,19 @@ class Gateway:
         ids: Sequence[str],
         ts: float,
         caller: str | None,
-        reason: str,
-        error: str | None,
+        failed: Failure,
     ) -> list[Answer]:
-        """The fallback chain: the fallback version, then the rules, then a 503."""
+        """The chain after the model: the fallback version, then the rules, then a 503."""
+        service, number = dep.version.service, dep.version.number
+        self.failures.record(service, number, failed)
+        reason, error = failed.reason, failed.error
         fb = dep.fallback
-        if fb is not None and fb.breaker.allow():
-            job = Job(instances, ids, ts, caller, _fut(), extra=FallbackFor(dep, reason, error))
-            try:
-                answers: list[Answer] = await self._ask(fb, job)
-                fb.breaker.record_success()
-                return answers
-            except (TimeoutError, ModelFailure):
-                fb.breaker.record_failure()
+        if fb is not None:
+            outcome = await self._ask_fallback_version(dep, fb, instances, ids, ts, caller, failed)
+            if not isinstance(outcome, Failure):
+                return outcome
+            self.failures.record(service, number, outcome)
+            if outcome.reason != "circuit_open":  # an open breaker is a skip, not a try
                 reason = f"{reason};fallback_failed:{fb.ref}"
         rules = dep.version.rules
         if rules is None:
@@ -354,10 +286,40 @@ class Gateway:
             )
         return self._answer_by_rules(dep, rules, instances, ids, ts, caller, reason, error)
 
+    async def _ask_fallback_version(
+        self,
+        dep: Deployment,
+        fb: Deployment,
+        instances: Sequence[dict[str, Any]],
+        ids: Sequence[str],
+        ts: float,
+        caller: str | None,
+        failed: Failure,
+    ) -> list[Answer] | Failure:
+        """The fallback version's answers, or why it gave none."""
+        if fb.unavailable is not None:
+            return Failure("fallback_version", fb.ref, "version_unavailable", None, fb.unavailable)
+        if not fb.breaker.allow():
+            return Failure("fallback_version", fb.ref, "circuit_open")
+        extra = FallbackFor(dep, failed.reason, failed.error)
+        try:
+            answers: list[Answer] = await self._ask(
+                fb, Job(instances, ids, ts, caller, _fut(), extra)
+            )
+        except TimeoutError:
+            fb.breaker.record_failure()
+            return Failure("fallback_version", fb.ref, "model_timeout", "model_timeout")
+        except ModelFailure as exc:
+            fb.breaker.record_failure()
+            code = f"model_error:{type(exc.cause).__name__}"
+            return Failure("fallback_version", fb.ref, code, "model_error", str(exc.cause))
+        fb.breaker.record_success()
+        return answers
+
     def _answer_by_rules(
         self,
         dep: Deployment,
-        rules: Callable[[Mapping[str, Any]], str | None],
+        rules: RulesFunction,
         instances: Sequence[dict[str, Any]],
         ids: Sequence[str],
         ts: float,
@@ -366,69 +328,55 @@ class Gateway:
         error: str | None,
     ) -> list[Answer]:
         version = None if reason == "service_disabled" else dep.version.number
-        answers: list[Answer] = []
-        records: list[PredictionRecord] = []
-        m = self.metrics
-        labels = (dep.version.service, str(dep.version.number), dep.arm)
-        now = time.time()
         settings, text_fields = dep.version.settings, dep.service.text_fields
+        batch = AnswerBatch(time.time())
+        answers: list[Answer] = []
+        failed: dict[str, tuple[int, str | None]] = {}  # reason -> (instances, first message)
         for inst, pid in zip(instances, ids, strict=True):
             hold = sensitive_hold(inst, settings, text_fields)
+            fallback: str | None = None
             if hold is not None:  # the sensitive-input rule holds without the model too
-                label, decision, fallback = None, hold[0], None
-                full = f"{hold[1]};{reason}"
+                label, decision, full = None, hold[0], f"{hold[1]};{reason}"
             else:
+                detail: str | None = None
                 try:
-                    label = rules(inst)
-                except Exception as exc:
-                    label, why = None, f"fallback_error:{type(exc).__name__}"
+                    answer = rules(inst)
+                except Exception as exc:  # user code: reported in the reason, counted, logged
+                    answer, why, detail = None, f"fallback_error:{type(exc).__name__}", str(exc)
                 else:
-                    why = "fallback_no_answer" if not isinstance(label, str) else ""
-                    label = label if isinstance(label, str) else None
+                    why = "fallback_no_answer"
+                label = answer if isinstance(answer, str) else None
                 if label is None:
-                    decision, fallback, full = "human_review", None, f"{why};{reason}"
+                    n, first = failed.get(why, (0, detail))
+                    failed[why] = (n + 1, first)
+                    decision, full = "human_review", f"{why};{reason}"
                 else:
                     decision, fallback, full = "fallback", "rules", f"{reason};fallback:rules"
             answers.append(
-                {
-                    "prediction_id": pid,
-                    "label": label,
-                    "confidence": None,
-                    "scores": {},
-                    "version": version,
-                    "decision": decision,
-                    "fallback": fallback,
-                    "reason": full,
-                }
-            )
-            records.append(
-                PredictionRecord(
-                    prediction_id=pid,
+                batch.add(
+                    pid,
+                    inst,
                     service=dep.version.service,
                     version=version,
                     arm=dep.arm,
                     ts=ts,
-                    inputs=inst,
+                    caller=caller,
+                    segments=dep.segments_of(inst),
                     label=label,
                     decision=decision,
                     fallback=fallback,
                     reason=full,
-                    latency_ms=(now - ts) * 1000.0,
+                    fell_back_because=reason,
                     error=error,
-                    caller=caller,
-                    segments=dep.segments_of(inst),
                 )
             )
-            m.child(m.predictions, *labels, decision).inc()
-            m.child(m.fallbacks, *labels, reason.split(":")[0]).inc()
+        target = settings.rules or "rules"
+        for why, (n, first) in failed.items():
+            failure = Failure("rules", target, why, None, first)
+            self.failures.record(dep.version.service, dep.version.number, failure, n)
         assert self.sink is not None
-        try:
-            self.sink.submit(records)
-        except Exception as exc:
-            raise StoreUnavailableError(
-                f"the prediction log could not store the answers: {exc}",
-                hint="check the gateway's spool folder (disk full? permissions?)",
-            ) from exc
+        batch.submit(self.sink)
+        batch.count(self.metrics, (dep.version.service, str(dep.version.number), dep.arm))
         return answers
 
     def readiness(self) -> dict[str, Any]:
@@ -456,20 +404,6 @@ class Gateway:
         }
 
 
-def _needed(
-    deployments: Mapping[tuple[str, int], Deployment], routes: Mapping[str, Route]
-) -> set[tuple[str, int]]:
-    """The versions the routes answer with, and the fallback versions behind them."""
-    needed: set[tuple[str, int]] = set()
-    for name, route in routes.items():
-        for arm in route.arms:
-            dep = deployments.get((name, arm.version))
-            while dep is not None and (dep.version.service, dep.version.number) not in needed:
-                needed.add((dep.version.service, dep.version.number))
-                dep = dep.fallback
-    return needed
-
-
 def _fut() -> asyncio.Future[Any]:
     return asyncio.get_running_loop().create_future()
 
@@ -478,14 +412,3 @@ def _expire(job: Job) -> None:
     """The timeout fired: take the job back unless its batch already committed it."""
     if claim(job, ABANDONED) and not job.future.done():
         job.future.set_exception(TimeoutError())
-
-
-def _warm_up(model: Any, svc: ServedService) -> None:
-    """One call before traffic arrives, so the first request does not pay for lazy set-up."""
-    record = {
-        f: "warm up" if svc.spec.inputs[f].type == "string" else None for f in svc.spec.model_inputs
-    }
-    try:
-        model.predict_batch([record])
-    except Exception as exc:  # a model may refuse a made-up record; real requests will tell
-        log.info("warm-up call of %s failed: %s", svc.name, exc)

@@ -1,0 +1,133 @@
+"""Prometheus metrics of the gateway, labelled by service, version and arm.
+
+The counters live here, with the serving domain that counts; rendering them for ``/metrics`` is
+the HTTP layer's (:mod:`liveops.server.metrics`).
+
+With several workers (``liveops serve --workers N``) each process writes its values to files in
+``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them (prometheus-client's multiprocess mode),
+so the numbers are the gateway's, not one worker's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["GatewayMetrics"]
+
+LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+SVA = ("service", "version", "arm")
+
+
+def _forget_dead_workers(folder: str) -> None:
+    """Drop the live gauges of worker processes that are gone (a worker that crashed and was
+    started again would otherwise be summed twice); counters and histograms keep their files,
+    since what a dead worker counted did happen."""
+    from prometheus_client import multiprocess
+
+    pids: set[int] = set()
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        tail = path.stem.rsplit("_", 1)[-1]
+        if tail.isdigit():
+            pids.add(int(tail))
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, someone else's
+
+
+class GatewayMetrics:
+    """The gateway's counters, histograms and gauges; children are cached per label set."""
+
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        if self.multiprocess:
+            _forget_dead_workers(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        reg = None if self.multiprocess else CollectorRegistry()
+        self._registry = reg
+        kw: dict[str, Any] = {"registry": reg}
+        self.requests = Counter(
+            "liveops_requests", "Predict requests answered, by HTTP status.", (*SVA, "status"), **kw
+        )
+        self.predictions = Counter(
+            "liveops_predictions", "Instances answered, by decision.", (*SVA, "decision"), **kw
+        )
+        self.fallbacks = Counter(
+            "liveops_fallbacks",
+            "Instances answered by a fallback, by reason.",
+            (*SVA, "reason"),
+            **kw,
+        )
+        self.chain_failures = Counter(
+            "liveops_fallback_chain_failures",
+            "Failures along the fallback chain (model, fallback version, rules), by step and "
+            "reason code.",
+            ("service", "version", "step", "reason"),
+            **kw,
+        )
+        self.errors = Counter(
+            "liveops_errors", "Model errors and timeouts, by code.", (*SVA, "code"), **kw
+        )
+        self.latency = Histogram(
+            "liveops_request_seconds",
+            "Predict request latency (body read to response).",
+            SVA,
+            buckets=LATENCY_BUCKETS,
+            **kw,
+        )
+        self.batch_size = Histogram(
+            "liveops_batch_size",
+            "Records per model call.",
+            SVA,
+            buckets=BATCH_BUCKETS,
+            **kw,
+        )
+        gauge_kw = {**kw, "multiprocess_mode": "livesum"}
+        self.queue_depth = Gauge(
+            "liveops_queue_depth",
+            "Records waiting for a model call.",
+            SVA,
+            **gauge_kw,
+        )
+        self.log_backlog = Gauge(
+            "liveops_log_backlog", "Prediction records not yet in the database.", **gauge_kw
+        )
+        self.spool_bytes = Gauge(
+            "liveops_spool_bytes", "Size of the local prediction spool.", **gauge_kw
+        )
+        self.database_ok = Gauge(
+            "liveops_database_ok",
+            "1 when the database is reachable (min over workers).",
+            registry=reg,
+            multiprocess_mode="livemin",
+        )
+        self.loaded_versions = Gauge(
+            "liveops_loaded_versions", "Versions loaded and ready to answer.", **gauge_kw
+        )
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """The labelled child of ``metric`` (cached: labels() is slow on the hot path)."""
+        key = (id(metric), *labels)
+        c = self._children.get(key)
+        if c is None:
+            c = self._children[key] = metric.labels(*labels)
+        return c
+
+    def log_stats(self, stats: Mapping[str, float]) -> None:
+        self.log_backlog.set(float(stats.get("backlog", 0.0)))
+        self.spool_bytes.set(float(stats.get("spool_bytes", 0.0)))
+        self.database_ok.set(float(stats.get("database_ok", 1.0)))
+
+    @property
+    def registry(self) -> CollectorRegistry | None:
+        """This process's registry; None in multiprocess mode (the files are the registry)."""
+        return self._registry
