@@ -89,7 +89,7 @@ class Deployment:
         self.metrics = metrics
         self.fallback: Deployment | None = None
         # Why this version cannot answer (it failed to load); the chain skips it when set.
-        self.unavailable: str | None = None
+        self.unavailable: str | None = version.load_error
         self.arm = "production"
         timeout_ms = version.settings.timeout_ms
         self.timeout_s = timeout_ms / 1000.0 if timeout_ms else DEFAULT_TIMEOUT_S

@@ -140,7 +140,7 @@ class Gateway:
         m = self.metrics
         for (svc, n), dep in self.deployments.items():
             m.child(m.queue_depth, svc, str(n), dep.arm).set(dep.batcher.depth)
-        m.loaded_versions.set(len(self.deployments))
+        m.loaded_versions.set(sum(d.unavailable is None for d in self.deployments.values()))
         if self.sink is not None:
             try:
                 m.log_stats(self.sink.stats())
@@ -220,6 +220,9 @@ class Gateway:
         if route.disabled:
             skipped = Failure("model", dep.ref, "service_disabled")
             return await self._fallback(dep, instances, ids, now, caller, skipped)
+        if dep.unavailable is not None:  # it could not load: its fallback answers
+            skipped = Failure("model", dep.ref, "version_unavailable", "version_unavailable")
+            return await self._fallback(dep, instances, ids, now, caller, skipped)
         if not dep.breaker.allow():
             skipped = Failure("model", dep.ref, "circuit_open")
             return await self._fallback(dep, instances, ids, now, caller, skipped)
@@ -279,11 +282,7 @@ class Gateway:
                 reason = f"{reason};fallback_failed:{fb.ref}"
         rules = dep.version.rules
         if rules is None:
-            raise ModelUnavailableError(
-                f"{dep.ref} cannot answer ({reason}) and has no fallback that can",
-                hint="set decision.fallback (rules or a version) for this service",
-                reason=reason,
-            )
+            raise _nothing_answers(dep, failed, reason)
         return self._answer_by_rules(dep, rules, instances, ids, ts, caller, reason, error)
 
     async def _ask_fallback_version(
@@ -388,20 +387,41 @@ class Gateway:
             except Exception as exc:
                 stats = {"error": 1.0}
                 log.warning("prediction log stats failed: %s", exc)
+        states = self.router.states()
+        # A service that cannot answer makes the gateway unready, unless it was switched off
+        # on purpose (the kill switch): that is the operator's choice, not a failure.
+        broken = any(s.status == "unavailable" and not s.disabled for s in states.values())
         return {
-            "ready": self.ready and not self.load_errors,
-            "models": sorted(f"{s}@{n}" for s, n in self.deployments),
-            "services": {
-                name: {
-                    "version": route.arms[0].version if route.arms else None,
-                    "disabled": route.disabled,
-                }
-                for name, route in self.table.routes.items()
-            },
+            "ready": self.ready and not broken,
+            "models": sorted(d.ref for d in self.deployments.values() if d.unavailable is None),
+            "services": {name: state.to_dict() for name, state in states.items()},
             "load_errors": dict(self.load_errors),
             "database_ok": self.database_ok,
             "log": dict(stats),
         }
+
+
+def _nothing_answers(dep: Deployment, failed: Failure, reason: str) -> ModelUnavailableError:
+    """The 503 at the end of the chain, saying why and what to do."""
+    name = dep.version.service
+    if failed.reason == "service_disabled":
+        return ModelUnavailableError(
+            f"{name} is disabled (the kill switch) and has no fallback, so it cannot answer",
+            hint=f"`liveops service enable {name}`, or set decision.fallback for {name}",
+            reason=reason,
+        )
+    if failed.reason == "version_unavailable":
+        return ModelUnavailableError(
+            f"{dep.ref} {dep.unavailable}, and it has no fallback that can answer ({reason})",
+            hint=f"fix the version, point production at another (`liveops alias set {name} "
+            "production N`), or set decision.fallback (rules or a version)",
+            reason=reason,
+        )
+    return ModelUnavailableError(
+        f"{dep.ref} cannot answer ({reason}) and has no fallback that can",
+        hint="set decision.fallback (rules or a version) for this service",
+        reason=reason,
+    )
 
 
 def _fut() -> asyncio.Future[Any]:

@@ -1,23 +1,32 @@
 """What the gateway needs from the store: which services are live, and their loaded versions.
 
 The gateway polls :func:`read_services` (one small query) and loads a version with
-:func:`load_serving_version` *before* any traffic moves to it.
+:func:`load_serving_version` *before* any traffic moves to it. A version that cannot load (its
+artifact fails the hash check, its rules raise on import) still comes back, with
+``load_error`` saying why: the gateway then answers its requests from the fallback chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from liveops.core.decision import DecisionSettings, RulesFunction
-from liveops.core.model import Model
+from liveops.core.model import BatchOutput, Model
 from liveops.core.project import ServiceSpec
-from liveops.errors import ModelError
+from liveops.errors import LiveopsError, ModelUnavailableError
 from liveops.services.registry import get_service_spec, load_callable, load_model, resolve_version
 from liveops.store import Store
 
-__all__ = ["ServedService", "ServingVersion", "load_serving_version", "read_services"]
+__all__ = [
+    "ServedService",
+    "ServingVersion",
+    "describe_fallback",
+    "load_serving_version",
+    "read_services",
+]
 
 LIVE_ALIAS = "production"
 
@@ -62,7 +71,10 @@ def read_services(
 
 @dataclass
 class ServingVersion:
-    """A loaded version: its model, the decision settings from its config, its rules."""
+    """A loaded version: its model, the decision settings from its config, its rules.
+
+    ``load_error`` is set when the version could not load (its model is then a stand-in that
+    refuses every call, and ``rules`` is whatever did load)."""
 
     service: str
     number: int
@@ -70,6 +82,7 @@ class ServingVersion:
     settings: DecisionSettings
     rules: RulesFunction | None
     artifact_format: str = "skops"  # skops | joblib | entrypoint
+    load_error: str | None = None
 
     @property
     def ref(self) -> str:
@@ -79,17 +92,50 @@ class ServingVersion:
 def load_serving_version(
     store: Store, service: str, number: int, *, project_dir: Path | None = None
 ) -> ServingVersion:
-    """Load ``service@number`` (model, settings, rules) ready to answer."""
+    """Load ``service@number`` (model, settings, rules) ready to answer.
+
+    Raises when the version does not exist or its settings are invalid; a model or rules that
+    fail to load are reported in ``load_error`` instead, so that its fallback can answer.
+    """
     record = resolve_version(store, f"{service}@{number}")
     settings = DecisionSettings.from_config(record.config.get("decision"))
-    model = load_model(store, record, project_dir=project_dir)
     rules: RulesFunction | None = None
+    error: str | None = None
     if settings.rules is not None:
         try:
             rules = load_callable(settings.rules, search_path=project_dir)
         except Exception as exc:
-            raise ModelError(
-                f"{record.ref}: cannot load its rules {settings.rules}: {exc}",
-                hint="make the module importable from the project folder",
-            ) from exc
-    return ServingVersion(service, number, model, settings, rules, record.artifact_format)
+            why = exc.message if isinstance(exc, LiveopsError) else f"{type(exc).__name__}: {exc}"
+            error = f"cannot load its rules: {why}"
+    model: Model
+    if error is not None:  # the version cannot answer anyway: do not load its model
+        model = _Unloadable(error)
+    else:
+        try:
+            model = load_model(store, record, project_dir=project_dir)
+        except LiveopsError as exc:
+            error = f"cannot load its model: {exc.message}"
+            model = _Unloadable(error)
+    return ServingVersion(
+        service, number, model, settings, rules, record.artifact_format, load_error=error
+    )
+
+
+class _Unloadable:
+    """The model of a version that could not load: every call says why."""
+
+    classes: tuple[str, ...] = ()
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def predict_batch(self, records: Sequence[Mapping[str, Any]]) -> BatchOutput:
+        raise ModelUnavailableError(self.why)
+
+
+def describe_fallback(settings: DecisionSettings) -> str | None:
+    """What answers when the version cannot (``support-router@1``, ``rules mod:fn``, or both
+    joined by ``then``); None when nothing would."""
+    steps = [settings.fallback_version, settings.rules and f"rules {settings.rules}"]
+    named = [s for s in steps if s]
+    return " then ".join(named) if named else None

@@ -1,0 +1,140 @@
+"""Fallback means fallback: a version that cannot load (its artifact changed on disk, its rules
+raise on import) is answered for by its configured fallback, and readiness says the service is
+degraded and why; with no fallback, a clear 503. A failing load is logged once per change.
+
+The service is a tabular wine classifier (numbers and a category, saved with skops)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+import pytest
+
+from liveops.errors import ModelUnavailableError
+from liveops.services.registry import register_version, resolve_version, set_alias
+from liveops.services.serving import Gateway
+from liveops.store import open_store
+from tests.services.serving.conftest import apply, ask, with_gateway
+from tests.services.serving.wine import RULES_MODULE, SAMPLE, train_wine, wine_yaml
+
+
+def make_wine(project: Path, decision: str, versions: int = 1) -> str:
+    """The wine service with ``versions`` versions (the last in production) and a rules module
+    in the project folder; returns the rules module's name (unique: modules are cached)."""
+    module = f"wine_rules_{uuid.uuid4().hex[:8]}"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / f"{module}.py").write_text(RULES_MODULE)
+    store = apply(project, wine_yaml(decision.replace("wine_rules", module)))
+    for n in range(1, versions + 1):
+        artifact = train_wine(project / f"wine-{n}.skops", c=1.0 / n)
+        # an earlier version predates the fallback settings: it is the plain model
+        plain = {"fallback": None, "rules": None} if n < versions else None
+        register_version(store, "wine", actor="tester", artifact=artifact, config=plain)
+    set_alias(store, "wine", "production", str(versions), actor="tester")
+    store.close()
+    return module
+
+
+def corrupt(project: Path, ref: str, junk: bytes = b"tampered") -> None:
+    """Change a stored artifact on disk, as a bad restore or an edit would."""
+    store = open_store(project_dir=project)
+    try:
+        path = store.artifacts.path_of(resolve_version(store, ref).artifact_hash)
+    finally:
+        store.close()
+    path.chmod(0o644)
+    with path.open("ab") as f:
+        f.write(junk)
+
+
+def test_a_changed_artifact_is_answered_by_the_rules_and_the_service_is_degraded(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, '{fallback: rules, rules: "wine_rules:classify"}')
+    corrupt(project, "wine@1")
+
+    async def body(gw: Gateway) -> None:
+        answer = await ask(gw, "wine", {**SAMPLE, "color_intensity": 9.0})
+        assert answer["label"] == "cultivar_c"
+        assert answer["decision"] == "fallback" and answer["fallback"] == "rules"
+        assert answer["reason"] == "version_unavailable;fallback:rules"
+        assert answer["version"] == 1
+        ready = gw.readiness()
+        state = ready["services"]["wine"]
+        assert ready["ready"] is True and state["status"] == "degraded"
+        assert "wine@1 cannot load its model" in state["reason"]
+        assert "was changed after it was stored" in state["reason"]
+        assert "the fallback answers (rules wine_rules_" in state["reason"]
+        assert ready["models"] == []  # nothing loaded that answers
+
+    with_gateway(project, body)
+
+
+def test_rules_that_raise_on_import_are_answered_for_by_the_fallback_version(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "proj"
+    # wine@2 falls back to wine@1; its rules module is then broken (after registration)
+    module = make_wine(project, '{fallback: wine@1, rules: "wine_rules:classify"}', versions=2)
+    (project / f"{module}.py").write_text("raise ImportError('rules moved to wine.rules')\n")
+
+    async def body(gw: Gateway) -> None:
+        answer = await ask(gw, "wine", SAMPLE)
+        assert answer["decision"] == "fallback" and answer["fallback"] == "wine@1"
+        assert answer["reason"] == "version_unavailable;fallback:wine@1"
+        assert answer["label"] in ("cultivar_a", "cultivar_b", "cultivar_c")
+        state = gw.readiness()["services"]["wine"]
+        assert state["status"] == "degraded" and state["version"] == 2
+        assert "cannot load its rules" in state["reason"] and "rules moved" in state["reason"]
+        assert "the fallback answers (wine@1)" in state["reason"]
+
+    with_gateway(project, body)
+
+
+def test_without_a_fallback_a_version_that_cannot_load_gets_a_clear_503(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, "{}")
+    corrupt(project, "wine@1")
+
+    async def body(gw: Gateway) -> None:
+        with pytest.raises(ModelUnavailableError) as caught:
+            await ask(gw, "wine", SAMPLE)
+        assert caught.value.status == 503
+        assert "wine@1 cannot load its model" in caught.value.message
+        assert "no fallback" in caught.value.message
+        assert "liveops alias set wine production" in (caught.value.hint or "")
+        ready = gw.readiness()
+        state = ready["services"]["wine"]
+        assert ready["ready"] is False and state["status"] == "unavailable"
+        assert "was changed after it was stored" in state["reason"]
+        assert "requests get 503" in state["reason"]
+
+    with_gateway(project, body)
+
+
+def test_a_load_failure_is_logged_once_per_distinct_error_not_at_every_poll(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, '{fallback: rules, rules: "wine_rules:classify"}')
+    corrupt(project, "wine@1")
+    caplog.set_level(logging.INFO, logger="liveops.gateway")
+
+    def load_errors() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "cannot load" in r.getMessage()]
+
+    async def body(gw: Gateway) -> None:
+        for _ in range(5):
+            gw.refresh()  # what the poller does every poll_s
+        assert len(load_errors()) == 1, load_errors()
+        assert "its fallback answers: rules wine_rules_" in load_errors()[0]
+        corrupt(project, "wine@1", b"changed again")  # a different error: said again, once
+        for _ in range(5):
+            gw.refresh()
+        assert len(load_errors()) == 2, load_errors()
+        assert (await ask(gw, "wine", SAMPLE))["fallback"] == "rules"
+
+    with_gateway(project, body)
