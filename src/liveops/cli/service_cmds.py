@@ -67,15 +67,37 @@ def show(ctx: typer.Context, name: str, json: bool = JSON_OPT) -> None:
 
 
 def _switch(
-    ctx: typer.Context, name: str, enabled: bool, reason: str | None, json: bool, as_: str | None
+    ctx: typer.Context,
+    name: str,
+    enabled: bool,
+    reason: str | None,
+    json: bool,
+    as_: str | None,
+    yes: bool = False,
 ) -> None:
     from liveops.services.registry import set_service_enabled
 
     cli = make_cli(ctx, json, as_)
+    state = "enabled"
+    if not enabled:
+        from liveops.errors import UsageError
+        from liveops.services.serving import fallback_when_disabled
+
+        fallback = fallback_when_disabled(cli.store(), name)
+        if fallback is None and not yes:
+            raise UsageError(
+                f"{name} has no fallback: while it is disabled, every request to it fails with 503",
+                hint=f"add --yes to disable it anyway (`liveops service disable {name} --yes`), "
+                "or set decision.fallback (rules or a version) first",
+            )
+        state = (
+            f"disabled (all traffic goes to the fallback: {fallback})"
+            if fallback
+            else "disabled (no fallback: requests get 503 until it is enabled)"
+        )
     changed = set_service_enabled(
         cli.store(), name, enabled=enabled, actor=cli.actor, reason=reason
     )
-    state = "enabled" if enabled else "disabled (all traffic goes to the fallback)"
     msg = f"{name} {state}" + ("" if changed else " (already)")
     cli.emit({"service": name, "enabled": enabled, "changed": changed}, msg)
 
@@ -85,11 +107,14 @@ def disable(
     ctx: typer.Context,
     name: str,
     reason: str | None = typer.Option(None, "--reason", "-m"),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Disable even with no fallback (requests then get 503)."
+    ),
     json: bool = JSON_OPT,
     as_: str | None = AS_OPT,
 ) -> None:
     """The kill switch: send all of the service's traffic to its fallback."""
-    _switch(ctx, name, False, reason, json, as_)
+    _switch(ctx, name, False, reason, json, as_, yes)
 
 
 @service_app.command("enable")

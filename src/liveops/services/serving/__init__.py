@@ -17,6 +17,7 @@ from liveops.services.serving.gateway import MAX_INSTANCES, Gateway
 from liveops.services.serving.loading import (
     ServedService,
     ServingVersion,
+    fallback_when_disabled,
     load_serving_version,
     read_services,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ServeOptions",
     "ServedService",
     "ServingVersion",
+    "fallback_when_disabled",
     "load_serving_version",
     "read_services",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "ServedService",
     "ServingVersion",
     "describe_fallback",
+    "fallback_when_disabled",
     "load_serving_version",
     "read_services",
 ]
@@ -139,3 +140,15 @@ def describe_fallback(settings: DecisionSettings) -> str | None:
     steps = [settings.fallback_version, settings.rules and f"rules {settings.rules}"]
     named = [s for s in steps if s]
     return " then ".join(named) if named else None
+
+
+def fallback_when_disabled(store: Store, service: str) -> str | None:
+    """What answers ``service`` while its kill switch is on (its production version's fallback,
+    or the service's declared one when no version is in production); None when nothing would,
+    so that every request gets 503."""
+    spec = get_service_spec(store, service)
+    try:
+        record = resolve_version(store, f"{service}@{LIVE_ALIAS}")
+    except LiveopsError:  # no production version: the declared settings will apply
+        return describe_fallback(spec.decision_settings())
+    return describe_fallback(DecisionSettings.from_config(record.config.get("decision")))
