@@ -97,8 +97,14 @@ class Server:
 
 
 def start_server(
-    project: Path, *extra: str, sink: str | None = "file", database_url: str | None = None
+    project: Path,
+    *extra: str,
+    sink: str | None = "file",
+    database_url: str | None = None,
+    ready: bool = True,
 ) -> Server:
+    """``liveops serve`` on ``project``, once /readyz says ready (``ready=False``: once it
+    reports on the services, ready or not)."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
     env.pop("LIVEOPS_DATABASE_URL", None)
@@ -118,7 +124,8 @@ def start_server(
         if proc.poll() is not None:
             raise RuntimeError(f"liveops serve exited: {(project / log.name).read_text()}")
         try:
-            if httpx.get(server.url + "/readyz", timeout=1).status_code == 200:
+            r = httpx.get(server.url + "/readyz", timeout=1)
+            if r.status_code == 200 or (not ready and r.json().get("services")):
                 return server
         except httpx.HTTPError:
             pass

@@ -7,46 +7,14 @@ The service is a tabular wine classifier (numbers and a category, saved with sko
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 
 import pytest
 
 from liveops.errors import ModelUnavailableError
-from liveops.services.registry import register_version, resolve_version, set_alias
 from liveops.services.serving import Gateway
-from liveops.store import open_store
-from tests.services.serving.conftest import apply, ask, with_gateway
-from tests.services.serving.wine import RULES_MODULE, SAMPLE, train_wine, wine_yaml
-
-
-def make_wine(project: Path, decision: str, versions: int = 1) -> str:
-    """The wine service with ``versions`` versions (the last in production) and a rules module
-    in the project folder; returns the rules module's name (unique: modules are cached)."""
-    module = f"wine_rules_{uuid.uuid4().hex[:8]}"
-    project.mkdir(parents=True, exist_ok=True)
-    (project / f"{module}.py").write_text(RULES_MODULE)
-    store = apply(project, wine_yaml(decision.replace("wine_rules", module)))
-    for n in range(1, versions + 1):
-        artifact = train_wine(project / f"wine-{n}.skops", c=1.0 / n)
-        # an earlier version predates the fallback settings: it is the plain model
-        plain = {"fallback": None, "rules": None} if n < versions else None
-        register_version(store, "wine", actor="tester", artifact=artifact, config=plain)
-    set_alias(store, "wine", "production", str(versions), actor="tester")
-    store.close()
-    return module
-
-
-def corrupt(project: Path, ref: str, junk: bytes = b"tampered") -> None:
-    """Change a stored artifact on disk, as a bad restore or an edit would."""
-    store = open_store(project_dir=project)
-    try:
-        path = store.artifacts.path_of(resolve_version(store, ref).artifact_hash)
-    finally:
-        store.close()
-    path.chmod(0o644)
-    with path.open("ab") as f:
-        f.write(junk)
+from tests.services.serving.conftest import ask, with_gateway
+from tests.services.serving.wine import SAMPLE, corrupt, make_wine
 
 
 def test_a_changed_artifact_is_answered_by_the_rules_and_the_service_is_degraded(

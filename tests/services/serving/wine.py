@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from liveops.core.project import parse_project
+from liveops.services.registry import apply_project, register_version, resolve_version, set_alias
+from liveops.store import open_store
 
 WINE_YAML = """
 services:
@@ -64,3 +69,35 @@ def train_wine(path: Path, c: float = 1.0) -> Path:
 
 def rules(inputs: Mapping[str, Any]) -> str | None:
     return "cultivar_c" if float(inputs["color_intensity"]) > 7 else "cultivar_a"
+
+
+def make_wine(project: Path, decision: str, versions: int = 1) -> str:
+    """The wine service with ``versions`` versions (the last in production) and a rules module
+    in the project folder; returns the rules module's name (unique: modules are cached)."""
+    module = f"wine_rules_{uuid.uuid4().hex[:8]}"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / f"{module}.py").write_text(RULES_MODULE)
+    yaml = wine_yaml(decision.replace("wine_rules", module))
+    (project / "liveops.yaml").write_text(yaml)
+    store = open_store(project_dir=project)
+    apply_project(store, parse_project(yaml), actor="tester")
+    for n in range(1, versions + 1):
+        artifact = train_wine(project / f"wine-{n}.skops", c=1.0 / n)
+        # an earlier version predates the fallback settings: it is the plain model
+        plain = {"fallback": None, "rules": None} if n < versions else None
+        register_version(store, "wine", actor="tester", artifact=artifact, config=plain)
+    set_alias(store, "wine", "production", str(versions), actor="tester")
+    store.close()
+    return module
+
+
+def corrupt(project: Path, ref: str, junk: bytes = b"tampered") -> None:
+    """Change a stored artifact on disk, as a bad restore or an edit would."""
+    store = open_store(project_dir=project)
+    try:
+        path = store.artifacts.path_of(resolve_version(store, ref).artifact_hash)
+    finally:
+        store.close()
+    path.chmod(0o644)
+    with path.open("ab") as f:
+        f.write(junk)
