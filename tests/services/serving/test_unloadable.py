@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from liveops.errors import ModelUnavailableError
+from liveops.services.registry import set_alias
 from liveops.services.serving import Gateway
+from liveops.store import open_store
 from tests.services.serving.conftest import ask, with_gateway
 from tests.services.serving.wine import SAMPLE, corrupt, make_wine
 
@@ -106,3 +108,29 @@ def test_a_load_failure_is_logged_once_per_distinct_error_not_at_every_poll(
         assert (await ask(gw, "wine", SAMPLE))["fallback"] == "rules"
 
     with_gateway(project, body)
+
+
+def test_moving_production_to_a_version_that_cannot_load_keeps_the_one_that_answers(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, "{}", versions=2)
+    store = open_store(project_dir=project)
+    set_alias(store, "wine", "production", "1", actor="tester")
+    corrupt(project, "wine@2")
+
+    async def body(gw: Gateway) -> None:
+        assert (await ask(gw, "wine", SAMPLE))["version"] == 1
+        set_alias(store, "wine", "production", "2", actor="tester")
+        gw.refresh()
+        answer = await ask(gw, "wine", SAMPLE)
+        assert answer["version"] == 1 and answer["decision"] == "automatic"
+        state = gw.readiness()["services"]["wine"]
+        assert state["status"] == "degraded" and state["version"] == 1
+        assert "wine@2 cannot load its model" in state["reason"]
+        assert "wine@1 still answers" in state["reason"]
+
+    try:
+        with_gateway(project, body)
+    finally:
+        store.close()
