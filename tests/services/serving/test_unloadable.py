@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from liveops.errors import ModelUnavailableError
-from liveops.services.registry import set_alias
+from liveops.services.registry import set_alias, set_service_enabled
 from liveops.services.serving import Gateway
 from liveops.store import open_store
 from tests.services.serving.conftest import ask, with_gateway
@@ -129,6 +129,11 @@ def test_moving_production_to_a_version_that_cannot_load_keeps_the_one_that_answ
         assert state["status"] == "degraded" and state["version"] == 1
         assert "wine@2 cannot load its model" in state["reason"]
         assert "wine@1 still answers" in state["reason"]
+        # the kill switch still works on the route that was kept
+        set_service_enabled(store, "wine", enabled=False, actor="tester", reason="test")
+        gw.refresh()
+        with pytest.raises(ModelUnavailableError, match="wine is disabled"):
+            await ask(gw, "wine", SAMPLE)
 
     try:
         with_gateway(project, body)

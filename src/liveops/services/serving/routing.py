@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,8 +100,13 @@ class Router:
                     self._link_fallback(deployments, store, sink, dep, services)
                     if dep.unavailable is not None:
                         broken.append(f"{dep.ref} {dep.unavailable}")
-                if broken and old is not None and old != route and _answers(deployments, old):
-                    routes[name] = old  # keep answering with the version that was answering
+                if (
+                    broken
+                    and old is not None
+                    and old.arms != route.arms
+                    and _answers(deployments, old)
+                ):  # keep answering with the version that was answering (kill switch as set)
+                    routes[name] = replace(old, disabled=route.disabled)
                     self.load_errors[name] = "; ".join(broken)
                 else:
                     self.load_errors.pop(name, None)
@@ -112,7 +117,7 @@ class Router:
                     self._logged[name] = exc.message
                     log.error("cannot serve %s: %s", name, exc.message)
                 if old is not None:  # keep answering with what is loaded
-                    routes[name] = old
+                    routes[name] = replace(old, disabled=route.disabled)
                 else:
                     routes.pop(name)
         for dep in deployments.values():
