@@ -404,7 +404,7 @@ class Gateway:
 def _nothing_answers(dep: Deployment, failed: Failure, reason: str) -> ModelUnavailableError:
     """The 503 at the end of the chain, saying why and what to do."""
     name = dep.version.service
-    if failed.reason == "service_disabled":
+    if failed.reason == "service_disabled" and dep.fallback is None:
         return ModelUnavailableError(
             f"{name} is disabled (the kill switch) and has no fallback, so it cannot answer",
             hint=f"`liveops service enable {name}`, or set decision.fallback for {name}",
