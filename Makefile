@@ -3,19 +3,35 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-eval bench-serving bench-tools clean
+.PHONY: demo test lint lock bench bench-eval bench-serving bench-tools clean
 
+# Installs come from the lock files (exact pins of everything, generated from pyproject.toml's
+# ranges by `make lock`), then liveops itself with --no-deps: every machine and CI get the same
+# versions, and pip alone is enough to install them.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev-installed: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(VENV)/.installed $@
+
+# Regenerate both lock files from pyproject.toml with uv (pinned in requirements-dev.lock):
+# uv's resolver is fast, well kept, writes pip-installable requirements files, resolves for
+# every platform at once (--universal) and is the same tool the oldest-versions test uses for
+# `--resolution lowest-direct`. UPGRADE=1 moves every pin to the newest release in range.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+# The runtime lock is constrained by the dev lock, so the demo and the tests run the same versions.
+lock: $(VENV)/.dev-installed
+	$(LOCK) --quiet --extra postgres --extra dev -o requirements-dev.lock
+	$(LOCK) --quiet -c requirements-dev.lock -o requirements.lock
 
 demo: $(VENV)/.installed
 	$(BIN)/liveops demo --dir demo

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import liveops
+
+pytestmark = pytest.mark.smoke
 
 EXPECTED = [
     "BatchOutput", "DatasetRecord", "DecisionSettings", "LiveopsError", "Model", "Project",

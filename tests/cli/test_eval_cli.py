@@ -189,6 +189,7 @@ def _run_ids(run_cli: Runner, project: Path) -> set[str]:
     return {x["id"] for x in r.json()}
 
 
+@pytest.mark.smoke
 def test_all_gates_pass_exit_0_and_json_is_only_json_with_gates_first(
     run_cli: Runner, project: Path
 ) -> None:

@@ -19,6 +19,14 @@ def _project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.smoke
+def test_the_installed_command_shows_its_help() -> None:
+    liveops = Path(sys.executable).parent / "liveops"
+    out = subprocess.run([str(liveops), "--help"], capture_output=True, text=True, check=True)
+    assert "Usage" in out.stdout and "register" in out.stdout and "eval" in out.stdout
+
+
+@pytest.mark.smoke
 def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -> None:
     _project(tmp_path)
     r = run_cli("service", "apply", "--json")

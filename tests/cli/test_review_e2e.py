@@ -83,6 +83,7 @@ def _eval(project: Path) -> dict[str, object]:
         store.close()
 
 
+@pytest.mark.smoke
 def test_review_from_an_eval_run_to_readiness_and_regression(
     run_cli: Runner, project: Path
 ) -> None:

@@ -30,6 +30,7 @@ def _logged(project: Path, ids: list[str]) -> dict[str, dict]:  # type: ignore[t
     return {i: by_id[i] for i in ids if i in by_id}
 
 
+@pytest.mark.smoke
 def test_one_instance_answer_is_logged_with_segments_and_caller(server: Server) -> None:
     with server.client() as c:
         r = c.post(

@@ -18,6 +18,7 @@ agreement still tells the story.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,18 +48,18 @@ class ScoreRow:
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Unweighted Cohen's kappa of two raters' answers to the same items (None if undefined)."""
+    """Unweighted Cohen's kappa of two raters' answers to the same items (None if undefined),
+    from scikit-learn's ``cohen_kappa_score``."""
     if len(a) != len(b):
         raise ValueError("both raters must answer the same items")
-    n = len(a)
-    if n == 0:
+    if not a or len(set(a) | set(b)) == 1:
+        # One answer from both: chance agreement is 1 and kappa is 0/0.
         return None
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    ca, cb = Counter(a), Counter(b)
-    expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1.0 - expected)
+    # Imported here: scikit-learn costs far more start-up time than the rest of liveops.
+    from sklearn.metrics import cohen_kappa_score
+
+    kappa = float(cohen_kappa_score(list(a), list(b)))
+    return None if math.isnan(kappa) else kappa
 
 
 def kappa_label(kappa: float | None) -> str:

@@ -5,8 +5,8 @@ a :class:`PredictionSink` *before* it sends the response; the sink makes them du
 spool) and stores them later in batches, redacting inputs first. Feedback asks the sink whether
 an id was issued, so an id still queued is accepted.
 
-Prediction ids are ULIDs: 26 Crockford base-32 characters, time-ordered (the first 10 encode
-the millisecond), so sorting ids sorts by time.
+Prediction ids are ULIDs (encoded and parsed by ``python-ulid``): 26 Crockford base-32
+characters, time-ordered (the first 10 encode the millisecond), so sorting ids sorts by time.
 
 >>> import time
 >>> now = time.time()
@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ulid import ULID
+
 __all__ = [
     "PredictionIds",
     "PredictionRecord",
@@ -31,14 +33,13 @@ __all__ = [
     "prediction_id_time",
 ]
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DECODE = {c: i for i, c in enumerate(_CROCKFORD)}
-
 
 class PredictionIds:
     """Makes ULIDs. Ids from one generator for the same or a later millisecond are strictly
     increasing (within a millisecond the random part counts up); an id for an earlier time (a
     replay, an injected clock) gets fresh randomness and leaves that ordering alone.
+    python-ulid encodes them; its own generator draws fresh randomness for every id, so two ids
+    of one millisecond would sort at random.
 
     >>> ids = PredictionIds()
     >>> a, b = ids.new(1_700_000_000.0), ids.new(1_700_000_000.0)
@@ -66,12 +67,7 @@ class PredictionIds:
                     self._last_rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count
                 self._last_ms = ms
                 rand = self._last_rand
-        value = (ms << 80) | (rand & ((1 << 80) - 1))
-        chars = []
-        for _ in range(26):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        return str(ULID.from_int((ms << 80) | (rand & ((1 << 80) - 1))))
 
 
 _DEFAULT_IDS = PredictionIds()
@@ -83,10 +79,22 @@ def new_prediction_id(now: float) -> str:
 
 
 def prediction_id_time(prediction_id: str) -> float:
-    """The time (seconds since the epoch) encoded in a prediction id."""
-    ms = 0
-    for ch in prediction_id[:10].upper():
-        ms = ms * 32 + _DECODE[ch]
+    """The time (seconds since the epoch) encoded in a prediction id.
+
+    Raises :class:`ValueError` when ``prediction_id`` is not a ULID (wrong length or
+    characters), so a truncated or made-up id is never taken for a recent one.
+
+    >>> prediction_id_time("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    1469922850.259
+    >>> prediction_id_time("01ARZ3NDEK")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a prediction id (a 26-character ULID): '01ARZ3NDEK'
+    """
+    try:
+        ms = ULID.from_str(prediction_id.upper()).milliseconds
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a prediction id (a 26-character ULID): {prediction_id!r}") from exc
     return ms / 1000.0
 
 

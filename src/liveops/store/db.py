@@ -55,13 +55,22 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=5,
-            connect_args={"connect_timeout": 5},
-        )
+        try:
+            return create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
+                connect_args={"connect_timeout": 5},
+            )
+        except ModuleNotFoundError as exc:
+            # The driver is the optional `postgres` extra; SQLAlchemy imports it here.
+            if (exc.name or "").split(".")[0] != "psycopg":
+                raise
+            raise StoreUnavailableError(
+                "PostgreSQL needs the psycopg driver, which is not installed",
+                hint="pip install 'liveops[postgres]' (or use SQLite: unset LIVEOPS_DATABASE_URL)",
+            ) from exc
     raise UsageError(
         f"unsupported database {parsed.get_backend_name()!r}",
         hint="liveops runs on SQLite (the default) and PostgreSQL",
