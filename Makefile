@@ -15,11 +15,13 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check  # a lock that no longer satisfies pyproject.toml: run `make lock`
 	touch $(VENV)/.installed $@
 
 # Regenerate both lock files from pyproject.toml with uv (pinned in requirements-dev.lock):
