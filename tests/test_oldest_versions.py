@@ -28,7 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 # Test-only packages the smoke tests need in the old venv, at the dev lock's versions.
 TEST_TOOLS = ("pytest", "pytest-timeout", "httpx")
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oldest-versions")]
+# One worker builds the venv once for the whole module. The first run on a machine downloads the
+# old releases (uv caches them; later runs take about a minute): hence the longer timeout.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("oldest-versions"),
+    pytest.mark.timeout(900),
+]
 
 
 def _clean_env() -> dict[str, str]:
