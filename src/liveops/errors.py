@@ -24,8 +24,9 @@ every message says what happened; ``hint`` says what to do next.
     ├── ModelUnavailableError         503       exit 4   no model or fallback can answer now
     └── OverloadedError               429       exit 4   back-pressure: try again later
 
-``CheckFailed`` is not an error: checked conditions (gates, ``audit verify``) report their
-verdict as data and the CLI maps it to exit code 1 or 3.
+The exit codes are mapped in one place, ``liveops.cli.main.error_exit_code``. A failed check is
+not an error: checked conditions (gates, readiness, ``audit verify``) report their verdict as
+data and ``liveops.core.exits.exit_code`` maps it to exit code 1 or 3.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ class LiveopsError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "error"
-    exit_code: ClassVar[int] = 4
 
     def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -81,7 +81,6 @@ class LiveopsError(Exception):
 class UsageError(LiveopsError):
     status = 400
     code = "usage"
-    exit_code = 2
 
 
 class NotFoundError(LiveopsError):

@@ -255,3 +255,29 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(
     assert r.code == 4
     assert "internal error: RuntimeError: disk on fire" in r.err and "Traceback" not in r.err
     assert "LIVEOPS_DEBUG=1" in r.err
+
+
+@pytest.mark.parametrize("setting", ["threshold=abc", "bogus=1", "below_threshold=maybe"])
+def test_a_bad_config_value_is_a_usage_error_like_an_unknown_key(
+    run_cli: Runner, tmp_path: Path, setting: str
+) -> None:
+    # Both are mistakes in the command line, so both exit 2, and nothing is registered.
+    _project(tmp_path)
+    run_cli("service", "apply")
+    m = train_tiny(tmp_path / "m.skops")
+    r = run_cli("register", "router", "--artifact", str(m), "-c", setting)
+    assert r.code == 2, r.err
+    assert setting.split("=")[0] in r.err and "Traceback" not in r.err
+    assert run_cli("versions", "list", "router", "--json").json() == []
+
+
+@pytest.mark.parametrize("url", ["mysql://me@localhost/liveops", "not a url at all://"])
+def test_an_unsupported_database_url_exits_4_naming_the_supported_ones(
+    run_cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # The URL comes from the environment, not the command line: not a usage error.
+    _project(tmp_path)
+    monkeypatch.setenv("LIVEOPS_DATABASE_URL", url)
+    r = run_cli("versions", "list", "router")
+    assert r.code == 4, r.err
+    assert "sqlite:///" in r.err and "postgresql://" in r.err and "Traceback" not in r.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from liveops.cli.output import JSON_OPT, make_cli
+from liveops.core.exits import exit_code
 
 audit_app = typer.Typer(help="The append-only, hash-chained record of every change.")
 db_app = typer.Typer(help="The database schema.")
@@ -20,8 +21,7 @@ def verify(ctx: typer.Context, json: bool = JSON_OPT) -> None:
     else:
         human = "[red]audit chain broken[/]:\n" + "\n".join(f"  - {p}" for p in report.problems)
     cli.emit(report.to_dict(), human)
-    if not report.ok:
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code(["pass" if report.ok else "fail"]))
 
 
 @audit_app.command("log")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from liveops.errors import LiveopsError
+from liveops.core import exits
+from liveops.errors import LiveopsError, UsageError
 
 app = typer.Typer(
     name="liveops",
@@ -65,7 +66,7 @@ def run() -> None:
         app()
     except LiveopsError as exc:
         _report(exc)
-        sys.exit(exc.exit_code)
+        sys.exit(error_exit_code(exc))
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
@@ -79,7 +80,13 @@ def run() -> None:
                 hint="re-run with LIVEOPS_DEBUG=1 for the traceback and report it as a bug",
             )
         )
-        sys.exit(4)
+        sys.exit(error_exit_code(exc))
+
+
+def error_exit_code(exc: BaseException) -> int:
+    """The one mapping from errors to exit codes: a usage error of the command line is 2 (as
+    click's own parsing errors), anything else 4. Verdicts map through ``core.exits``."""
+    return exits.USAGE if isinstance(exc, UsageError) else exits.ERROR
 
 
 def _report(exc: LiveopsError) -> None:

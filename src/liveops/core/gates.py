@@ -29,21 +29,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from liveops.core import catalogue
+from liveops.core import catalogue, exits
 from liveops.core.suite import GateSpec
 
 __all__ = [
     "Evidence",
     "Gate",
     "GateVerdict",
+    "Interval",
     "MetricEvidence",
     "Verdict",
     "exit_code",
     "higher_is_better",
+    "interval_of",
 ]
 
 Verdict = Literal["pass", "fail", "inconclusive", "error", "skipped"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "inconclusive", "error", "skipped")
+Interval = tuple[float, float]
 CHECKED_KINDS: tuple[str, ...] = ("blocker", "guardrail")
+
+
+def interval_of(v: Any) -> Interval | None:
+    """An interval from its stored form (a two-item list) or None."""
+    return None if v is None else (float(v[0]), float(v[1]))
 
 
 def higher_is_better(metric: str) -> bool:
@@ -114,6 +123,34 @@ class GateVerdict:
             if out[key] is not None:
                 out[key] = list(out[key])
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GateVerdict:
+        """A verdict as :meth:`to_dict` stored it."""
+        verdict = d["verdict"]
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown gate verdict {verdict!r}")
+
+        def number(key: str) -> float | None:
+            return None if d.get(key) is None else float(d[key])
+
+        return cls(
+            gate=str(d["gate"]),
+            metric=str(d["metric"]),
+            scope=str(d.get("scope") or "overall"),
+            kind=str(d["kind"]),
+            rule=str(d.get("rule") or ""),
+            verdict=verdict,
+            reason=str(d.get("reason") or ""),
+            value=number("value"),
+            interval=interval_of(d.get("interval")),
+            threshold=number("threshold"),
+            baseline=d.get("baseline"),
+            baseline_value=number("baseline_value"),
+            diff_interval=interval_of(d.get("diff_interval")),
+            mcnemar=dict(d["mcnemar"]) if d.get("mcnemar") else None,
+            spec=dict(d.get("spec") or {}),
+        )
 
 
 class Gate:
@@ -196,16 +233,10 @@ class Gate:
 def exit_code(verdicts: Sequence[GateVerdict]) -> int:
     """The CLI exit code of a set of verdicts: only blockers and guardrails count.
 
-    A failure (1) wins over an error (4), which wins over inconclusive (3); else 0.
+    A failure (1) wins over an error (4), which wins over inconclusive (3); else 0
+    (:func:`liveops.core.exits.exit_code`, the one rule).
     """
-    seen = {v.verdict for v in verdicts if v.counts}
-    if "fail" in seen:
-        return 1
-    if "error" in seen:
-        return 4
-    if "inconclusive" in seen:
-        return 3
-    return 0
+    return exits.exit_code(v.verdict for v in verdicts if v.counts)
 
 
 def _fmt(x: float) -> str:

@@ -27,10 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from liveops.core.exits import exit_code
+
 __all__ = ["Readiness", "ReadinessCheck", "ReadinessStatus", "status_of"]
 
 ReadinessStatus = Literal["pass", "fail", "missing", "not_applicable"]
-_EXIT = {"pass": 0, "fail": 1, "missing": 3}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Readiness:
 
     @property
     def exit_code(self) -> int:
-        return _EXIT[self.status]
+        return exit_code(c.status for c in self.checks)
 
     def counts(self) -> dict[str, int]:
         c = Counter(ch.status for ch in self.checks)

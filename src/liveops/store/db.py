@@ -19,10 +19,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from liveops.errors import StoreUnavailableError, UsageError
+from liveops.errors import StoreUnavailableError
 
 ENV_URL = "LIVEOPS_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SUPPORTED_URLS = (
+    f"set {ENV_URL} to sqlite:///path/to/liveops.db or "
+    "postgresql://user@host:5432/db (or unset it for the project's SQLite file)"
+)
 
 
 def default_url(project_dir: Path) -> str:
@@ -45,13 +49,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite files and folders are created on first use."""
     url = normalise_url(url)
+    # The URL comes from LIVEOPS_DATABASE_URL or the caller, not from a command's arguments:
+    # a wrong one is a configuration error (exit 4), not a usage error of the command.
     try:
         parsed = make_url(url)
-    except Exception as exc:
-        raise UsageError(
-            f"{url!r} is not a database URL",
-            hint="use sqlite:///path/to/liveops.db or postgresql://user@host:5432/db",
-        ) from exc
+    except Exception:
+        raise StoreUnavailableError(f"{url!r} is not a database URL", hint=SUPPORTED_URLS) from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql":
@@ -71,9 +74,11 @@ def make_engine(url: str) -> Engine:
                 "PostgreSQL needs the psycopg driver, which is not installed",
                 hint="pip install 'liveops[postgres]' (or use SQLite: unset LIVEOPS_DATABASE_URL)",
             ) from exc
-    raise UsageError(
-        f"unsupported database {parsed.get_backend_name()!r}",
-        hint="liveops runs on SQLite (the default) and PostgreSQL",
+    shown = parsed.render_as_string(hide_password=True)
+    raise StoreUnavailableError(
+        f"unsupported database {parsed.get_backend_name()!r} in {shown}: liveops runs on "
+        "SQLite and PostgreSQL",
+        hint=SUPPORTED_URLS,
     )
 
 

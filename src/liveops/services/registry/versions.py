@@ -92,7 +92,16 @@ def effective_config(
                 hint=f"decision keys are {', '.join(sorted(DECISION_KEYS))}; "
                 "other settings take a dotted name such as model.temperature",
             )
-    settings = DecisionSettings.from_config(decision)
+    DecisionSettings.from_config(service_decision)  # the project file's own mistakes stay 4
+    try:
+        settings = DecisionSettings.from_config(decision)
+    except InvalidInputError as exc:
+        # A value given on the command line (-c threshold=abc) is a usage error, as an
+        # unknown key is: both exit 2.
+        raise UsageError(
+            f"invalid config override: {exc.message}",
+            hint=exc.hint or "e.g. --config threshold=0.68 (see `liveops versions show`)",
+        ) from None
     return {"decision": settings.to_config(), **dict(sorted(extra.items()))}
 
 
