@@ -342,6 +342,10 @@ def test_a_model_raising_on_some_cases_counts_errors_and_goes_on(
     assert doc["id"] in _run_ids(run_cli, project)
     raised = [c for c in doc["model_errors"]["first"] if "BOOM" in c["text"]]
     assert len(raised) == BOOMS
+    # the confusion matrix names its last column: the cases the model raised on
+    conf = doc["summary"]["confusion"]
+    assert conf["columns"] == ["billing", "technical", "(error)"]
+    assert sum(row[conf["columns"].index("(error)")] for row in conf["matrix"]) == BOOMS
 
 
 def test_a_baseline_lacking_a_label_gets_those_cases_wrong(run_cli: Runner, project: Path) -> None:

@@ -121,7 +121,7 @@ def _run_table(e: EvaluatedVersion) -> Table:
 
     from liveops.cli.eval_render import EXIT_MEANING, VERDICT_STYLE, num
 
-    baseline = e.run.summary.get("baseline")
+    baseline = e.run.summary.baseline
     vs = f" vs {baseline}" if baseline else ""
     code = e.run.exit_code
     table = Table(
@@ -133,10 +133,8 @@ def _run_table(e: EvaluatedVersion) -> Table:
     table.add_column("verdict", no_wrap=True)
     table.add_column("value", no_wrap=True, justify="right")
     for g in e.gates:
-        style = VERDICT_STYLE.get(g["verdict"], "")
-        table.add_row(
-            g["kind"], escape(g["gate"]), f"[{style}]{g['verdict']}[/]", num(g.get("value"))
-        )
+        style = VERDICT_STYLE.get(g.verdict, "")
+        table.add_row(g.kind, escape(g.gate), f"[{style}]{g.verdict}[/]", num(g.value))
     return table
 
 

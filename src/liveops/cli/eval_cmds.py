@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from liveops.cli.output import AS_OPT, JSON_OPT, Cli, make_cli
+from liveops.core.gates import exit_code
 
 if TYPE_CHECKING:
+    from liveops.core.records import EvalRunRecord
     from liveops.store import Store
 
 runs_app = typer.Typer(help="Stored evaluation runs.")
@@ -46,8 +48,8 @@ def eval_cmd(
             progress=progress,
             seed=seed,
         )
-    _finish(cli, result.run.to_dict(), html, _model_errors(store, result.run.id))
-    raise typer.Exit(result.run.exit_code)
+    _finish(cli, result.run, html, _model_errors(store, result.run.id))
+    raise typer.Exit(exit_code(result.verdicts))
 
 
 ERRORS_SHOWN = 10
@@ -74,9 +76,7 @@ def _model_errors(store: Store, run_id: str) -> dict[str, Any] | None:
     return {"count": total, "first": shown} if total else None
 
 
-def _finish(
-    cli: Cli, run: dict[str, Any], html: Path | None, errors: dict[str, Any] | None
-) -> None:
+def _finish(cli: Cli, run: EvalRunRecord, html: Path | None, errors: dict[str, Any] | None) -> None:
     if html is not None:
         from liveops.cli.eval_html import write_report
 
@@ -84,7 +84,8 @@ def _finish(
         cli.note(f"report written to {html}")
     if cli.json:
         # gate verdicts first, as in the terminal report; the stored run follows unchanged
-        doc = {"gates": run["summary"].get("gates", []), "exit_code": run["exit_code"], **run}
+        stored = run.to_dict()
+        doc = {"gates": stored["summary"]["gates"], "exit_code": run.exit_code, **stored}
         cli.emit({**doc, "model_errors": errors} if errors else doc)
         return
     from liveops.cli.eval_render import model_errors_table, render_run
@@ -141,7 +142,7 @@ def runs_list(
     cli = make_cli(ctx, json, None)
     runs = list_runs(cli.store(), service, limit=limit)
     if cli.json:
-        cli.emit([_brief(r.to_dict()) for r in runs])
+        cli.emit([_brief(r) for r in runs])
         return
     from rich.table import Table
 
@@ -150,7 +151,7 @@ def runs_list(
     for col in ("run", "version", "vs", "when, by", "gates", "exit"):
         table.add_column(col, no_wrap=col != "gates")
     for r in runs:
-        b = _brief(r.to_dict())
+        b = _brief(r)
         baseline = b["baseline"] or "-"
         if baseline.startswith(f"{r.service}@"):
             baseline = baseline[len(r.service) :]  # the same service: "@1"
@@ -165,17 +166,17 @@ def runs_list(
     cli.out.print(table)
 
 
-def _brief(run: dict[str, Any]) -> dict[str, Any]:
+def _brief(run: EvalRunRecord) -> dict[str, Any]:
     counts: dict[str, int] = {}
-    for g in run["summary"].get("gates", []):
-        counts[g["verdict"]] = counts.get(g["verdict"], 0) + 1
+    for g in run.verdicts:  # the stored verdicts: listing a run never judges it again
+        counts[g.verdict] = counts.get(g.verdict, 0) + 1
     return {
-        "id": run["id"],
-        "version": run["ref"],
-        "baseline": run["summary"].get("baseline"),
-        "created_at": run["created_at"],
-        "actor": run["actor"],
-        "exit_code": run["exit_code"],
+        "id": run.id,
+        "version": run.ref,
+        "baseline": run.summary.baseline,
+        "created_at": run.created_at.isoformat(),
+        "actor": run.actor,
+        "exit_code": run.exit_code,
         "gates": ", ".join(f"{n} {v}" for v, n in sorted(counts.items())),
     }
 
@@ -192,7 +193,7 @@ def runs_show(
     cli = make_cli(ctx, json, None)
     store = cli.store()
     run = get_run(store, run_id)
-    _finish(cli, run.to_dict(), html, _model_errors(store, run.id))
+    _finish(cli, run, html, _model_errors(store, run.id))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liveops.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from liveops.core.records import EvalRunRecord
 
 _COLORS = {
     "pass": "#1a7f37",
@@ -33,11 +36,12 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#59636e}
 """
 
 
-def write_report(run: dict[str, Any], path: Path) -> None:
+def write_report(run: EvalRunRecord, path: Path) -> None:
     """Write ``run``'s report to ``path`` (folders are created)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(run), encoding="utf-8")
+        # rendered from the run's JSON form: the report shows what --json documents
+        path.write_text(render_html(run.to_dict()), encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError(
             f"cannot write the report to {path}: {exc.strerror}",
@@ -215,7 +219,8 @@ def _confusion(s: dict[str, Any]) -> str:
         return ""
     labels = conf["labels"]
     matrix = conf["matrix"]
-    cols = [*labels, "(error)"] if any(r[-1] for r in matrix) else labels
+    named = conf.get("columns") or [*labels, "(error)"]  # runs stored before columns existed
+    cols = named if any(r[-1] for r in matrix) else labels
     cell, left, top = 64, 110, 90
     size_w = left + cell * len(cols) + 50  # room for the last rotated column label
     size_h = top + cell * len(labels) + 30

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from liveops.core.eval_summary import ERROR_COLUMN
 from liveops.core.gates import Evidence, MetricEvidence
 from liveops.core.metrics import ECE_BINS, Outcomes, metric_table
 from liveops.core.stats import RESAMPLES, bootstrap_weights, mcnemar, percentile_interval
@@ -228,12 +229,14 @@ def _finite(x: float) -> float | None:
 
 
 def confusion(o: Outcomes) -> dict[str, Any]:
-    """The confusion matrix: rows expected, columns predicted (plus an ``(error)`` column)."""
+    """The confusion matrix: rows expected, columns predicted, then the :data:`ERROR_COLUMN`
+    (answers that were model errors), named in ``columns``."""
     k = len(o.labels)
     pred = np.where(o.y_pred < 0, k, o.y_pred)
     matrix = np.zeros((k, k + 1), dtype=np.int64)
     np.add.at(matrix, (o.y_true, pred), 1)
-    return {"labels": list(o.labels), "matrix": matrix.tolist()}
+    labels = list(o.labels)
+    return {"labels": labels, "columns": [*labels, ERROR_COLUMN], "matrix": matrix.tolist()}
 
 
 def reliability(o: Outcomes) -> list[dict[str, float | int]]:
@@ -286,7 +289,7 @@ def failure_groups(
     by_pair = [
         {
             "expected": o.labels[t],
-            "predicted": o.labels[p] if p >= 0 else "(error)",
+            "predicted": o.labels[p] if p >= 0 else ERROR_COLUMN,
             "count": len(idx),
             "examples": [example(i) for i in idx[:examples]],
         }

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from liveops.core.eval_summary import EvalSummary
+from liveops.core.gates import GateVerdict
+
 
 def _json(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -94,17 +97,31 @@ class EvalRunRecord:
     suite_hash: str
     created_at: datetime
     actor: str
-    summary: dict[str, Any]
+    summary: EvalSummary
     exit_code: int
 
     @property
     def ref(self) -> str:
         return f"{self.service}@{self.version}"
 
+    @property
+    def verdicts(self) -> tuple[GateVerdict, ...]:
+        """The gate verdicts as judged when the run was made (never judged again)."""
+        return self.summary.gates
+
     def to_dict(self) -> dict[str, Any]:
-        out = dict(_json(asdict(self)))
-        out["ref"] = self.ref
-        return out
+        return {
+            "id": self.id,
+            "service": self.service,
+            "version": self.version,
+            "baseline_version": self.baseline_version,
+            "suite_hash": self.suite_hash,
+            "created_at": self.created_at.isoformat(),
+            "actor": self.actor,
+            "summary": self.summary.to_dict(),
+            "exit_code": self.exit_code,
+            "ref": self.ref,
+        }
 
 
 @dataclass(frozen=True)

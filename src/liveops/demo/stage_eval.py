@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liveops.core.gates import GateVerdict
 from liveops.core.records import EvalRunRecord
 from liveops.services.evaluation import run_eval
 from liveops.store import Store
@@ -34,17 +35,17 @@ class EvaluatedVersion:
     created: bool
 
     @property
-    def gates(self) -> list[dict[str, Any]]:
-        return list(self.run.summary.get("gates", []))
+    def gates(self) -> tuple[GateVerdict, ...]:
+        return self.run.verdicts
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.ref,
             "run": self.run.id,
-            "baseline": self.run.summary.get("baseline"),
+            "baseline": self.run.summary.baseline,
             "exit_code": self.run.exit_code,
             "created": self.created,
-            "gates": [{k: g.get(k) for k in _GATE_KEYS} for g in self.gates],
+            "gates": [{k: g.to_dict()[k] for k in _GATE_KEYS} for g in self.gates],
             "failing_examples": failing_examples(self.run),
         }
 
@@ -62,22 +63,23 @@ def failing_examples(run: EvalRunRecord, limit: int = EXAMPLES) -> list[dict[str
     """Cases behind each failed slice or scenario gate: ``scope``, ``text``, ``expected``,
     ``predicted`` (taken from the run's failure analysis)."""
     out: list[dict[str, Any]] = []
-    failures = run.summary.get("failures", {})
+    failures = run.summary.failures
     seen: set[str] = set()
-    for g in run.summary.get("gates", []):
-        kind, _, name = str(g.get("scope", "overall")).partition(":")
-        if g.get("verdict") != "fail" or kind not in ("slice", "scenario") or g["scope"] in seen:
+    for g in run.verdicts:
+        kind, _, name = g.scope.partition(":")
+        if g.verdict != "fail" or kind not in ("slice", "scenario") or g.scope in seen:
             continue
-        seen.add(g["scope"])
-        group = next((x for x in failures.get(kind, []) if x.get("name") == name), None)
-        for ex in (group or {}).get("examples", [])[:limit]:
+        seen.add(g.scope)
+        groups = failures.slice if kind == "slice" else failures.scenario
+        group = next((x for x in groups if x.name == name), None)
+        for ex in group.examples[:limit] if group else ():
             out.append(
                 {
-                    "scope": g["scope"],
-                    "case": ex.get("case"),
-                    "text": ex.get("text", ""),
-                    "expected": ex.get("expected"),
-                    "predicted": ex.get("predicted"),
+                    "scope": g.scope,
+                    "case": ex.case,
+                    "text": ex.text,
+                    "expected": ex.expected,
+                    "predicted": ex.predicted,
                 }
             )
     return out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, RowMapping, select
 
+from liveops.core.eval_summary import EvalSummary
 from liveops.core.records import EvalCaseRecord, EvalRunRecord
 from liveops.store.db import connect
 from liveops.store.registry import utc
@@ -29,7 +30,7 @@ class EvaluationStore:
                 suite_hash=run.suite_hash,
                 created_at=run.created_at,
                 actor=run.actor,
-                summary=run.summary,
+                summary=run.summary.to_dict(),
                 exit_code=run.exit_code,
             )
         )
@@ -99,7 +100,7 @@ def _run(r: RowMapping) -> EvalRunRecord:
         suite_hash=r["suite_hash"],
         created_at=utc(r["created_at"]),
         actor=r["actor"],
-        summary=dict(r["summary"]),
+        summary=EvalSummary.from_dict(r["summary"]),
         exit_code=int(r["exit_code"]),
     )
 

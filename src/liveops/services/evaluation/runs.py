@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from liveops.core.eval_summary import EvalSummary
 from liveops.core.evaluation import (
     BootstrapDraws,
     RunData,
@@ -58,7 +59,7 @@ class EvalResult:
     verdicts: list[GateVerdict]
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> EvalSummary:
         return self.run.summary
 
 
@@ -205,7 +206,7 @@ def run_eval(
     tell("statistics", 1, 1)
 
     o = cand.outcomes
-    summary: dict[str, Any] = {
+    found: dict[str, Any] = {
         "service": version.service,
         "version": version.ref,
         "baseline": base_version.ref if base_version else None,
@@ -228,15 +229,16 @@ def run_eval(
         **({"slice_by": slice_by} if slice_by else {}),
         **extras,
     }
+    summary = EvalSummary.from_dict(_plain(found))
     run = EvalRunRecord(
         id=secrets.token_hex(4),
         service=version.service,
         version=version.number,
         baseline_version=base_version.number if base_version else None,
-        suite_hash=summary["suite_hash"],
+        suite_hash=summary.suite_hash,
         created_at=store.clock.now(),
         actor=actor,
-        summary=_plain(summary),
+        summary=summary,
         exit_code=code,
     )
     with store.write() as conn:
@@ -249,7 +251,7 @@ def run_eval(
             object_id=version.ref,
             data={
                 "run": run.id,
-                "baseline": summary["baseline"],
+                "baseline": summary.baseline,
                 "suite_hash": run.suite_hash,
                 "exit_code": code,
                 "verdicts": {v.gate: v.verdict for v in verdicts},

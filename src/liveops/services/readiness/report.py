@@ -64,7 +64,7 @@ def readiness(store: Store, ref: str) -> Readiness:
     sources: dict[str, Any] = {
         "eval_run": run.id if run else None,
         "eval_created_at": run.created_at.isoformat() if run else None,
-        "baseline": run.summary.get("baseline") if run else None,
+        "baseline": run.summary.baseline if run else None,
         "review": summary.to_dict() if summary else None,
     }
     return Readiness(version.ref, tuple(checks), sources)
@@ -72,24 +72,24 @@ def readiness(store: Store, ref: str) -> Readiness:
 
 def _gates(run: EvalRunRecord) -> list[ReadinessCheck]:
     out: list[ReadinessCheck] = []
-    for g in run.summary.get("gates", []):
-        if g.get("kind") not in ("blocker", "guardrail"):
+    for g in run.verdicts:  # the stored verdicts, as judged when the run was made
+        if not g.counts:
             continue
-        verdict = str(g.get("verdict"))
-        status = _GATE_STATUS.get(verdict, "fail")
-        reason = str(g.get("reason") or verdict)
-        if verdict == "skipped":
+        status = _GATE_STATUS[g.verdict]
+        reason = g.reason or g.verdict
+        if g.verdict == "skipped":
             reason = f"skipped, counts for nothing: {reason.removeprefix('skipped: ')}"
-        elif verdict == "inconclusive":
+        elif g.verdict == "inconclusive":
             reason = f"inconclusive: {reason}"
-        name = f"{g.get('kind')} {g.get('gate') or g.get('metric')}"
-        out.append(ReadinessCheck("gates", name, status, reason, g.get("value")))
+        out.append(
+            ReadinessCheck("gates", f"{g.kind} {g.gate or g.metric}", status, reason, g.value)
+        )
     return out
 
 
 def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
-    rob = run.summary.get("robustness")
-    if not rob:
+    rob = run.summary.robustness
+    if rob is None:
         return [
             ReadinessCheck(
                 "robustness",
@@ -98,60 +98,51 @@ def _robustness(run: EvalRunRecord) -> list[ReadinessCheck]:
                 "the suite measures no robustness (add robustness: perturbations: [...])",
             )
         ]
-    gated = [
-        g
-        for g in run.summary.get("gates", [])
-        if str(g.get("metric", "")).startswith("robustness.")
-        and g.get("kind") in ("blocker", "guardrail")
-    ]
-    statuses = [_GATE_STATUS.get(str(g.get("verdict")), "fail") for g in gated]
-    not_applicable = rob.get("not_applicable") or {}
+    gated = [g for g in run.verdicts if g.metric.startswith("robustness.") and g.counts]
+    statuses = [_GATE_STATUS[g.verdict] for g in gated]
+    not_applicable = rob.not_applicable
+    value = rob.to_dict()
     # A family that cannot concern this model (typos for a model on numbers) is not evidence
     # that is missing: shown as not applicable, it never holds the version back.
     skipped = [
         ReadinessCheck("robustness", f"perturbation {family}", "not_applicable", str(why))
         for family, why in not_applicable.items()
     ]
-    if rob.get("invariance") is None:
+    if rob.invariance is None:
         reason = (
             f"no perturbation family applies to the model (not applicable: "
             f"{', '.join(not_applicable)}); for numeric and categorical inputs use "
             "numeric_noise, missing_value, out_of_range, unit_mistake, unseen_category"
         )
         status: ReadinessStatus = status_of(statuses) if statuses else "missing"
-        check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)
+        check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, value)
         return [check, *skipped]
     status = status_of(statuses) if statuses else "pass"
-    values = f"invariance {rob['invariance']:.3f}, accuracy {rob.get('accuracy', 0):.3f}"
-    worst = sorted(
-        (rob.get("families") or {}).items(), key=lambda kv: kv[1].get("invariance", 1.0)
-    )[:2]
-    weakest = ", ".join(f"{k} {v.get('invariance', 0):.3f}" for k, v in worst)
+    values = f"invariance {rob.invariance:.3f}, accuracy {rob.accuracy or 0.0:.3f}"
+    worst = sorted(rob.families.items(), key=lambda kv: kv[1].invariance)[:2]
+    weakest = ", ".join(f"{k} {v.invariance:.3f}" for k, v in worst)
     reason = f"{values}; weakest families: {weakest}" if weakest else values
     if not_applicable:
         reason += f"; not applicable: {', '.join(not_applicable)}"
     if not gated:
         reason += " (no gate on robustness: reported only)"
-    check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, rob)
+    check = ReadinessCheck("robustness", "robustness under perturbation", status, reason, value)
     return [check, *skipped]
 
 
 def _probes(run: EvalRunRecord) -> list[ReadinessCheck]:
-    probes = run.summary.get("probes")
+    probes = run.summary.probes
     if not probes:
         return [ReadinessCheck("probes", "behaviour probes", "missing", "the suite has no probes")]
     out: list[ReadinessCheck] = []
     for p in probes:
-        holds = bool(p.get("holds"))
-        if holds:
-            reason = f"holds: answered {p.get('label')} ({p.get('decision')})"
+        if p.holds:
+            reason = f"holds: answered {p.label} ({p.decision})"
         else:
-            reason = f"expected {p.get('expected')}, got {p.get('label')} ({p.get('decision')})" + (
-                f"; error {p.get('error')}" if p.get("error") else ""
+            reason = f"expected {p.expected}, got {p.label} ({p.decision})" + (
+                f"; error {p.error}" if p.error else ""
             )
-        out.append(
-            ReadinessCheck("probes", str(p.get("name")), "pass" if holds else "fail", reason)
-        )
+        out.append(ReadinessCheck("probes", p.name, "pass" if p.holds else "fail", reason))
     return out
 
 
