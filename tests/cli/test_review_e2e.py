@@ -78,7 +78,7 @@ def _eval(project: Path) -> dict[str, object]:
     store = open_store(project_dir=project)
     try:
         result = run_eval(store, "router@1", actor="ci", project_dir=project, resamples=200)
-        return {"id": result.run.id, **result.summary}
+        return {"id": result.run.id, **result.summary.to_dict()}
     finally:
         store.close()
 

@@ -532,7 +532,8 @@ class EvalSummary:
     @classmethod
     def _read(cls, d: Mapping[str, Any]) -> EvalSummary:
         def opt(key: str, reader: Any) -> Any:
-            return None if d.get(key) is None else reader(d[key])
+            value = d.get(key)
+            return None if value is None or value == {} else reader(value)
 
         return cls(
             service=str(d["service"]),

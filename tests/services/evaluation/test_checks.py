@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from liveops.core.eval_summary import ConsistencyResult
 from liveops.services import review as rv
 from liveops.services.datasets import add_dataset, load_records
 from liveops.services.evaluation import EvalResult, run_eval
@@ -185,50 +186,53 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def test_drop_optional_drops_the_optional_fields_the_model_reads(project: Project) -> None:
-    rob = project.eval("router@1").summary["robustness"]
-    dropped = rob["families"]["drop_optional"]
+    rob = project.eval("router@1").summary.robustness
+    assert rob is not None
+    dropped = rob.families["drop_optional"]
     # every case with a channel lost it and was asked again; the billing ones among them flip
     with_channel = sum(1 for r in CASES if r[3])
     flipped = sum(1 for r in CASES if r[3] and r[1] == "billing")
-    assert dropped["predicted"] == with_channel
-    assert dropped["invariance"] == pytest.approx(1 - flipped / len(CASES))
-    assert rob["not_applicable"] == {}
+    assert dropped.predicted == with_channel
+    assert dropped.invariance == pytest.approx(1 - flipped / len(CASES))
+    assert rob.not_applicable == {}
 
 
 def test_drop_optional_is_not_applicable_when_the_model_reads_no_optional_field(
     project: Project,
 ) -> None:
     result = project.eval("texts@1")
-    rob = result.summary["robustness"]
-    assert "drop_optional" not in rob["families"]
-    assert "the model sees no optional field" in rob["not_applicable"]["drop_optional"]
-    casing = rob["families"]["casing"]
-    assert casing["invariance"] < 1.0  # the case-sensitive model notices casing
+    rob = result.summary.robustness
+    assert rob is not None
+    assert "drop_optional" not in rob.families
+    assert "the model sees no optional field" in rob.not_applicable["drop_optional"]
+    casing = rob.families["casing"]
+    assert casing.invariance < 1.0  # the case-sensitive model notices casing
     # the overall value is casing's alone, not averaged with a free 1.000
-    assert rob["invariance"] == pytest.approx(casing["invariance"])
-    assert result.summary["builtins"]["robustness.invariance"]["value"] == pytest.approx(
-        casing["invariance"]
+    assert rob.invariance == pytest.approx(casing.invariance)
+    assert result.summary.builtins["robustness.invariance"].value == pytest.approx(
+        casing.invariance
     )
     # only the copies actually asked are counted as predictions
-    assert rob["predictions"] == casing["predicted"] < len(CASES) * 2
+    assert rob.predictions == casing.predicted < len(CASES) * 2
 
 
 def test_consistency_of_a_deterministic_model_is_1(project: Project) -> None:
-    consistency = project.eval("texts@1").summary["consistency"]
-    assert consistency == {"cases": len(CASES), "repeats": 3, "agreement": 1.0}
+    consistency = project.eval("texts@1").summary.consistency
+    assert consistency == ConsistencyResult(cases=len(CASES), repeats=3, agreement=1.0)
 
 
 def test_a_model_answering_at_random_is_not_consistent(project: Project) -> None:
     summary = project.eval("texts@2").summary
-    assert summary["consistency"]["agreement"] < 0.9
-    assert summary["builtins"]["consistency"]["value"] == summary["consistency"]["agreement"]
+    assert summary.consistency is not None and summary.consistency.agreement < 0.9
+    assert summary.builtins["consistency"].value == summary.consistency.agreement
 
 
 def test_a_model_error_counts_as_a_disagreement(project: Project) -> None:
     # the blank-page cases raise on every repeat: no answer ever agrees with another
     blank = sum("blank" in r[0] for r in CASES)
-    consistency = project.eval("texts@3").summary["consistency"]
-    assert consistency["agreement"] == pytest.approx(1 - blank / len(CASES))
+    consistency = project.eval("texts@3").summary.consistency
+    assert consistency is not None
+    assert consistency.agreement == pytest.approx(1 - blank / len(CASES))
 
 
 def test_a_reviewed_must_pass_case_can_be_promoted(project: Project) -> None:
@@ -247,5 +251,6 @@ def test_a_reviewed_must_pass_case_can_be_promoted(project: Project) -> None:
     assert row["label"] == item.expected and row["text"] == item.inputs["text"]
     assert row["review_item"] == item.id
     # the next evaluation runs it as one more must-pass case
-    again = project.eval("router@1").summary["must_pass"]
-    assert again["dataset"] == "must-cases@1 + router-regression@1" and again["cases"] == 3
+    again = project.eval("router@1").summary.must_pass
+    assert again is not None
+    assert again.dataset == "must-cases@1 + router-regression@1" and again.cases == 3

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from liveops.core.eval_summary import EvalSummary
 from liveops.core.records import EvalRunRecord
 from liveops.core.review import CaseForReview
 from liveops.core.rubric import parse_rubric
@@ -30,7 +31,7 @@ def _run(store: Store, summary: dict[str, Any], run_id: str = "run1") -> None:
         suite_hash="h",
         created_at=store.clock.now(),
         actor="ci",
-        summary=summary,
+        summary=EvalSummary.from_dict({"service": "router", "version": "router@1", **summary}),
         exit_code=0,
     )
     with store.write() as conn:
@@ -70,7 +71,10 @@ def test_gate_verdicts_map_to_readiness(version: Store) -> None:
             "robustness": {
                 "invariance": 0.95,
                 "accuracy": 0.9,
-                "families": {"typos": {"invariance": 0.9}, "casing": {"invariance": 1.0}},
+                "families": {
+                    "typos": {"invariance": 0.9, "accuracy": 0.8},
+                    "casing": {"invariance": 1.0, "accuracy": 0.9},
+                },
             },
             "probes": [
                 {"name": "p1", "holds": True, "label": "billing", "decision": "automatic"},
@@ -97,7 +101,12 @@ def test_robustness_names_families_that_do_not_apply(version: Store) -> None:
     check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
     assert check.status == "missing"  # nothing was measured: not a pass
     assert "no perturbation family applies" in check.reason and "drop_optional" in check.reason
-    rob = {**rob, "invariance": 0.9, "accuracy": 0.8, "families": {"typos": {"invariance": 0.9}}}
+    rob = {
+        **rob,
+        "invariance": 0.9,
+        "accuracy": 0.8,
+        "families": {"typos": {"invariance": 0.9, "accuracy": 0.8}},
+    }
     _run(version, {"gates": [], "robustness": rob, "probes": []}, run_id="run2")
     check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
     assert check.status == "pass" and "not applicable: drop_optional" in check.reason
