@@ -162,3 +162,64 @@ def test_the_json_names_the_confusion_matrix_error_column(
     assert conf["columns"] == [*LABELS, "(error)"]
     assert all(len(row) == len(conf["columns"]) for row in conf["matrix"])
     assert doc["summary"]["per_class"][LABELS[0]]["precision"] is not None
+
+
+def test_a_run_stored_before_the_summary_was_typed_still_shows(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    """The stored row is written as the code before typing wrote it (no confusion ``columns``),
+    then shown, listed, reported in HTML and read by readiness from its stored verdicts."""
+    import json
+
+    from liveops.store.tables import eval_runs
+    from tests.services.conftest import PROJECT_YAML, train_tiny
+
+    (tmp_path / "liveops.yaml").write_text(PROJECT_YAML)
+    assert run_cli("service", "apply").code == 0
+    for c in (1.0, 0.5):
+        model = train_tiny(tmp_path / f"m{c}.skops", c=c)
+        assert run_cli("register", "router", "--artifact", str(model)).code == 0
+    old = json.loads(
+        (
+            Path(__file__).parents[1] / "core" / "data" / "eval_summary_before_typing.json"
+        ).read_text()
+    )
+    store = open_store(project_dir=tmp_path)
+    try:
+        with store.write() as conn:
+            conn.execute(
+                eval_runs.insert().values(
+                    id="0ld0ld00",
+                    service="router",
+                    version=2,
+                    baseline_version=1,
+                    suite_hash=old["suite_hash"],
+                    created_at=store.clock.now(),
+                    actor="before",
+                    summary=old,
+                    exit_code=old["exit_code"],
+                )
+            )
+    finally:
+        store.close()
+
+    shown = run_cli("runs", "show", "0ld0ld00", "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["summary"]["confusion"]["columns"] == ["billing", "technical", "(error)"]
+    assert {k: v for k, v in shown.json()["summary"].items() if k != "confusion"} == {
+        k: v for k, v in old.items() if k != "confusion"
+    }
+    human = run_cli("runs", "show", "0ld0ld00", "--html", str(tmp_path / "old.html"))
+    assert human.code == 0, human.err
+    assert "per label" in human.out and "must_pass >= 1" in human.out
+    assert "(error)" in (tmp_path / "old.html").read_text(encoding="utf-8")
+    listed = run_cli("runs", "list", "--json").json()
+    assert listed[0]["id"] == "0ld0ld00" and listed[0]["gates"] == "2 fail, 2 pass"
+    ready = run_cli("readiness", "router@2", "--json")
+    assert ready.code == 1  # the stored must-pass blocker failed
+    gates = {c["name"]: c["status"] for c in ready.json()["checks"] if c["group"] == "gates"}
+    assert gates == {
+        "blocker accuracy >= 0.7": "pass",
+        "blocker must_pass >= 1": "fail",
+        "guardrail accuracy[spanish] not worse than baseline by 0.01": "pass",
+    }

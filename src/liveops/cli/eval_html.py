@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from liveops.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from liveops.core.eval_summary import EvalSummary, MetricResult
     from liveops.core.records import EvalRunRecord
 
 _COLORS = {
@@ -40,8 +41,7 @@ def write_report(run: EvalRunRecord, path: Path) -> None:
     """Write ``run``'s report to ``path`` (folders are created)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # rendered from the run's JSON form: the report shows what --json documents
-        path.write_text(render_html(run.to_dict()), encoding="utf-8")
+        path.write_text(render_html(run), encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError(
             f"cannot write the report to {path}: {exc.strerror}",
@@ -61,20 +61,20 @@ def _ci(v: Any) -> str:
     return f"[{v[0]:.3f}, {v[1]:.3f}]" if v else ""
 
 
-def render_html(run: dict[str, Any]) -> str:
-    s = run["summary"]
-    vs = f" vs {escape(s['baseline'])}" if s.get("baseline") else ""
+def render_html(run: EvalRunRecord) -> str:
+    s = run.summary
+    vs = f" vs {escape(s.baseline)}" if s.baseline else ""
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>liveops eval {escape(s['version'])}{vs}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Evaluation of {escape(s['version'])}{vs}</h1>",
-        f"<p class=sub>run {escape(run['id'])} · {escape(str(run['created_at']))} · by "
-        f"{escape(run['actor'])} · {s['cases']} cases from {escape(s['dataset'])} · "
-        f"{s.get('errors', 0)} model errors · exit code {run['exit_code']} · suite "
-        f"{escape(s['suite_hash'][:12])}</p>",
+        f"<title>liveops eval {escape(s.version)}{vs}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Evaluation of {escape(s.version)}{vs}</h1>",
+        f"<p class=sub>run {escape(run.id)} · {escape(run.created_at.isoformat())} · by "
+        f"{escape(run.actor)} · {s.cases} cases from {escape(s.dataset)} · "
+        f"{s.errors} model errors · exit code {run.exit_code} · suite "
+        f"{escape(s.suite_hash[:12])}</p>",
     ]
-    if s.get("baseline_reason"):
-        parts.append(f"<p class=muted>Baseline: {escape(s['baseline_reason'])}</p>")
+    if s.baseline_reason:
+        parts.append(f"<p class=muted>Baseline: {escape(s.baseline_reason)}</p>")
     parts += ["<h2>Gates</h2>", _gates(s), "<h2>Metrics</h2>", _metrics(s)]
     parts += [
         "<h2>Accuracy per slice and scenario (95 % intervals)</h2>",
@@ -97,45 +97,44 @@ def render_html(run: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _gates(s: dict[str, Any]) -> str:
+def _gates(s: EvalSummary) -> str:
     rows = [
         "<table><tr><th>verdict</th><th>kind</th><th>gate</th><th>value</th>"
         "<th>95 % interval</th><th>baseline</th><th>why</th></tr>"
     ]
-    for g in s["gates"]:
-        color = _COLORS.get(g["verdict"], "#000")
+    for g in s.gates:
+        color = _COLORS.get(g.verdict, "#000")
         rows.append(
-            f"<tr><td><span class=v style='background:{color}'>{escape(g['verdict'])}</span></td>"
-            f"<td>{escape(g['kind'])}</td><td>{escape(g['gate'])}</td>"
-            f"<td class=num>{_f(g.get('value'))}</td><td>{_ci(g.get('interval'))}</td>"
-            f"<td class=num>{_f(g.get('baseline_value'))}</td><td>{escape(g['reason'])}</td></tr>"
+            f"<tr><td><span class=v style='background:{color}'>{escape(g.verdict)}</span></td>"
+            f"<td>{escape(g.kind)}</td><td>{escape(g.gate)}</td>"
+            f"<td class=num>{_f(g.value)}</td><td>{_ci(g.interval)}</td>"
+            f"<td class=num>{_f(g.baseline_value)}</td><td>{escape(g.reason)}</td></tr>"
         )
     return "".join(rows) + "</table>"
 
 
-def _metrics(s: dict[str, Any]) -> str:
-    rows = dict(s["metrics"].get("overall", {}))
-    rows.update(s.get("builtins", {}))
+def _metrics(s: EvalSummary) -> str:
+    rows: dict[str, MetricResult] = {**s.overall, **s.builtins}
     out = [
         "<table><tr><th>metric</th><th>value</th><th>95 % interval</th><th>baseline</th>"
         "<th>difference (95 %)</th></tr>"
     ]
     for name, e in rows.items():
         out.append(
-            f"<tr><td>{escape(name)}</td><td class=num>{_f(e.get('value'))}</td>"
-            f"<td>{_ci(e.get('interval'))}</td><td class=num>{_f(e.get('baseline_value'))}</td>"
-            f"<td>{_ci(e.get('diff_interval'))}</td></tr>"
+            f"<tr><td>{escape(name)}</td><td class=num>{_f(e.value)}</td>"
+            f"<td>{_ci(e.interval)}</td><td class=num>{_f(e.baseline_value)}</td>"
+            f"<td>{_ci(e.diff_interval)}</td></tr>"
         )
     out.append("</table>")
-    per_class = s.get("per_class") or {}
+    per_class = s.per_class
     if per_class:
         out.append("<table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th>")
         out.append("<th>support</th></tr>")
         for label, v in per_class.items():
             out.append(
-                f"<tr><td>{escape(label)}</td><td class=num>{_f(v['precision'])}</td>"
-                f"<td class=num>{_f(v['recall'])}</td><td class=num>{_f(v['f1'])}</td>"
-                f"<td class=num>{int(v['support'])}</td></tr>"
+                f"<tr><td>{escape(label)}</td><td class=num>{_f(v.precision)}</td>"
+                f"<td class=num>{_f(v.recall)}</td><td class=num>{_f(v.f1)}</td>"
+                f"<td class=num>{int(v.support)}</td></tr>"
             )
         out.append("</table>")
     return "".join(out)
@@ -150,11 +149,11 @@ def _svg(width: int, height: int, body: list[str]) -> str:
     )
 
 
-def _scope_bars(s: dict[str, Any]) -> str:
-    rows = [(k, v.get("accuracy")) for k, v in s["metrics"].items() if v.get("accuracy")]
+def _scope_bars(s: EvalSummary) -> str:
+    rows = [(k, v["accuracy"]) for k, v in s.metrics.items() if "accuracy" in v]
     if not rows:
         return "<p class=muted>no accuracy metric in this suite</p>"
-    has_base = any(e.get("baseline_value") is not None for _, e in rows)
+    has_base = any(e.baseline_value is not None for _, e in rows)
     left, width, bar_h = 270, 960, 14  # the plot ends 60 px early: room for labels
     group_h = bar_h * (2 if has_base else 1) + 14
     height = 40 + group_h * len(rows)
@@ -174,13 +173,11 @@ def _scope_bars(s: dict[str, Any]) -> str:
     for scope, e in rows:
         body.append(
             f"<text x='{left - 8}' y='{y + bar_h - 3}' text-anchor='end'>{escape(scope)} "
-            f"(n={e.get('n', 0)})</text>"
+            f"(n={e.n})</text>"
         )
-        series = [(e.get("value"), e.get("interval"), _CAND)]
+        series = [(e.value, e.interval, _CAND)]
         if has_base:
-            base_v = e.get("baseline_value")
-            base_ci = None
-            series.append((base_v, base_ci, _BASE))
+            series.append((e.baseline_value, None, _BASE))
         for val, ci, color in series:
             if val is not None:
                 end = max(x(val), x(ci[1]) if ci else 0.0)  # the label clears the whisker
@@ -202,9 +199,9 @@ def _scope_bars(s: dict[str, Any]) -> str:
             y += bar_h
         y += 14
     legend = (
-        f"<p class=muted><span style='color:{_CAND}'>■</span> {escape(s['version'])}"
+        f"<p class=muted><span style='color:{_CAND}'>■</span> {escape(s.version)}"
         + (
-            f" &nbsp; <span style='color:{_BASE}'>■</span> {escape(s['baseline'])}"
+            f" &nbsp; <span style='color:{_BASE}'>■</span> {escape(s.baseline or '')}"
             if has_base
             else ""
         )
@@ -213,14 +210,13 @@ def _scope_bars(s: dict[str, Any]) -> str:
     return _svg(width, height, body) + legend
 
 
-def _confusion(s: dict[str, Any]) -> str:
-    conf = s.get("confusion")
-    if not conf:
+def _confusion(s: EvalSummary) -> str:
+    conf = s.confusion
+    if not conf.matrix:
         return ""
-    labels = conf["labels"]
-    matrix = conf["matrix"]
-    named = conf.get("columns") or [*labels, "(error)"]  # runs stored before columns existed
-    cols = named if any(r[-1] for r in matrix) else labels
+    labels = conf.labels
+    matrix = conf.matrix
+    cols = conf.columns if any(r[-1] for r in matrix) else labels
     cell, left, top = 64, 110, 90
     size_w = left + cell * len(cols) + 50  # room for the last rotated column label
     size_h = top + cell * len(labels) + 30
@@ -260,9 +256,9 @@ def _confusion(s: dict[str, Any]) -> str:
     return _svg(size_w, size_h, body)
 
 
-def _reliability(s: dict[str, Any]) -> str:
-    bins = s.get("reliability") or []
-    if not any(b["count"] for b in bins):
+def _reliability(s: EvalSummary) -> str:
+    bins = s.reliability
+    if not any(b.count for b in bins):
         return "<p class=muted>the model gives no scores</p>"
     w, h, left, bottom = 440, 320, 50, 40
     pw, ph = w - left - 20, h - bottom - 20
@@ -279,18 +275,18 @@ def _reliability(s: dict[str, Any]) -> str:
         "stroke-dasharray='4 3'/>",
     ]
     for b in bins:
-        if not b["count"]:
+        if not b.count:
             continue
-        x0, x1 = px(b["low"]) + 2, px(b["high"]) - 2
+        x0, x1 = px(b.low) + 2, px(b.high) - 2
         body.append(
-            f"<rect x='{x0:.1f}' y='{py(b['accuracy']):.1f}' width='{x1 - x0:.1f}' "
-            f"height='{py(0) - py(b['accuracy']):.1f}' fill='{_CAND}' opacity='0.75'>"
-            f"<title>{b['count']} cases, accuracy {b['accuracy']:.3f}, confidence "
-            f"{b['confidence']:.3f}</title></rect>"
-            f"<circle cx='{px(b['confidence']):.1f}' cy='{py(b['accuracy']):.1f}' r='3' "
+            f"<rect x='{x0:.1f}' y='{py(b.accuracy):.1f}' width='{x1 - x0:.1f}' "
+            f"height='{py(0) - py(b.accuracy):.1f}' fill='{_CAND}' opacity='0.75'>"
+            f"<title>{b.count} cases, accuracy {b.accuracy:.3f}, confidence "
+            f"{b.confidence:.3f}</title></rect>"
+            f"<circle cx='{px(b.confidence):.1f}' cy='{py(b.accuracy):.1f}' r='3' "
             "fill='#cf222e'/>"
             f"<text x='{(x0 + x1) / 2:.1f}' y='{py(0) - 4:.1f}' text-anchor='middle' "
-            f"font-size='9' fill='#fff'>{b['count']}</text>"
+            f"font-size='9' fill='#fff'>{b.count}</text>"
         )
     for t in range(0, 11, 2):
         body.append(
@@ -299,7 +295,8 @@ def _reliability(s: dict[str, Any]) -> str:
             f"<text x='{left - 6}' y='{py(t / 10) + 4:.1f}' text-anchor='end'>{t / 10:.1f}</text>"
         )
     body.append(f"<text x='{left + pw / 2}' y='{h - 6}' text-anchor='middle'>confidence</text>")
-    ece = s["metrics"].get("overall", {}).get("ece", {}).get("value")
+    ece_result = s.overall.get("ece")
+    ece = ece_result.value if ece_result else None
     note = f"ECE {ece:.3f}; " if ece is not None else ""
     return _svg(w, h, body) + (
         f"<p class=muted>{note}bars: accuracy per confidence bin (count inside); "
@@ -307,8 +304,8 @@ def _reliability(s: dict[str, Any]) -> str:
     )
 
 
-def _latency(s: dict[str, Any]) -> str:
-    lat = s.get("latency_ms") or []
+def _latency(s: EvalSummary) -> str:
+    lat = s.latency_ms or ()
     if not lat:
         return "<p class=muted>not measured</p>"
     import numpy as np
@@ -346,15 +343,15 @@ def _latency(s: dict[str, Any]) -> str:
     return _svg(w, h, body) + f"<p class=muted>{len(values)} single-record calls</p>"
 
 
-def _robustness(s: dict[str, Any]) -> str:
-    rob = s.get("robustness")
-    if not rob:
+def _robustness(s: EvalSummary) -> str:
+    rob = s.robustness
+    if rob is None:
         return "<p class=muted>no perturbations in this suite</p>"
-    fams = rob["families"]
+    fams = rob.families
     skipped = "".join(
         f"<p class=muted>{escape(f)}: not applicable ({escape(why)}); not counted in the "
         "overall values</p>"
-        for f, why in (rob.get("not_applicable") or {}).items()
+        for f, why in rob.not_applicable.items()
     )
     if not fams:
         return "<p class=muted>no perturbation family applies to this model</p>" + skipped
@@ -366,82 +363,82 @@ def _robustness(s: dict[str, Any]) -> str:
         y = 20 + i * row
         body.append(
             f"<text x='{left - 6}' y='{y + 12}' text-anchor='end'>{escape(fam)}</text>"
-            f"<rect x='{left}' y='{y}' width='{v['invariance'] * pw:.1f}' height='8' "
+            f"<rect x='{left}' y='{y}' width='{v.invariance * pw:.1f}' height='8' "
             f"fill='{_CAND}'/>"
-            f"<rect x='{left}' y='{y + 9}' width='{v['accuracy'] * pw:.1f}' height='8' "
-            f"fill='{_BASE}'/><text x='{left + v['invariance'] * pw + 4:.1f}' y='{y + 9}' "
-            f"font-size='10'>{v['invariance']:.3f} / {v['accuracy']:.3f}</text>"
+            f"<rect x='{left}' y='{y + 9}' width='{v.accuracy * pw:.1f}' height='8' "
+            f"fill='{_BASE}'/><text x='{left + v.invariance * pw + 4:.1f}' y='{y + 9}' "
+            f"font-size='10'>{v.invariance:.3f} / {v.accuracy:.3f}</text>"
         )
     return _svg(w, h, body) + (
         f"<p class=muted><span style='color:{_CAND}'>■</span> invariance (label unchanged) "
         f"<span style='color:{_BASE}'>■</span> accuracy under perturbation · overall "
-        f"{rob['invariance']:.3f} / {rob['accuracy']:.3f} · "
-        f"{rob['predictions']} perturbed predictions</p>" + skipped
+        f"{_f(rob.invariance)} / {_f(rob.accuracy)} · "
+        f"{rob.predictions} perturbed predictions</p>" + skipped
     )
 
 
-def _probes(s: dict[str, Any]) -> str:
-    probes = s.get("probes")
+def _probes(s: EvalSummary) -> str:
+    probes = s.probes
     if not probes:
         return ""
     rows = ["<h2>Probes</h2><table><tr><th>holds</th><th>probe</th><th>expected</th>"]
     rows.append("<th>label</th><th>decision</th></tr>")
     for p in probes:
-        color = _COLORS["pass" if p["holds"] else "fail"]
+        color = _COLORS["pass" if p.holds else "fail"]
         rows.append(
-            f"<tr><td><span class=v style='background:{color}'>{'yes' if p['holds'] else 'no'}"
-            f"</span></td><td>{escape(p['name'])}</td><td>{escape(str(p['expected']))}</td>"
-            f"<td>{escape(str(p['label']))}</td><td>{escape(str(p['decision']))}</td></tr>"
+            f"<tr><td><span class=v style='background:{color}'>{'yes' if p.holds else 'no'}"
+            f"</span></td><td>{escape(p.name)}</td><td>{escape(p.expected)}</td>"
+            f"<td>{escape(str(p.label))}</td><td>{escape(str(p.decision))}</td></tr>"
         )
     return "".join(rows) + "</table>"
 
 
-def _must_pass(s: dict[str, Any]) -> str:
-    mp = s.get("must_pass")
-    if not mp:
+def _must_pass(s: EvalSummary) -> str:
+    mp = s.must_pass
+    if mp is None:
         return ""
-    out = [f"<h2>Must-pass: {mp['held']} of {mp['cases']} held</h2>"]
-    if mp["failed"]:
+    out = [f"<h2>Must-pass: {mp.held} of {mp.cases} held</h2>"]
+    if mp.failed:
         out.append(
             "<table><tr><th>case</th><th>expected</th><th>got</th><th>decision</th>"
             "<th>confidence</th><th>text</th></tr>"
         )
-        for f in mp["failed"]:
+        for f in mp.failed:
             out.append(
-                f"<tr><td>{escape(f['case'])}</td><td>{escape(f['expected'])}</td>"
-                f"<td>{escape(str(f['predicted']))}</td><td>{escape(str(f['decision']))}</td>"
-                f"<td class=num>{_f(f.get('confidence'), 2)}</td><td>{escape(f['text'])}</td></tr>"
+                f"<tr><td>{escape(f.case)}</td><td>{escape(f.expected)}</td>"
+                f"<td>{escape(str(f.predicted))}</td><td>{escape(str(f.decision))}</td>"
+                f"<td class=num>{_f(f.confidence, 2)}</td><td>{escape(f.text)}</td></tr>"
             )
         out.append("</table>")
     return "".join(out)
 
 
-def _failures(s: dict[str, Any]) -> str:
-    fail = s.get("failures") or {}
+def _failures(s: EvalSummary) -> str:
+    fail = s.failures
     out = ["<table><tr><th>expected → predicted</th><th>count</th><th>examples</th></tr>"]
-    for g in fail.get("by_pair", [])[:12]:
+    for pair in fail.by_pair[:12]:
         ex = "<br>".join(
-            f"<span class=muted>{escape(e['case'])} ({_f(e.get('confidence'), 2)})</span> "
-            f"{escape(e['text'][:160])}"
-            for e in g["examples"]
+            f"<span class=muted>{escape(e.case)} ({_f(e.confidence, 2)})</span> "
+            f"{escape(e.text[:160])}"
+            for e in pair.examples
         )
         out.append(
-            f"<tr><td>{escape(g['expected'])} → {escape(g['predicted'])}</td>"
-            f"<td class=num>{g['count']}</td><td>{ex}</td></tr>"
+            f"<tr><td>{escape(pair.expected)} → {escape(pair.predicted)}</td>"
+            f"<td class=num>{pair.count}</td><td>{ex}</td></tr>"
         )
     out.append("</table>")
     for kind in ("slice", "scenario"):
-        groups = fail.get(kind) or []
+        groups = fail.slice if kind == "slice" else fail.scenario
         if not groups:
             continue
         out.append(
             f"<table><tr><th>{kind}</th><th>failures</th><th>rate</th><th>examples</th></tr>"
         )
         for g in groups:
-            ex = "<br>".join(escape(e["text"][:140]) for e in g["examples"])
+            ex = "<br>".join(escape(e.text[:140]) for e in g.examples)
             out.append(
-                f"<tr><td>{escape(g['name'])}</td><td class=num>{g['count']} / {g['cases']}</td>"
-                f"<td class=num>{_f(g.get('rate'))}</td><td>{ex}</td></tr>"
+                f"<tr><td>{escape(g.name)}</td><td class=num>{g.count} / {g.cases}</td>"
+                f"<td class=num>{_f(g.rate)}</td><td>{ex}</td></tr>"
             )
         out.append("</table>")
     return "".join(out)
