@@ -27,10 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from liveops.core import catalogue, exits
-from liveops.core.suite import GateSpec
+
+if TYPE_CHECKING:  # only typed here: reading a stored verdict needs no suite (nor pydantic)
+    from liveops.core.suite import GateSpec
 
 __all__ = [
     "Evidence",
