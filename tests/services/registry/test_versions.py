@@ -60,7 +60,8 @@ def test_identical_content_returns_the_existing_version(applied: Store, model_fi
 
 
 def test_config_overrides_are_validated(applied: Store, model_file: Path) -> None:
-    with pytest.raises(InvalidInputError, match="threshold"):
+    # a bad value is a mistake in the request, like an unknown key: both are usage errors
+    with pytest.raises(UsageError, match="threshold"):
         register_version(
             applied, "router", actor="a", artifact=model_file, config={"threshold": 1.5}
         )
