@@ -100,7 +100,9 @@ def effective_config(
         # unknown key is: both exit 2.
         raise UsageError(
             f"invalid config override: {exc.message}",
-            hint=exc.hint or "e.g. --config threshold=0.68 (see `liveops versions show`)",
+            hint=exc.hint
+            or "e.g. --config threshold=0.68 (the decision keys and their values: "
+            "docs/project-file.md)",
         ) from None
     return {"decision": settings.to_config(), **dict(sorted(extra.items()))}
 
