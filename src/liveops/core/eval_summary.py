@@ -473,7 +473,28 @@ class EvalSummary:
     robustness: RobustnessResult | None = None
     consistency: ConsistencyResult | None = None
     latency_ms: tuple[float, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)  # keys a newer liveops wrote
+    extra: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # text_field, reference, slice_by; keys a newer liveops wrote
+
+    @property
+    def text_field(self) -> str | None:
+        """The cases' free-text field (None for a tabular suite); "text" for runs stored
+        before the field could be left out."""
+        value = self.extra.get("text_field", "text")
+        return None if value is None else str(value)
+
+    @property
+    def reference(self) -> Mapping[str, Any] | None:
+        """Where ``slice_by`` bins and tabular perturbations took their reference from."""
+        value = self.extra.get("reference")
+        return value if isinstance(value, Mapping) else None
+
+    @property
+    def slice_by(self) -> Mapping[str, Any] | None:
+        """The slice definitions ``slice_by`` made (stored, so later runs reuse them)."""
+        value = self.extra.get("slice_by")
+        return value if isinstance(value, Mapping) else None
 
     @property
     def overall(self) -> Mapping[str, MetricResult]:
@@ -514,8 +535,7 @@ class EvalSummary:
             robustness=self.robustness.to_dict() if self.robustness else None,
             consistency=self.consistency.to_dict() if self.consistency else None,
             latency_ms=list(self.latency_ms) if self.latency_ms is not None else None,
-            **{k: v for k, v in self.extra.items() if k not in _KNOWN},
-        )
+        ) | {k: v for k, v in self.extra.items() if k not in _KNOWN}  # a null there is data
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EvalSummary:

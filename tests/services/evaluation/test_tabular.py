@@ -146,7 +146,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def test_text_families_do_not_apply_and_the_tabular_ones_do(project: Project) -> None:
-    s = project.eval("wine@1").summary
+    s = project.eval("wine@1").summary.to_dict()
     rob = s["robustness"]
     assert s["text_field"] is None
     assert set(rob["families"]) == {
@@ -172,7 +172,7 @@ def test_text_families_do_not_apply_and_the_tabular_ones_do(project: Project) ->
 
 
 def test_a_family_with_nothing_to_change_is_not_applicable(project: Project) -> None:
-    s = project.eval("strict@1").summary
+    s = project.eval("strict@1").summary.to_dict()
     why = s["robustness"]["not_applicable"]["missing_value"]
     assert "no optional" in why
     assert "missing_value" not in s["robustness"]["families"]
@@ -183,13 +183,13 @@ def test_a_family_with_nothing_to_change_is_not_applicable(project: Project) -> 
 
 def test_slice_by_slices_are_stored_and_kept_when_the_reference_moves(project: Project) -> None:
     first = project.eval("wine@1")
-    stored = first.summary["slice_by"]
+    stored = first.summary.to_dict()["slice_by"]
     assert stored["reference"]["dataset"] == "wine-train@1"
     names = [x["name"] for x in stored["slices"]]
     assert set(names[:3]) == {"region=north", "region=south", "region=coast"}
     assert names[3] == "region=other"
     assert len([n for n in names if n.startswith("alcohol in [")]) == 4
-    assert first.summary["metrics"]["slice:region=north"]["accuracy"]["n"] == 30
+    assert first.summary.to_dict()["metrics"]["slice:region=north"]["accuracy"]["n"] == 30
     verdict = next(v for v in first.verdicts if v.gate == "accuracy[region=north] >= 0.5")
     assert verdict.verdict == "pass"
 
@@ -204,7 +204,7 @@ def test_slice_by_slices_are_stored_and_kept_when_the_reference_moves(project: P
         trust=["numpy.dtype"],
         datasets={"train": "wine-train@2"},
     )
-    second = project.eval("wine@2").summary
+    second = project.eval("wine@2").summary.to_dict()
     assert second["reference"]["dataset"] == "wine-train@2"
     assert second["slice_by"]["slices"] == stored["slices"]
     # the run that made them (an earlier test's run of wine@1 may have been first)
@@ -230,7 +230,7 @@ def test_a_gate_on_a_slice_slice_by_does_not_make_is_refused(project: Project) -
 
 
 def test_failure_examples_show_the_inputs(project: Project) -> None:
-    s = project.eval("strict@1").summary
+    s = project.eval("strict@1").summary.to_dict()
     examples = [e for g in s["failures"]["by_pair"] for e in g["examples"]]
     assert examples, "the model should miss a few wines"
     assert all(e["text"].startswith("alcohol=") and "region=" in e["text"] for e in examples)

@@ -118,7 +118,10 @@ def test_a_family_that_does_not_apply_is_not_applicable_never_missing(version: S
         "typos": "the model reads no text field (it reads: radius, texture)",
         "casing": "the model reads no text field (it reads: radius, texture)",
     }
-    families = {"numeric_noise": {"invariance": 0.97}, "unit_mistake": {"invariance": 0.81}}
+    families = {
+        "numeric_noise": {"invariance": 0.97, "accuracy": 0.9},
+        "unit_mistake": {"invariance": 0.81, "accuracy": 0.8},
+    }
     rob = {"invariance": 0.89, "accuracy": 0.86, "families": families, "not_applicable": why}
     gates = [_gate("accuracy >= 0.8", "blocker", "pass")]
     _run(version, {"gates": gates, "robustness": rob, "probes": [{"name": "p1", "holds": True}]})

@@ -101,7 +101,7 @@ def resolve_slice_by(
 
 def _stored(store: Store, service: str, columns: list[str]) -> dict[str, Any] | None:
     for run in store.evaluation.list_runs(service, limit=_PAST_RUNS):
-        found = run.summary.get("slice_by")
-        if isinstance(found, dict) and found.get("columns") == columns:
+        found = run.summary.slice_by
+        if found is not None and found.get("columns") == columns:
             return {**found, "fixed_by_run": found.get("fixed_by_run") or run.id}
     return None
