@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, select, update
 
-from liveops.core.audit import GENESIS, AuditEvent, ChainReport, verify_chain
+from liveops.core.audit import GENESIS, Anchor, AuditEvent, ChainReport, verify_chain
 from liveops.core.clock import Clock
 from liveops.store.db import connect
 from liveops.store.tables import audit_events, audit_head
@@ -67,12 +67,28 @@ class AuditStore:
         with connect(self._engine, write=False) as conn:
             return [_event(r) for r in conn.execute(q).mappings()]
 
-    def verify(self) -> ChainReport:
-        """Walk the whole chain in order and compare it with the head."""
+    def head(self) -> Anchor | None:
+        """The stored head as an anchor (sequence and hash of the last event); None when the
+        head row is gone."""
         with connect(self._engine, write=False) as conn:
-            head = conn.execute(select(audit_head.c.count, audit_head.c.last_hash)).one()
+            row = conn.execute(
+                select(audit_head.c.count, audit_head.c.last_hash).where(audit_head.c.id == 1)
+            ).one_or_none()
+        return None if row is None else Anchor(int(row[0]), row[1] or GENESIS)
+
+    def verify(self, anchor: Anchor | None = None) -> ChainReport:
+        """Walk the whole chain in order and compare it with the head (and the anchor)."""
+        with connect(self._engine, write=False) as conn:
+            head = conn.execute(
+                select(audit_head.c.count, audit_head.c.last_hash).where(audit_head.c.id == 1)
+            ).one_or_none()
             rows = conn.execute(select(audit_events).order_by(audit_events.c.seq)).mappings()
-            return verify_chain(_iter_events(rows), head_count=int(head[0]), head_hash=head[1])
+            return verify_chain(
+                _iter_events(rows),
+                head_count=None if head is None else int(head[0]),
+                head_hash=None if head is None else head[1],
+                anchor=anchor,
+            )
 
 
 def _iter_events(rows: Iterator[RowMapping]) -> Iterator[AuditEvent]:
