@@ -12,7 +12,8 @@ every message says what happened; ``hint`` says what to do next.
     │   ├── ServiceNotFound
     │   ├── VersionNotFound
     │   ├── DatasetNotFound
-    │   └── ObjectNotFound            (runs, reviews, events, predictions, ...)
+    │   ├── ObjectNotFound            (runs, reviews, events, predictions, ...)
+    │   └── ProjectNotFound           (no liveops.yaml here or above)
     ├── InvalidInputError             422       exit 4   data that does not fit its schema
     │   ├── ProjectFileError          (liveops.yaml / suite files: names the line and field)
     │   └── DatasetFileError          (unreadable or malformed data files)
@@ -47,6 +48,7 @@ __all__ = [
     "ObjectNotFound",
     "OverloadedError",
     "ProjectFileError",
+    "ProjectNotFound",
     "ServiceNotFound",
     "StoreUnavailableError",
     "UsageError",
@@ -102,6 +104,10 @@ class DatasetNotFound(NotFoundError):
 
 class ObjectNotFound(NotFoundError):
     code = "object_not_found"
+
+
+class ProjectNotFound(NotFoundError):
+    code = "project_not_found"
 
 
 class InvalidInputError(LiveopsError):

@@ -38,6 +38,7 @@ def _register_commands() -> None:
         dataset_cmds,
         demo_cmd,
         eval_cmds,
+        init_cmd,
         prediction_cmds,
         registry_cmds,
         review_cmds,
@@ -46,6 +47,7 @@ def _register_commands() -> None:
     )
 
     for module in (
+        init_cmd,
         service_cmds,
         registry_cmds,
         dataset_cmds,
@@ -60,7 +62,7 @@ def _register_commands() -> None:
 
 
 def run() -> None:
-    """Entry point: map errors to messages and exit codes (ARCHITECTURE section 7)."""
+    """Entry point: map errors to messages and exit codes (docs/conventions.md)."""
     _register_commands()
     try:
         app()

@@ -74,12 +74,19 @@ class Cli:
 
 
 def make_cli(ctx: typer.Context, json: bool, as_: str | None) -> Cli:
-    project_dir = ctx.find_root().obj if ctx.find_root().obj else None
-    if project_dir is None:
-        from liveops.services.registry import find_project_dir
+    """The context of a command that works on a project's store.
 
-        project_dir = find_project_dir()
-    return Cli(project_dir=Path(project_dir), json=json, actor=actor_name(as_))
+    Without ``LIVEOPS_DATABASE_URL`` the store lives in the project folder, so there must be a
+    ``liveops.yaml`` at or above the current folder (or ``-C``): otherwise the command stops
+    before anything (a ``.liveops/`` folder) is created in the wrong place.
+    """
+    from liveops.services.registry import find_project_dir, require_project_dir
+    from liveops.store.db import ENV_URL
+
+    start: Path | None = ctx.find_root().obj or None
+    find = find_project_dir if os.environ.get(ENV_URL) else require_project_dir
+    project_dir = find(start)
+    return Cli(project_dir=project_dir, json=json, actor=actor_name(as_))
 
 
 def print_json(data: Any) -> None:

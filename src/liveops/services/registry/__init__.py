@@ -17,6 +17,8 @@ from liveops.services.registry.project import (
     find_project_dir,
     get_service_spec,
     load_project,
+    nearest_project_dir,
+    require_project_dir,
     set_service_enabled,
 )
 from liveops.services.registry.versions import (
@@ -52,8 +54,10 @@ __all__ = [
     "load_callable",
     "load_model",
     "load_project",
+    "nearest_project_dir",
     "parse_assignments",
     "register_version",
+    "require_project_dir",
     "resolve_version",
     "set_alias",
     "set_service_enabled",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from liveops.core.project import Project, ServiceSpec, parse_project, service_from_dict
-from liveops.errors import InvalidInputError, ServiceNotFound
+from liveops.errors import InvalidInputError, ProjectNotFound, ServiceNotFound
 from liveops.store import Store
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "find_project_dir",
     "get_service_spec",
     "load_project",
+    "nearest_project_dir",
+    "require_project_dir",
     "set_service_enabled",
 ]
 
@@ -25,10 +27,30 @@ PROJECT_FILE = "liveops.yaml"
 def find_project_dir(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding a ``liveops.yaml``; else ``start``."""
     start = (start or Path.cwd()).resolve()
+    return nearest_project_dir(start) or start
+
+
+def nearest_project_dir(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` holding a ``liveops.yaml``, or None."""
+    start = (start or Path.cwd()).resolve()
     for folder in (start, *start.parents):
         if (folder / PROJECT_FILE).is_file():
             return folder
-    return start
+    return None
+
+
+def require_project_dir(start: Path | None = None) -> Path:
+    """The project folder a store command works in; raises when there is none, so that no
+    ``.liveops/`` is created in a folder that is not a project."""
+    start = (start or Path.cwd()).resolve()
+    found = nearest_project_dir(start)
+    if found is None:
+        raise ProjectNotFound(
+            f"no {PROJECT_FILE} here ({start}) or above",
+            hint="run `liveops init` to start a project here (or `liveops demo` to try one), "
+            "cd into a project, pass -C FOLDER, or set LIVEOPS_DATABASE_URL",
+        )
+    return found
 
 
 def load_project(path: Path) -> Project:
