@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
+import socket
 import tempfile
+from types import FrameType
 
 import typer
 
-from liveops.cli.output import make_cli
+from liveops.cli.output import Cli, make_cli
+from liveops.errors import LiveopsError
 
 ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"  # read by liveops.server.app:app_from_env in each worker
 
@@ -37,7 +42,10 @@ def serve(
     import uvicorn
 
     cli = make_cli(ctx, False, None)
+    _check_port(host, port)
+    _report_services(cli)
     options = {
+        "announce": True,
         "project_dir": str(cli.project_dir),
         "max_batch_size": max_batch_size,
         "max_wait_ms": max_wait_ms,
@@ -50,19 +58,100 @@ def serve(
         # Each worker writes its metric values here; /metrics sums them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="liveops-metrics-")
     cli.note(f"liveops gateway on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops it")
-    uvicorn.run(
-        "liveops.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level=log_level,
-        timeout_graceful_shutdown=5,
-    )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler it found: make that ours, so a requested stop ends with exit 0 and one line
+    # (not the default SIGTERM death or a KeyboardInterrupt), also before uvicorn is up.
+    previous = {sig: signal.signal(sig, _stop_requested) for sig in STOP_SIGNALS}
+    try:
+        uvicorn.run(
+            "liveops.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level=log_level,
+            timeout_graceful_shutdown=5,
+        )
+    except _Stopped as stop:
+        cli.note(f"liveops gateway stopped ({signal.Signals(stop.signum).name})")
+        return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    cli.note("liveops gateway stopped")
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stopped(BaseException):
+    """A stop was asked for (Ctrl-C or SIGTERM); not an error."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before saying we listen: binding the way uvicorn will is the only honest test."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LiveopsError(
+                    f"port {port} on {host} is already in use (another gateway or program "
+                    "listens there)",
+                    hint=f"pick another port: liveops serve --port {port + 1}; or stop what "
+                    f"listens on it (`ss -ltnp 'sport = :{port}'` shows it)",
+                ) from None
+            raise LiveopsError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                hint="check --host (an address of this machine) and --port (1024-65535 "
+                "needs no privileges)",
+            ) from None
+
+
+def _report_services(cli: Cli) -> None:
+    """Say at start which services will be served (and with which version) and which cannot,
+    and why; each worker then says what it loaded and what it could not (see app.py)."""
+    from rich.markup import escape
+
+    from liveops.services.serving import read_services
+
+    store = cli.store()
+    try:
+        services = read_services(store)
+    finally:
+        store.close()
+    serving = 0
+    for name, svc in sorted(services.items()):
+        if svc.disabled:
+            cli.note(f"not serving {escape(name)}: switched off (`liveops service enable {name}`)")
+        elif svc.production is None:
+            cli.note(
+                f"not serving {escape(name)}: no production alias "
+                f"(`liveops alias set {name} production N`)"
+            )
+        else:
+            serving += 1
+            cli.note(f"loading {escape(name)}@{svc.production} (production)")
+    if not serving:
+        cli.note(
+            "nothing to serve yet: services are picked up once they have a production alias"
+            if services
+            else "nothing to serve yet: no services applied (`liveops service apply`)"
+        )
 
 
 def register(app: typer.Typer) -> None:

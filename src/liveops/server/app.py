@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -319,4 +321,27 @@ def app_from_env() -> GatewayApp:
     raw = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
     project_dir = Path(raw.pop("project_dir", os.getcwd()))
     database_url = raw.pop("database_url", None)
-    return create_app(project_dir, ServeOptions(**raw), database_url=database_url)
+    announce = bool(raw.pop("announce", False))
+    app = create_app(project_dir, ServeOptions(**raw), database_url=database_url)
+    if announce:
+        threading.Thread(
+            target=_announce_when_ready, args=(app.gateway,), name="liveops-announce", daemon=True
+        ).start()
+    return app
+
+
+def _announce_when_ready(gateway: Gateway) -> None:
+    """Say once on stderr what this worker serves, and what it could not load and why."""
+    while not gateway.ready:
+        time.sleep(0.1)
+    report = gateway.readiness()
+    errors: dict[str, str] = report["load_errors"]
+    served = [
+        f"{name}@{s['version']}"
+        for name, s in sorted(report["services"].items())
+        if not s["disabled"] and name not in errors
+    ]
+    lines = [f"ready (pid {os.getpid()}): serving {', '.join(served) or 'nothing yet'}"]
+    lines += [f"not serving {name}: cannot load it: {msg}" for name, msg in sorted(errors.items())]
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()

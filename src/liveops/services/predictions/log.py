@@ -360,6 +360,10 @@ class PredictionLog:
                 pass_fds=(theirs.fileno(), *(fd for _, _, fd in left)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                # Its own process group: Ctrl-C in a terminal signals the whole foreground
+                # group, and a writer killed by it would be restarted while the gateway
+                # shuts down. The gateway stops its writer itself, after the last answers.
+                process_group=0,
                 env={
                     **os.environ,
                     "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
