@@ -9,7 +9,7 @@ import pytest
 from liveops.core.project import parse_project
 from liveops.errors import ProjectFileError
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "liveops.yaml"
+# The worked example project the docs point at ships with liveops (no file outside the repo).
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "liveops" / "demo" / "liveops.yaml"
 
 GOOD = """services:
@@ -21,22 +21,14 @@ GOOD = """services:
 """
 
 
-@pytest.mark.parametrize("path", [SHIPPED, EXAMPLE], ids=["shipped", "shared-example"])
-def test_the_example_project_loads(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} is not present on this machine")
+def test_the_example_project_loads() -> None:
+    path = SHIPPED
     project = parse_project(path.read_text(), str(path))
     svc = project.services[0]
     assert svc.name == "support-router"
     assert svc.model_inputs == ["text"]
     assert svc.decision_settings().threshold == 0.70
     assert svc.inputs["channel"].values == ["email", "chat", "phone", "web"]
-
-
-def test_shipped_demo_project_matches_the_shared_example() -> None:
-    if not EXAMPLE.exists():
-        pytest.skip("shared/examples is not beside this checkout")
-    assert SHIPPED.read_text() == EXAMPLE.read_text()
 
 
 @pytest.mark.parametrize(

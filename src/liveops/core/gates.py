@@ -1,7 +1,7 @@
 """Gates: a named check on a metric, judged on evidence, with the raw values behind the verdict.
 
 The same :class:`Gate` judges a version before launch (offline evaluation), a live rollout and
-a retrained model: only the evidence differs. Rules (ARCHITECTURE section 7):
+a retrained model: only the evidence differs. Rules (docs/conventions.md):
 
 - ``min``/``max``: compare the point estimate (the interval is reported beside it);
 - ``not_worse_than: baseline, margin: m``: the 95 % paired bootstrap interval of how much worse

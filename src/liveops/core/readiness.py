@@ -3,8 +3,8 @@
 Each :class:`ReadinessCheck` is ``pass``, ``fail``, ``missing`` (the evidence does not exist
 yet, or is inconclusive) or ``not_applicable`` (the check does not concern this service, e.g.
 text typos for a model on numeric columns: it counts for nothing, so it never holds a version
-back) with a reason. The view's status and the CLI's exit code follow the rule of ARCHITECTURE
-section 7: any failure gives 1; otherwise anything missing gives 3; otherwise 0.
+back) with a reason. The view's status and the CLI's exit code follow the rule of
+docs/conventions.md: any failure gives 1; otherwise anything missing gives 3; otherwise 0.
 
 >>> view = Readiness("support-router@2", (
 ...     ReadinessCheck("gates", "gate macro_f1 >= 0.8", "pass", "0.86"),
