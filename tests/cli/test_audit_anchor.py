@@ -120,6 +120,8 @@ def test_a_deleted_head_row_is_a_tamper_verdict_not_a_crash(
     assert r.code == 1 and not r.json()["ok"]
     r = run_cli("audit", "anchor")
     assert r.code == 1 and "head row is missing" in r.err and "internal error" not in r.err
+    r = run_cli("alias", "set", "cancer", "production", "1")  # a change cannot be recorded
+    assert r.code == 4 and "head row is missing" in r.err and "internal error" not in r.err
 
 
 def test_a_bad_anchor_is_a_usage_error(run_cli: Runner, project: tuple[Path, sa.Engine]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RowMapping, select, update
 
 from liveops.core.audit import GENESIS, Anchor, AuditEvent, ChainReport, verify_chain
 from liveops.core.clock import Clock
+from liveops.errors import IntegrityError
 from liveops.store.db import connect
 from liveops.store.tables import audit_events, audit_head
 
@@ -30,7 +31,15 @@ class AuditStore:
         data: dict[str, Any] | None = None,
     ) -> AuditEvent:
         """Append one event inside the caller's write transaction (which holds the lock)."""
-        head = conn.execute(select(audit_head.c.count, audit_head.c.last_hash)).one()
+        head = conn.execute(
+            select(audit_head.c.count, audit_head.c.last_hash).where(audit_head.c.id == 1)
+        ).one_or_none()
+        if head is None:  # someone deleted it: appending would hide where the chain stood
+            raise IntegrityError(
+                "the audit head row is missing (deleted?), so no change can be recorded",
+                hint="run `liveops audit verify` (with your last --anchor) and restore the "
+                "database from a backup",
+            )
         event = AuditEvent(
             seq=int(head[0]) + 1,
             time=self._clock.now().isoformat(),
