@@ -148,6 +148,7 @@ def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:
 def test_a_reference_cap_below_one_is_a_usage_error(
     run_cli: Runner, tmp_path: Path, cap: str
 ) -> None:
+    _project(tmp_path)
     (tmp_path / "d.csv").write_text("x\n1\n2\n")
     r = run_cli("dataset", "add", "d.csv", "-n", "x", "--reference-cap", cap)
     assert r.code == 2 and "--reference-cap" in r.err and "greater than or equal to 1" in r.err

@@ -183,3 +183,36 @@ def test_serve_on_a_port_in_use_exits_4_before_saying_it_listens(project: Path) 
     assert f"port {port} on 127.0.0.1 is already in use" in err
     assert f"--port {port + 1}" in err
     assert "liveops gateway on" not in err and "Traceback" not in err
+
+
+def test_serve_starts_while_the_database_is_away(tmp_path: Path) -> None:
+    # The gateway is built to start before its database answers: the start-up report must not
+    # turn that into an error.
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "liveops.yaml").write_text(TABULAR_YAML)
+    port = free_port()
+    env = {**_env(uuid.uuid4().hex), "LIVEOPS_DATABASE_URL": "postgresql://x@127.0.0.1:1/db"}
+    proc = subprocess.Popen(
+        [str(LIVEOPS), "serve", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        up = False
+        while not up and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                up = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert up, proc.poll()
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 503
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "cannot list the services yet: cannot reach the database" in text

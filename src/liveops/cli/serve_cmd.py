@@ -13,7 +13,7 @@ from types import FrameType
 import typer
 
 from liveops.cli.output import Cli, make_cli
-from liveops.errors import LiveopsError
+from liveops.errors import LiveopsError, StoreUnavailableError
 
 ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"  # read by liveops.server.app:app_from_env in each worker
 
@@ -129,7 +129,12 @@ def _report_services(cli: Cli) -> None:
 
     from liveops.services.serving import read_services
 
-    store = cli.store()
+    try:
+        store = cli.store()
+    except StoreUnavailableError as exc:
+        # The gateway starts all the same and loads once the database answers.
+        cli.note(f"cannot list the services yet: {escape(exc.message)}")
+        return
     try:
         services = read_services(store)
     finally:
