@@ -334,14 +334,13 @@ def _announce_when_ready(gateway: Gateway) -> None:
     """Say once on stderr what this worker serves, and what it could not load and why."""
     while not gateway.ready:
         time.sleep(0.1)
-    report = gateway.readiness()
-    errors: dict[str, str] = report["load_errors"]
-    served = [
-        f"{name}@{s['version']}"
-        for name, s in sorted(report["services"].items())
-        if not s["disabled"] and name not in errors
-    ]
+    states: dict[str, dict[str, Any]] = gateway.readiness()["services"]
+    served = [f"{n}@{s['version']}" for n, s in sorted(states.items()) if s["status"] == "ready"]
     lines = [f"ready (pid {os.getpid()}): serving {', '.join(served) or 'nothing yet'}"]
-    lines += [f"not serving {name}: cannot load it: {msg}" for name, msg in sorted(errors.items())]
+    for name, s in sorted(states.items()):
+        if s["status"] == "unavailable":
+            lines.append(f"not serving {name}: {s['reason']}")
+        elif s["status"] == "degraded":
+            lines.append(f"{name}@{s['version']} degraded: {s['reason']}")
     sys.stderr.write("".join(f"{line}\n" for line in lines))
     sys.stderr.flush()
