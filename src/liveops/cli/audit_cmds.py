@@ -67,7 +67,7 @@ def anchor_(
             "[red]audit chain broken[/]: the audit head row is missing (deleted?); "
             "nothing to anchor. Run `liveops audit verify` with your last anchor."
         )
-        raise typer.Exit(1)
+        raise typer.Exit(exit_code(["fail"]))
     data = {**head.to_dict(), "anchor": str(head), "time": store.clock.now().isoformat()}
     if post is not None:
         data["posted_to"] = post
