@@ -69,7 +69,7 @@ def test_the_truncate_trigger_downgrades_and_upgrades(pg_schema_url: str, tmp_pa
         command.downgrade(cfg, "0004")
     with store.engine.connect() as conn:
         assert conn.execute(triggers).scalars().all() == ["audit_events_append_only"]
-    assert migrate.upgrade(store.engine) == ("0004", "0005")
+    assert migrate.upgrade(store.engine) == ("0004", migrate.heads()[0])
     with store.engine.connect() as conn:
         assert conn.execute(triggers).scalars().all() == both
     store.close()

@@ -78,9 +78,25 @@ def show(ctx: typer.Context, prediction_id: str, json: bool = JSON_OPT) -> None:
         state = f"superseded by {f['superseded_by']}" if f["superseded_by"] else "current"
         lines.append(
             f"[bold]feedback[/] {f['created_at'][:19]} {escape(f['source'])} {f['kind']}="
-            f"{escape(f['value'])} ({state})"
+            f"{escape(f['value'])} ({state}{', new label' if f.get('new_label') else ''})"
         )
     cli.emit(row, "\n".join(lines))
+
+
+@predictions_app.command("labels")
+def labels(ctx: typer.Context, service: str, json: bool = JSON_OPT) -> None:
+    """Label feedback on SERVICE's answers, counted per label (new labels marked)."""
+    from rich.markup import escape
+
+    from liveops.services.predictions.queries import label_feedback
+
+    cli = make_cli(ctx, json, None)
+    rows = label_feedback(cli.store(), service)
+    lines = [
+        f"{escape(r['label'])}: {r['count']}" + ("  [yellow](new label)[/]" if r["new"] else "")
+        for r in rows
+    ]
+    cli.emit(rows, "\n".join(lines) or f"no label feedback on {service} yet")
 
 
 @predictions_app.command("purge")

@@ -53,8 +53,12 @@ class FieldSpec(_Strict):
 
 
 class OutputSpec(_Strict):
+    """What the service answers. ``allow_new_labels``: feedback may name a label that is not
+    in ``labels`` (it is stored and counted as new); otherwise such feedback is refused."""
+
     labels: list[str] = Field(min_length=1)
     confidence: bool = True
+    allow_new_labels: bool | None = None  # None: false (kept out of the spec hash)
 
     @field_validator("labels")
     @classmethod

@@ -213,7 +213,10 @@ def _rest_app(gateway: Gateway) -> Starlette:
                 raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
             from liveops.services.predictions import record_feedback
 
-            result = await run_in_threadpool(record_feedback, gateway.store, gateway.sink, **kwargs)
+            specs = {name: svc.spec for name, svc in gateway.services.items()}
+            result = await run_in_threadpool(
+                record_feedback, gateway.store, gateway.sink, **kwargs, services=specs
+            )
             return JSONResponse(result.to_dict(), status_code=200)
         except LiveopsError as exc:
             return error(exc)

@@ -8,7 +8,19 @@ a project file no longer declares.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from liveops.store.tables import metadata
 
@@ -70,5 +82,7 @@ feedback = Table(
     Column("comment", Text, nullable=True),
     Column("created_at", _TS, nullable=False),
     Column("superseded_by", String(26), nullable=True),
+    # A label the service does not declare, accepted because it allows new labels.
+    Column("new_label", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_feedback_prediction_id", "prediction_id"),
 )

@@ -272,6 +272,28 @@ class PredictionStore:
         with connect(self._engine, write=False) as conn:
             return self._feedback_rows(conn, prediction_id)
 
+    def label_counts(self, service: str) -> list[Row]:
+        """Current label feedback on ``service``'s predictions, counted per label:
+        ``{"label", "count", "new"}`` (``new``: a label the service did not declare)."""
+        q = (
+            select(feedback.c.value, feedback.c.new_label, func.count().label("n"))
+            .select_from(
+                feedback.join(predictions, predictions.c.prediction_id == feedback.c.prediction_id)
+            )
+            .where(
+                predictions.c.service == service,
+                feedback.c.kind == "label",
+                feedback.c.superseded_by.is_(None),
+            )
+            .group_by(feedback.c.value, feedback.c.new_label)
+            .order_by(feedback.c.value)
+        )
+        with connect(self._engine, write=False) as conn:
+            return [
+                {"label": r.value, "count": int(r.n), "new": bool(r.new_label)}
+                for r in conn.execute(q)
+            ]
+
     def _feedback_rows(self, conn: Connection, prediction_id: str) -> list[Row]:
         q = (
             select(feedback)
@@ -314,5 +336,6 @@ def _row(r: RowMapping) -> Row:
 
 def _feedback(r: RowMapping) -> Row:
     out = {str(k): v for k, v in r.items()}
+    out["new_label"] = bool(r["new_label"])
     out["created_at"] = utc(r["created_at"]).isoformat()
     return out

@@ -7,10 +7,15 @@
   as history (``superseded_by`` points at the newer one).
 * While the database is unreachable, feedback goes to the log's spool (``queued``) and the writer
   stores it afterwards, rather than failing the caller.
+* A label must be one of the service's ``output.labels``, else it is an
+  :class:`~liveops.errors.InvalidInputError` (422) listing them, unless the service sets
+  ``output.allow_new_labels``: then it is stored with ``new_label`` set. Spooled feedback whose
+  service could not be told is checked when it is stored (an unknown label is then dropped).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -20,13 +25,21 @@ from typing import Any, Literal
 
 from liveops.core.clock import Clock, SystemClock
 from liveops.core.prediction import PredictionSink, new_prediction_id
-from liveops.errors import InvalidInputError, ObjectNotFound, StoreUnavailableError
+from liveops.core.project import ServiceSpec
+from liveops.errors import (
+    InvalidInputError,
+    ObjectNotFound,
+    ServiceNotFound,
+    StoreUnavailableError,
+)
+from liveops.services.registry import get_service_spec
 from liveops.store import Store
 
 __all__ = ["FEEDBACK_KINDS", "FeedbackResult", "record_feedback"]
 
 FEEDBACK_KINDS = ("label", "rating", "correction")
 State = Literal["created", "unchanged", "superseded", "queued"]
+log = logging.getLogger(__name__)
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
 
 
@@ -39,6 +52,7 @@ class FeedbackResult:
     kind: str
     state: State
     supersedes: str | None = None
+    new_label: bool = False  # a label the service does not declare (it allows new labels)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +69,7 @@ def record_feedback(
     correction: str | None = None,
     comment: str | None = None,
     clock: Clock | None = None,
+    services: Mapping[str, ServiceSpec] | None = None,
 ) -> FeedbackResult:
     """Store one label, rating or correction from ``source`` for ``prediction_id``.
 
@@ -75,6 +90,9 @@ def record_feedback(
     >>> record_feedback(store, plog, pid, "agent-7", label="a").state
     'superseded'
     >>> plog.close()
+
+    ``services`` (the gateway's specs in memory) saves reading a service's labels from the
+    database, and lets a label be checked while the database is down.
     """
     kind, value, number = _one_value(label, rating, correction)
     if not isinstance(source, str) or not source.strip() or len(source) > 200:
@@ -98,21 +116,29 @@ def record_feedback(
         "comment": comment,
         "created_at": now.isoformat(),
         "verified": False,
+        "label_checked": kind != "label",
+        "new_label": False,
     }
     local = _issued_locally(sink, prediction_id)
     try:
         if not local and not sink.issued(prediction_id):
             raise _not_found(prediction_id)
         payload["verified"] = True
+        if kind == "label":
+            _check_label(store, sink, payload, services or {})
         return _apply(store, payload)
     except StoreUnavailableError:
         defer = getattr(sink, "defer_feedback", None)
         if defer is None:
             raise
+        if kind == "label" and not payload["label_checked"]:
+            _check_label(None, sink, payload, services or {})  # from memory, when it can
         # Unverified ids (not issued here) are checked when the database is back.
         payload["verified"] = local
         defer(payload)
-        return FeedbackResult(payload["id"], prediction_id, kind, "queued")
+        return FeedbackResult(
+            payload["id"], prediction_id, kind, "queued", new_label=payload["new_label"]
+        )
 
 
 def apply_deferred_feedback(
@@ -127,8 +153,53 @@ def apply_deferred_feedback(
         and not store.predictions.exists(pid)
     ):
         return False
+    if not payload.get("label_checked", True):
+        try:
+            payload = dict(payload)
+            _check_label(store, None, payload, {})
+        except InvalidInputError as exc:
+            log.warning("dropping spooled feedback %s: %s", payload["id"], exc.message)
+            return False
     _apply(store, payload)
     return True
+
+
+def _check_label(
+    store: Store | None,
+    sink: PredictionSink | None,
+    payload: dict[str, Any],
+    services: Mapping[str, ServiceSpec],
+) -> None:
+    """Check a label against its prediction's service; set ``label_checked`` and ``new_label``
+    in ``payload``. Without a store (the database is down), check only what memory tells."""
+    pid = str(payload["prediction_id"])
+    service_of = getattr(sink, "service_of", None)
+    service = service_of(pid) if callable(service_of) else None
+    if service is None and store is not None:
+        row = store.predictions.get(pid)
+        service = None if row is None else str(row["service"])
+    if service is None:
+        return  # checked when the database can tell (apply_deferred_feedback)
+    spec = services.get(service)
+    if spec is None:
+        if store is None:
+            return
+        try:
+            spec = get_service_spec(store, service)
+        except ServiceNotFound:
+            payload["label_checked"] = True  # a service no longer applied: nothing to check
+            return
+    label = str(payload["value"])
+    known = spec.output.labels
+    if label not in known:
+        if not spec.output.allow_new_labels:
+            raise InvalidInputError(
+                f"label {label[:200]!r} is not one of {service}'s labels: {', '.join(known)}",
+                hint="send one of these labels; to collect new ones, set "
+                "output.allow_new_labels: true in liveops.yaml",
+            )
+        payload["new_label"] = True
+    payload["label_checked"] = True
 
 
 def _apply(store: Store, payload: Mapping[str, Any]) -> FeedbackResult:
@@ -138,8 +209,9 @@ def _apply(store: Store, payload: Mapping[str, Any]) -> FeedbackResult:
         if fstore.feedback_by_id(conn, str(payload["id"])) is not None:  # a replayed spool
             return FeedbackResult(str(payload["id"]), pid, kind, "unchanged")
         current = fstore.current_feedback(conn, pid, str(payload["source"]), kind)
+        new_label = bool(payload.get("new_label", False))
         if current is not None and current["value"] == payload["value"]:
-            return FeedbackResult(current["id"], pid, kind, "unchanged")
+            return FeedbackResult(current["id"], pid, kind, "unchanged", new_label=new_label)
         row = {
             "id": payload["id"],
             "prediction_id": pid,
@@ -150,12 +222,15 @@ def _apply(store: Store, payload: Mapping[str, Any]) -> FeedbackResult:
             "comment": payload.get("comment"),
             "created_at": datetime.fromisoformat(str(payload["created_at"])),
             "superseded_by": None,
+            "new_label": bool(payload.get("new_label", False)),
         }
         fstore.insert_feedback(conn, row)
         if current is None:
-            return FeedbackResult(str(payload["id"]), pid, kind, "created")
+            return FeedbackResult(str(payload["id"]), pid, kind, "created", new_label=new_label)
         fstore.supersede_feedback(conn, current["id"], str(payload["id"]))
-        return FeedbackResult(str(payload["id"]), pid, kind, "superseded", current["id"])
+        return FeedbackResult(
+            str(payload["id"]), pid, kind, "superseded", current["id"], new_label=new_label
+        )
 
 
 def _one_value(

@@ -122,7 +122,7 @@ class PredictionLog:
         )
         self._feedback_spool = claim_spool(spool_root / "feedback")
         self._lock = threading.Lock()
-        self._issued: OrderedDict[str, None] = OrderedDict()
+        self._issued: OrderedDict[str, str] = OrderedDict()  # id -> service
         self._submitted = 0
         self._deferred = 0
         self._closed = False
@@ -169,7 +169,7 @@ class PredictionLog:
                 )
             self._spool.append(frames)
             self._submitted += len(records)
-            self._remember(r.prediction_id for r in records)
+            self._remember((r.prediction_id, r.service) for r in records)
         if self._settings.fsync_ms == 0:
             self._spool.fsync()
 
@@ -200,6 +200,10 @@ class PredictionLog:
     def issued_locally(self, prediction_id: str) -> bool:
         """Whether this process logged (or found in a spool it replays) ``prediction_id``."""
         return prediction_id in self._issued
+
+    def service_of(self, prediction_id: str) -> str | None:
+        """The service of an id this process logged recently (feedback checks its labels)."""
+        return self._issued.get(prediction_id)
 
     def stats(self) -> dict[str, float]:
         """``backlog``, ``spool_bytes``, ``database_ok`` and counters, for /metrics."""
@@ -284,10 +288,10 @@ class PredictionLog:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _remember(self, ids: Iterable[str]) -> None:
+    def _remember(self, ids: Iterable[tuple[str, str]]) -> None:
         issued, cap = self._issued, self._settings.issued_cache
-        for pid in ids:
-            issued[pid] = None
+        for pid, service in ids:
+            issued[pid] = service
         while len(issued) > cap:
             issued.popitem(last=False)
 
@@ -305,7 +309,8 @@ class PredictionLog:
                 counts[kind] += 1
                 if kind == "predictions":
                     with contextlib.suppress(orjson.JSONDecodeError, TypeError):
-                        self._remember([decode_record(frame.payload).prediction_id])
+                        rec = decode_record(frame.payload)
+                        self._remember([(rec.prediction_id, rec.service)])
             if reader.torn_bytes:
                 log.warning(
                     "spool %s: skipping a torn tail of %d bytes (a write cut off by a crash)",

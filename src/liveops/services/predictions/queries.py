@@ -7,7 +7,7 @@ from typing import Any
 from liveops.errors import ObjectNotFound, UsageError
 from liveops.store import Store
 
-__all__ = ["recent_predictions", "show_prediction"]
+__all__ = ["label_feedback", "recent_predictions", "show_prediction"]
 
 
 def recent_predictions(
@@ -31,3 +31,12 @@ def show_prediction(store: Store, prediction_id: str) -> dict[str, Any]:
             "seconds ago may still be on its way from the gateway's spool",
         )
     return row
+
+
+def label_feedback(store: Store, service: str) -> list[dict[str, Any]]:
+    """How often each label came back as feedback on ``service``'s answers (the current value
+    per source), with ``new`` set for labels the service does not declare (it allows them)."""
+    from liveops.services.registry import get_service_spec
+
+    get_service_spec(store, service)
+    return store.predictions.label_counts(service)

@@ -3,6 +3,12 @@ version's model."""
 
 from __future__ import annotations
 
+from liveops.services.registry.contracts import (
+    LABEL_MAP_KEY,
+    LabelCheck,
+    feature_problems,
+    parse_label_map,
+)
 from liveops.services.registry.models import (
     AdaptedModel,
     SklearnModel,
@@ -27,6 +33,7 @@ from liveops.services.registry.versions import (
     AliasMove,
     Registered,
     check_entrypoint,
+    check_version_labels,
     effective_config,
     list_versions,
     parse_assignments,
@@ -38,16 +45,20 @@ from liveops.services.registry.versions import (
 __all__ = [
     "ARTIFACT_SUFFIXES",
     "DECISION_KEYS",
+    "LABEL_MAP_KEY",
     "PROJECT_FILE",
     "AdaptedModel",
     "AliasMove",
     "Applied",
+    "LabelCheck",
     "Registered",
     "SklearnModel",
     "apply_project",
     "batch_from_items",
     "check_entrypoint",
+    "check_version_labels",
     "effective_config",
+    "feature_problems",
     "find_project_dir",
     "get_service_spec",
     "list_versions",
@@ -56,6 +67,7 @@ __all__ = [
     "load_project",
     "nearest_project_dir",
     "parse_assignments",
+    "parse_label_map",
     "register_version",
     "require_project_dir",
     "resolve_version",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,17 @@ import numpy as np
 from liveops.core.model import BatchOutput, Model, Record
 from liveops.core.records import VersionRecord
 from liveops.errors import ModelError, UsageError
+from liveops.services.registry.contracts import label_map_of
 from liveops.store import Store
 
-__all__ = ["AdaptedModel", "SklearnModel", "batch_from_items", "load_callable", "load_model"]
+__all__ = [
+    "AdaptedModel",
+    "SklearnModel",
+    "batch_from_items",
+    "load_callable",
+    "load_estimator",
+    "load_model",
+]
 
 
 def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[..., Any]:
@@ -73,26 +82,53 @@ def load_callable(spec: str, *, search_path: Path | None = None) -> Callable[...
 
 
 class SklearnModel:
-    """A fitted scikit-learn estimator or pipeline over the service's model inputs."""
+    """A fitted scikit-learn estimator or pipeline over the service's model inputs.
 
-    def __init__(self, estimator: Any, model_inputs: Sequence[str]) -> None:
+    What ``predict_proba`` receives (see docs/models.md):
+
+    - one model input and a model fitted without feature names (a text pipeline fitted on a
+      list): a plain list of that input's values, ``None`` as ``""``;
+    - a model fitted on a DataFrame (it has ``feature_names_in_``): a pandas DataFrame with
+      those columns in the model's own order;
+    - several model inputs and a model fitted without names (on a numpy array): a numpy array
+      with the columns in ``model_inputs`` order, so scikit-learn has no names to warn about.
+
+    ``label_map`` (the version's ``output.label_map``) turns the model's classes into the
+    service's labels, so every caller sees service labels.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        model_inputs: Sequence[str],
+        label_map: Mapping[str, str] | None = None,
+    ) -> None:
         self.estimator = estimator
         self.model_inputs = list(model_inputs)
-        self._classes = tuple(str(c) for c in getattr(estimator, "classes_", ()))
+        lmap = dict(label_map or {})
+        self._label_map = lmap
+        raw = tuple(str(c) for c in getattr(estimator, "classes_", ()))
+        self._classes = tuple(lmap.get(c, c) for c in raw)
         self._proba = hasattr(estimator, "predict_proba")
+        names = getattr(estimator, "feature_names_in_", None)
+        self._columns = [str(n) for n in names] if names is not None else None
 
     @property
     def classes(self) -> tuple[str, ...]:
         return self._classes
 
     def _features(self, records: Sequence[Record]) -> Any:
-        if len(self.model_inputs) == 1:
+        if self._columns is None and len(self.model_inputs) == 1:
             # A text pipeline takes a 1-D list: no DataFrame on the request path.
             field = self.model_inputs[0]
             return [("" if r.get(field) is None else r.get(field)) for r in records]
         import pandas as pd
 
-        return pd.DataFrame([{f: r.get(f) for f in self.model_inputs} for r in records])
+        columns = self._columns if self._columns is not None else self.model_inputs
+        frame = pd.DataFrame([{f: r.get(f) for f in columns} for r in records], columns=columns)
+        # Fitted without names: the columns go by position; a DataFrame would make
+        # scikit-learn warn on every call that the model was fitted without feature names.
+        return frame if self._columns is not None else frame.to_numpy()
 
     def predict_batch(self, records: Sequence[Record]) -> BatchOutput:
         x = self._features(records)
@@ -100,16 +136,19 @@ class SklearnModel:
             scores = np.asarray(self.estimator.predict_proba(x), dtype=np.float64)
             labels = [self._classes[i] for i in scores.argmax(axis=1)]
             return BatchOutput(labels=labels, classes=self._classes, scores=scores)
-        labels = [str(v) for v in self.estimator.predict(x)]
+        lmap = self._label_map
+        labels = [lmap.get(str(v), str(v)) for v in self.estimator.predict(x)]
         return BatchOutput(labels=labels, classes=self._classes)
 
 
 class AdaptedModel:
     """Wraps a user object whose ``predict_batch`` answers dicts or plain labels."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, label_map: Mapping[str, str] | None = None) -> None:
         self.inner = inner
-        self._classes = tuple(str(c) for c in getattr(inner, "classes", ()) or ())
+        self._raw = tuple(str(c) for c in getattr(inner, "classes", ()) or ())
+        self._label_map = dict(label_map or {})
+        self._classes = tuple(self._label_map.get(c, c) for c in self._raw)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -117,9 +156,16 @@ class AdaptedModel:
 
     def predict_batch(self, records: Sequence[Record]) -> BatchOutput:
         out = self.inner.predict_batch(list(records))
-        if isinstance(out, BatchOutput):
+        if not isinstance(out, BatchOutput):
+            out = batch_from_items(list(out), self._raw)
+        if not self._label_map:
             return out
-        return batch_from_items(list(out), self._classes)
+        lmap = self._label_map
+        return replace(
+            out,
+            labels=[lmap.get(lbl, lbl) for lbl in out.labels],
+            classes=tuple(lmap.get(c, c) for c in out.classes),
+        )
 
 
 def batch_from_items(items: list[Any], classes: tuple[str, ...]) -> BatchOutput:
@@ -153,6 +199,7 @@ def load_model(store: Store, version: VersionRecord, *, project_dir: Path | None
     """Load ``version``'s model; the artifact is checked against its hash first."""
     fmt = version.artifact_format
     model_inputs = version.config.get("model_inputs") or []
+    label_map = label_map_of(version.config)
     if fmt == "entrypoint":
         spec = str(version.lineage.get("entrypoint", ""))
         factory = load_callable(spec, search_path=project_dir)
@@ -165,21 +212,24 @@ def load_model(store: Store, version: VersionRecord, *, project_dir: Path | None
             raise ModelError(
                 f"{spec}() returned {type(inner).__name__}, which has no predict_batch"
             )
-        return AdaptedModel(inner)
+        return AdaptedModel(inner, label_map)
     path = store.artifacts.verified_path(version.artifact_hash)
+    trusted = list(version.lineage.get("skops_trusted", []))
+    estimator = load_estimator(path, fmt, trusted, version.ref)
+    return SklearnModel(estimator, model_inputs, label_map)
+
+
+def load_estimator(path: Path, fmt: str, trusted: Sequence[str], what: str) -> Any:
+    """The object saved in an artifact file (``skops`` or ``joblib``)."""
     try:
         if fmt == "skops":
             import skops.io as sio
 
-            estimator = sio.load(path, trusted=list(version.lineage.get("skops_trusted", [])))
-        elif fmt == "joblib":
+            return sio.load(path, trusted=list(trusted))
+        if fmt == "joblib":
             import joblib
 
-            estimator = joblib.load(path)
-        else:
-            raise ModelError(f"{version.ref} has an unknown artifact format {fmt!r}")
-    except ModelError:
-        raise
+            return joblib.load(path)
     except Exception as exc:
-        raise ModelError(f"cannot load the model of {version.ref}: {exc}") from exc
-    return SklearnModel(estimator, model_inputs)
+        raise ModelError(f"cannot load the model of {what}: {exc}") from exc
+    raise ModelError(f"{what} has an unknown artifact format {fmt!r}")

@@ -16,11 +16,19 @@ import yaml
 from liveops.core.decision import DecisionSettings
 from liveops.core.hashing import canonical_json, content_hash
 from liveops.core.names import VersionRef, check_name, parse_version_ref
+from liveops.core.project import ServiceSpec
 from liveops.core.records import VersionRecord
 from liveops.errors import InvalidInputError, ModelError, UsageError, VersionNotFound
 from liveops.services.datasets import resolve_dataset
 from liveops.services.registry import lineage
-from liveops.services.registry.models import load_callable
+from liveops.services.registry.contracts import (
+    LABEL_MAP_KEY,
+    LabelCheck,
+    feature_problems,
+    label_map_of,
+    parse_label_map,
+)
+from liveops.services.registry.models import load_callable, load_estimator, load_model
 from liveops.services.registry.project import get_service_spec
 from liveops.store import Store
 from liveops.store.artifacts import sha256_file
@@ -31,6 +39,7 @@ __all__ = [
     "AliasMove",
     "Registered",
     "check_entrypoint",
+    "check_version_labels",
     "effective_config",
     "list_versions",
     "parse_assignments",
@@ -127,6 +136,8 @@ def register_version(
     notes: list[str] = []
     cfg = effective_config(spec.decision, config or {})
     cfg["model_inputs"] = list(spec.model_inputs)
+    if LABEL_MAP_KEY in cfg:  # normalised before hashing: {0: a} and {"0": "a"} are one map
+        cfg[LABEL_MAP_KEY] = parse_label_map(cfg[LABEL_MAP_KEY])
     used = {role: resolve_dataset(store, ref) for role, ref in (datasets or {}).items()}
     dataset_hashes = {role: d.content_hash for role, d in sorted(used.items())}
     same = _registered_skops(store, service, artifact, entrypoint, cfg, dataset_hashes)
@@ -134,7 +145,9 @@ def register_version(
         return Registered(same, created=False, warnings=notes)
     if entrypoint is not None and artifact is None:
         check_entrypoint(entrypoint, cwd or Path.cwd())
-    fmt, artifact_hash, extra_lineage = _store_artifact(store, artifact, entrypoint, trust, notes)
+    fmt, source, extra_lineage = _read_artifact(artifact, entrypoint, trust, notes)
+    extra_lineage.update(_check_contract(spec, fmt, source, entrypoint, cfg, extra_lineage, notes))
+    artifact_hash = _put_artifact(store, fmt, source, entrypoint)
     identity = content_hash({"artifact": artifact_hash, "config": cfg, "datasets": dataset_hashes})
     captured = lineage.capture(cwd or Path.cwd())
     captured.update(extra_lineage)
@@ -216,13 +229,13 @@ def check_entrypoint(entrypoint: str, project_dir: Path) -> None:
             sys.path.remove(str(project_dir))  # registering leaves the import path as it was
 
 
-def _store_artifact(
-    store: Store,
+def _read_artifact(
     artifact: Path | None,
     entrypoint: str | None,
     trust: Sequence[str],
     notes: list[str],
-) -> tuple[str, str, dict[str, Any]]:
+) -> tuple[str, Path | None, dict[str, Any]]:
+    """Check the artifact (or entry point) a version is registered from; store nothing yet."""
     if (artifact is None) == (entrypoint is None):
         raise UsageError(
             "give exactly one of --artifact FILE or --entrypoint module:callable",
@@ -234,8 +247,7 @@ def _store_artifact(
                 f"entry point {entrypoint!r} is not module:callable",
                 hint="e.g. --entrypoint mypackage.model:load",
             )
-        manifest = canonical_json({"entrypoint": entrypoint}).encode()
-        return "entrypoint", store.artifacts.put_bytes(manifest), {"entrypoint": entrypoint}
+        return "entrypoint", None, {"entrypoint": entrypoint}
     assert artifact is not None
     if not artifact.is_file():
         raise InvalidInputError(
@@ -249,20 +261,85 @@ def _store_artifact(
             hint="use .skops (safe, the default) or .joblib/.pkl (pickle: only your own files)",
         )
     extra: dict[str, Any] = {"artifact_file": artifact.name}
+    if fmt == "skops":
+        extra["skops_trusted"] = _check_skops(artifact, trust)
+    else:
+        msg = (
+            f"{artifact.name} is a pickle: loading it runs arbitrary code. "
+            "Prefer skops (skops.io.dump) for scikit-learn models."
+        )
+        warnings.warn(msg, stacklevel=3)  # at register_version's caller
+        notes.append(msg)
+    return fmt, artifact, extra
+
+
+def _put_artifact(store: Store, fmt: str, source: Path | None, entrypoint: str | None) -> str:
+    if source is None:
+        return store.artifacts.put_bytes(canonical_json({"entrypoint": entrypoint}).encode())
     try:
-        if fmt == "skops":
-            extra["skops_trusted"] = _check_skops(artifact, trust)
-        else:
-            msg = (
-                f"{artifact.name} is a pickle: loading it runs arbitrary code. "
-                "Prefer skops (skops.io.dump) for scikit-learn models."
-            )
-            warnings.warn(msg, stacklevel=3)  # at register_version's caller
-            notes.append(msg)
-        digest = store.artifacts.put_file(artifact)
+        return store.artifacts.put_file(source)
     except PermissionError as exc:
-        raise InvalidInputError(f"cannot read artifact {artifact}: {exc.strerror}") from None
-    return fmt, digest, extra
+        raise InvalidInputError(f"cannot read artifact {source}: {exc.strerror}") from None
+
+
+def _check_contract(
+    spec: ServiceSpec,
+    fmt: str,
+    source: Path | None,
+    entrypoint: str | None,
+    cfg: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    """Refuse a model whose classes are not the service's labels (after the version's label
+    map) or whose feature names are not the service's model inputs. Returns what the version's
+    lineage keeps of it (``classes``, ``feature_names``), so that ``alias set`` can re-check
+    the labels without loading the model."""
+    what = f"the model ({source.name if source else entrypoint})"
+    if source is None:
+        # Registration does not call an entry point (it may connect to an LLM provider);
+        # its classes are checked when evaluation or the gateway loads it.
+        notes.append(
+            f"{entrypoint}: its classes are checked when it is loaded (alias set, eval, the "
+            "gateway), not at registration"
+        )
+        return {}
+    estimator = load_estimator(source, fmt, list(extra.get("skops_trusted", [])), source.name)
+    out: dict[str, Any] = {}
+    classes = getattr(estimator, "classes_", None)
+    label_map = label_map_of(cfg)
+    if classes is None:
+        if label_map is not None:
+            raise InvalidInputError(
+                f"{what} has no classes_, so {LABEL_MAP_KEY} has nothing to translate",
+                hint=f"remove --config {LABEL_MAP_KEY}",
+            )
+        notes.append(f"{what} has no classes_: its labels were not checked")
+    else:
+        out["classes"] = [str(c) for c in classes]
+        check = LabelCheck.of(out["classes"], spec.output.labels, label_map)
+        check.raise_if_bad(what, spec.name)
+        notes.extend(check.warnings(what))
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        out["feature_names"] = [str(n) for n in names]
+        problems = feature_problems(out["feature_names"], spec.model_inputs)
+        if problems:
+            raise InvalidInputError(
+                f"{what} was fitted on other features than {spec.name}'s model_inputs: "
+                + "; ".join(problems),
+                hint="retrain on a DataFrame with exactly the model_inputs columns "
+                f"({', '.join(spec.model_inputs)}), or change model_inputs in liveops.yaml",
+            )
+    elif len(spec.model_inputs) > 1:
+        msg = (
+            f"{what} was fitted without feature names: it will receive a numpy array with the "
+            f"columns by position, in model_inputs order ({', '.join(spec.model_inputs)}); "
+            "fit it on a DataFrame to have the names checked"
+        )
+        warnings.warn(msg, stacklevel=3)  # once, here, rather than on every prediction
+        notes.append(msg)
+    return out
 
 
 def _check_skops(path: Path, trust: Sequence[str]) -> list[str]:
@@ -343,6 +420,7 @@ def set_alias(
     version = resolve_version(store, target, default_service=service)
     if version.service != service:
         raise UsageError(f"{version.ref} is a version of another service than {service}")
+    check_version_labels(store, version)
     with store.write() as conn:
         previous = store.registry.set_alias(
             conn, service, alias, version.number, actor, store.clock.now()
@@ -358,6 +436,29 @@ def set_alias(
                 data={"from": previous, "to": version.number},
             )
     return AliasMove(service, alias, previous, version.number)
+
+
+def check_version_labels(
+    store: Store, version: VersionRecord, *, project_dir: Path | None = None
+) -> None:
+    """Refuse ``version`` when its classes (through its label map) are not all labels of its
+    service as applied now: ``service apply`` may have changed them since it was registered.
+
+    The classes recorded at registration are used when there are some; otherwise the model is
+    loaded (an entry point is called), and one that does not load is left to the gateway."""
+    spec = get_service_spec(store, version.service)
+    classes = version.lineage.get("classes")
+    if classes is None:
+        try:
+            classes = list(load_model(store, version, project_dir=project_dir).classes)
+        except ModelError:
+            return
+        if not classes:
+            return
+        check = LabelCheck.of(classes, spec.output.labels, None)  # load_model mapped them
+    else:
+        check = LabelCheck.of(classes, spec.output.labels, label_map_of(version.config))
+    check.raise_if_bad(version.ref, version.service)
 
 
 def list_versions(store: Store, service: str) -> list[VersionRecord]:

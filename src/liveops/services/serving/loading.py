@@ -16,8 +16,14 @@ from typing import Any
 from liveops.core.decision import DecisionSettings, RulesFunction
 from liveops.core.model import BatchOutput, Model
 from liveops.core.project import ServiceSpec
-from liveops.errors import LiveopsError, ModelUnavailableError
-from liveops.services.registry import get_service_spec, load_callable, load_model, resolve_version
+from liveops.errors import InvalidInputError, LiveopsError, ModelError, ModelUnavailableError
+from liveops.services.registry import (
+    LabelCheck,
+    get_service_spec,
+    load_callable,
+    load_model,
+    resolve_version,
+)
 from liveops.store import Store
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "fallback_when_disabled",
     "load_serving_version",
     "read_services",
+    "require_labels",
 ]
 
 LIVE_ALIAS = "production"
@@ -117,6 +124,13 @@ def load_serving_version(
         except LiveopsError as exc:
             error = f"cannot load its model: {exc.message}"
             model = _Unloadable(error)
+        else:
+            # service apply may have changed the labels since the version was registered
+            try:
+                require_labels(record.ref, model, get_service_spec(store, service))
+            except ModelError as exc:
+                error = exc.message
+                model = _Unloadable(error)
     return ServingVersion(
         service, number, model, settings, rules, record.artifact_format, load_error=error
     )
@@ -152,3 +166,16 @@ def fallback_when_disabled(store: Store, service: str) -> str | None:
     except LiveopsError:  # no production version: the declared settings will apply
         return describe_fallback(spec.decision_settings())
     return describe_fallback(DecisionSettings.from_config(record.config.get("decision")))
+
+
+def require_labels(ref: str, model: Model, spec: ServiceSpec) -> None:
+    """Raise :class:`ModelError` when the model's classes, through its version's label map, are
+    not all ``spec``'s labels (the gateway then does not let it answer). A model that does not
+    tell its classes (an entry point without ``classes``) is not checked."""
+    if not model.classes:
+        return
+    check = LabelCheck.of(model.classes, spec.output.labels, None)  # load_model mapped them
+    try:
+        check.raise_if_bad(ref, spec.name, routing=True)
+    except InvalidInputError as exc:
+        raise ModelError(exc.message, hint=exc.hint) from None
