@@ -175,3 +175,15 @@ services:
     with pytest.raises(ProjectFileError) as err:
         parse_project(project_min.replace("SERVING", "{model_runs_on: gpu}"))
     assert "model_runs_on" in err.value.message
+
+
+def test_allow_new_labels_is_a_boolean_named_by_line_and_kept_out_of_the_hash() -> None:
+    plain = parse_project(GOOD).services[0]
+    assert plain.output.allow_new_labels is None and "allow_new_labels" not in plain.to_dict()
+    allowed = GOOD.replace("{labels: [a, b]}", "{labels: [a, b], allow_new_labels: true}")
+    assert parse_project(allowed).services[0].output.allow_new_labels is True
+    bad = GOOD.replace("{labels: [a, b]}", "{labels: [a, b], allow_new_labels: sometimes}")
+    with pytest.raises(ProjectFileError) as err:
+        parse_project(bad, "liveops.yaml")
+    assert "liveops.yaml:6" in str(err.value) and "valid boolean" in str(err.value)
+    assert err.value.details["field"] == "services.0.output.allow_new_labels"

@@ -20,6 +20,7 @@ from liveops.services.serving.loading import (
     fallback_when_disabled,
     load_serving_version,
     read_services,
+    require_labels,
 )
 from liveops.services.serving.metrics import GatewayMetrics
 
@@ -35,4 +36,5 @@ __all__ = [
     "fallback_when_disabled",
     "load_serving_version",
     "read_services",
+    "require_labels",
 ]
