@@ -22,7 +22,7 @@ services:
       mean_area: {type: number, required: true}
       clinic: {type: enum, values: [north, south]}
     model_inputs: [mean_radius, mean_texture, mean_area]
-    output: {labels: [benign, malignant]LABELS_EXTRA}
+    output: {labels: [benign, malignantLABELS_EXTRA]}
   - name: wines
     owner: cellar@example.com
     inputs:

@@ -203,3 +203,17 @@ def test_a_categorical_pipeline_serves_without_warnings(tabular: Store, tmp_path
             model.predict_batch([{"alcohol": 12.0, "region": "north"}]).labels[0] for _ in range(20)
         ]
     assert seen == [] and set(labels) == {"white"}
+
+
+def test_a_service_label_no_class_reaches_is_a_warning_not_a_refusal(
+    store: Store, zero_one: Path
+) -> None:
+    apply_tabular(store, labels_extra=", unsure")
+    r = register_version(
+        store, "tumours", actor="ann", artifact=zero_one, config={"output.label_map": CANCER_MAP}
+    )
+    assert r.created
+    assert r.warnings == [
+        "the model (cancer.skops) never answers the labels unsure (the model has no class for them)"
+    ]
+    set_alias(store, "tumours", "production", "1", actor="ann")  # a subset still matches
