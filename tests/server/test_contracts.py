@@ -1,9 +1,8 @@
 """The gateway over a tabular service: a 0/1 model answers the service's labels through its
-label map, feedback labels are checked, and a version stops serving when the labels change."""
+label map, and feedback labels are checked."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -38,9 +37,7 @@ def _project(folder: Path) -> Path:
     return folder
 
 
-def test_the_gateway_answers_service_labels_and_checks_feedback_and_label_changes(
-    tmp_path: Path,
-) -> None:
+def test_the_gateway_answers_service_labels_and_checks_feedback_labels(tmp_path: Path) -> None:
     project = _project(tmp_path / "proj")
     server = start_server(project, sink=None)
     try:
@@ -55,21 +52,5 @@ def test_the_gateway_answers_service_labels_and_checks_feedback_and_label_change
             assert "benign, malignant" in r.json()["message"]
             fb["label"] = "malignant"
             assert c.post("/v1/feedback", json=fb).json()["state"] in ("created", "queued")
-
-            # service apply renames a label while the gateway serves version 1
-            store = open_store(project_dir=project)
-            renamed = tabular_yaml().replace("[benign, malignant]", "[benign, cancer]")
-            apply_project(store, parse_project(renamed), actor="tester")
-            store.close()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                r = c.post(PREDICT, json={"inputs": tumour(0)})
-                if r.status_code != 200:
-                    break
-                time.sleep(0.2)
-            assert r.status_code == 503, r.text
-            assert "tumours@1 cannot serve tumours" in r.json()["message"]
-            ready = c.get("/readyz")
-            assert ready.status_code == 503 and "tumours" in ready.json()["load_errors"]
     finally:
         server.stop()

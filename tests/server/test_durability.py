@@ -114,6 +114,8 @@ def test_feedback_right_after_predict_is_accepted_by_any_worker(
         with server.client() as c:
             pid = c.post(PREDICT, json={"inputs": {"text": f"refund {i}"}}).json()["prediction_id"]
         with server.client() as c:
-            r = c.post("/v1/feedback", json={"prediction_id": pid, "source": "t", "label": "billing"})
+            r = c.post(
+                "/v1/feedback", json={"prediction_id": pid, "source": "t", "label": "billing"}
+            )
         statuses.append((r.status_code, r.text[:200]))
     assert [s for s, _ in statuses] == [200] * 30, [t for s, t in statuses if s != 200][:3]

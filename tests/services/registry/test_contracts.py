@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from liveops.errors import InvalidInputError, ModelError
+from liveops.errors import InvalidInputError, ModelUnavailableError
 from liveops.services.evaluation.predict import predict
 from liveops.services.registry import (
     load_model,
@@ -123,9 +123,11 @@ def test_alias_set_and_routing_refuse_a_version_after_the_labels_changed(
         set_alias(tabular, "tumours", "candidate", "1", actor="ann")
     assert "malignant" in err.value.message and "benign, cancer" in err.value.message
     assert "candidate" not in tabular.registry.aliases_of("tumours")
-    with pytest.raises(ModelError) as load_err:
-        load_serving_version(tabular, "tumours", 1)
-    assert "tumours@1 cannot serve tumours" in load_err.value.message
+    loaded = load_serving_version(tabular, "tumours", 1)  # the gateway: a load failure
+    assert loaded.load_error is not None
+    assert "tumours@1 cannot serve tumours" in loaded.load_error
+    with pytest.raises(ModelUnavailableError, match="cannot serve tumours"):
+        loaded.model.predict_batch([tumour(0)])
 
 
 def test_a_version_registered_before_classes_were_recorded_is_checked_by_loading_it(
