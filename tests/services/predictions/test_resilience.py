@@ -206,7 +206,10 @@ def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> No
     assert plog.flush(60), str(plog.stats())
     stored = store.predictions.existing_ids(answered)
     assert len(stored) == len(answered)  # every answered record, after replay
-    assert store.predictions.count() == len(set(store.predictions.ids()))  # no duplicates
+    # Nothing else: at most the one batch (10) the child spooled but had not printed when it
+    # was killed. A replay that stored a record again under another id would show here.
+    extra = set(store.predictions.ids()) - set(answered)
+    assert len(extra) <= 10, len(extra)
     print(f"\n{len(answered)} answered; {before} in the database at the kill, the rest replayed")
     assert before < len(answered)  # the replay did real work
     plog.close()
