@@ -50,3 +50,21 @@ def rules(inputs: Mapping[str, Any]) -> str | None:
     if "crash" in text:
         return "technical"
     return None
+
+
+class IncomeModel:
+    """A tabular model for the privacy tests: numbers and a category decide, text is carried."""
+
+    classes = ("approve", "review")
+
+    def predict_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for r in records:
+            sure = 0.8 if float(r.get("income") or 0) > 40_000 and r.get("region") != "x" else 0.2
+            scores = {"approve": sure, "review": 1 - sure}
+            out.append({"label": max(scores, key=scores.__getitem__), "scores": scores})
+        return out
+
+
+def income() -> IncomeModel:
+    return IncomeModel()

@@ -102,6 +102,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (expired raw inputs) are overwritten with zeros, not left readable in
+        # free pages of the file.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 

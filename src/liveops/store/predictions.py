@@ -13,6 +13,7 @@ about 100 µs a row, four times the driver's own work, and the writer shares the
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -207,9 +208,16 @@ class PredictionStore:
         try:
             with self._write_tx(2000) as conn:
                 result = conn.execute(delete(prediction_raw_inputs).where(_expired(now, services)))
-                return int(result.rowcount or 0)
+                deleted = int(result.rowcount or 0)
         except (OperationalError, InterfaceError, PoolTimeoutError) as exc:
             raise unavailable(self._engine, exc) from exc
+        if deleted and is_sqlite(self._engine):
+            # secure_delete zeroed the rows' bytes in the new page versions; the old versions
+            # still sit in the WAL until a checkpoint copies the new ones over the database
+            # file and the WAL is emptied. Best effort: a reader may keep it from finishing.
+            with contextlib.suppress(OperationalError), self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
 
     def raw_services(self) -> list[str]:
         """Services that have raw inputs stored."""

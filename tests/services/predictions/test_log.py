@@ -14,7 +14,7 @@ from liveops.errors import ConflictError
 from liveops.services.predictions import LogSettings, open_prediction_log
 from liveops.services.predictions.log import _encode
 from liveops.services.predictions.spool import claim_spool
-from liveops.store import Store
+from liveops.store import Store, open_store
 
 
 def rec(service: str = "router", **over: Any) -> PredictionRecord:
@@ -111,3 +111,57 @@ def test_issued_knows_recent_ids_and_the_database(store: Store, tmp_path: Path) 
     assert plog.issued(records[0].prediction_id)  # the database knows it
     assert not plog.issued(new_prediction_id(time.time()))
     plog.close()
+
+
+def test_the_writer_process_gets_the_password_on_neither_its_command_line_nor_its_environment(
+    pg_schema_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    secret = "s3cret-Pw-9x"  # the test server trusts local connections: any password works
+    url = make_url(pg_schema_url).set(password=secret).render_as_string(hide_password=False)
+    monkeypatch.setenv("LIVEOPS_DATABASE_URL", url)  # as a gateway configured by environment
+    store = open_store(url, project_dir=tmp_path)
+    plog = open_prediction_log(store, tmp_path)
+    try:
+        proc = plog._proc
+        assert proc is not None  # a server database gets a writer process
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        assert b"liveops.services.predictions.writer" in cmdline  # it is the writer
+        assert secret.encode() not in cmdline
+        assert secret.encode() not in environ
+        r = rec()
+        plog.submit([r])
+        assert plog.flush(30), plog.stats()  # the writer reached the database all the same
+        assert store.predictions.get(r.prediction_id) is not None
+    finally:
+        plog.close()
+        store.close()
+
+
+def test_unredacted_inputs_leave_the_spool_as_soon_as_they_are_stored(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = LogSettings(services={"router": LoggingSpec(raw_inputs=True)})
+    plog = open_prediction_log(store, tmp_path, settings)
+    try:
+        records = [rec(inputs={"text": f"mail ana{i}@example.com"}) for i in range(5)]
+        plog.submit(records[:3])
+        plog.submit(records[3:])
+        assert plog.flush(10), plog.stats()
+        # While the gateway still runs: the redacted spool never held the address, and the
+        # raw spool's segment went once stored, though it is still the one appended to.
+        spooled = b"".join(
+            p.read_bytes() for p in (tmp_path / ".liveops" / "spool").rglob("*") if p.is_file()
+        )
+        assert b"@example.com" not in spooled
+        later = rec(inputs={"text": "mail bo@example.com"})
+        plog.submit([later])  # the appender moves on to a new segment
+        assert plog.flush(10), plog.stats()
+    finally:
+        plog.close()
+    got = store.predictions.get(later.prediction_id)
+    assert got is not None and got["raw_inputs"] == {"text": "mail bo@example.com"}
+    assert got["inputs"] == {"text": "mail [EMAIL]"}
+    assert store.predictions.get(records[4].prediction_id)["raw_inputs"] is not None  # type: ignore[index]

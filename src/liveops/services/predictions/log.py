@@ -1,10 +1,13 @@
 """The prediction log of a gateway process: spool on submit, a writer that stores batches.
 
-``submit`` frames each record (orjson, with a CRC-32) and appends the batch to the spool in one
-write; it never touches the database. A :class:`~liveops.services.predictions.writer.SpoolWriter`
-reads the spool from its committed mark, redacts, stores batches and moves the mark: in a
-process of its own (the default), or in a thread when the store is an in-memory SQLite database
-that another process cannot open. A crash loses nothing: the next start replays the spool.
+``submit`` redacts each record (so no personal data the detectors find reaches the disk), frames
+it (orjson, with a CRC-32) and appends the batch to the spool in one write; it never touches the
+database. The unredacted input of a service that keeps raw inputs goes to a separate raw spool,
+written only then, whose segments the writer deletes as soon as they are stored. A
+:class:`~liveops.services.predictions.writer.SpoolWriter` reads the spool from its committed
+mark, stores batches and moves the mark: in a process of its own (the default), or in a thread
+when the store is an in-memory SQLite database that another process cannot open. A crash loses
+nothing: the next start replays the spool.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from liveops.core.clock import Clock, SystemClock
 from liveops.core.prediction import PredictionRecord, prediction_id_time
 from liveops.core.project import LoggingSpec, ServiceSpec
 from liveops.errors import ConflictError
+from liveops.services.predictions.redaction import InputRedactor
 from liveops.services.predictions.spool import (
     SpoolReader,
     claim_spool,
@@ -48,7 +52,7 @@ from liveops.store import Store
 __all__ = ["LogSettings", "PredictionLog", "open_prediction_log"]
 
 log = logging.getLogger("liveops.predictions")
-_ENV_SPEC = "LIVEOPS_LOG_WRITER"
+_KINDS = ("predictions", "feedback", "raw")
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,26 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _encode(record: PredictionRecord) -> bytes:
-    return encode_frame(orjson.dumps(record, default=_json_default))
+def _encode(record: PredictionRecord, redactions: int | None = None) -> bytes:
+    """The record's frame; ``redactions`` None: not redacted (the form older versions
+    spooled, which the writer redacts)."""
+    body = orjson.dumps(record, default=_json_default)
+    if redactions is None:
+        return encode_frame(body)
+    # The record is a JSON object: its redaction count goes in as one more key, which also
+    # tells the writer that the record is redacted already.
+    return encode_frame(body[:-1] + b',"redactions":%d}' % redactions)
+
+
+def _encode_raw(record: PredictionRecord, retention_days: float) -> bytes:
+    expires = record.ts + retention_days * 86400.0
+    raw = {
+        "prediction_id": record.prediction_id,
+        "service": record.service,
+        "inputs": record.inputs,
+        "expires_at": expires,
+    }
+    return encode_frame(orjson.dumps(raw, default=_json_default))
 
 
 class PredictionLog:
@@ -121,6 +143,16 @@ class PredictionLog:
             spool_root / "predictions", segment_bytes=self._settings.segment_bytes
         )
         self._feedback_spool = claim_spool(spool_root / "feedback")
+        services = self._settings.services
+        self._redactor = InputRedactor({n: s.patterns() for n, s in services.items()})
+        self._raw_days = {n: s.raw_retention_days for n, s in services.items() if s.raw_inputs}
+        # Unredacted inputs only ever go to disk for a service that keeps them.
+        self._raw_spool = (
+            claim_spool(spool_root / "raw", segment_bytes=1 << 20, shared_delete=True)
+            if self._raw_days
+            else None
+        )
+        self._raw_submitted = 0
         self._lock = threading.Lock()
         self._issued: OrderedDict[str, str] = OrderedDict()  # id -> service
         self._submitted = 0
@@ -128,7 +160,7 @@ class PredictionLog:
         self._closed = False
         _wait_for_earlier_writer(self._spool.folder)
         left = self._left()  # claimed now, so that no other process drains them too
-        self._replayed, self._feedback_replayed = self._scan_left_behind(left)
+        self._replayed, self._feedback_replayed, self._raw_replayed = self._scan_left_behind(left)
         self._base = dict.fromkeys(COUNTERS, 0.0)  # counters of writer processes that died
         url = store.engine.url.render_as_string(hide_password=False)
         in_memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
@@ -161,17 +193,37 @@ class PredictionLog:
         """Append ``records`` to the spool in one write; the writer stores them later."""
         if not records:
             return
-        frames = b"".join([_encode(r) for r in records])
+        frames = b"".join([self._redacted_frame(r) for r in records])
+        raw_days = self._raw_days
+        raw = [_encode_raw(r, raw_days[r.service]) for r in records if r.service in raw_days]
         with self._lock:
             if self._closed:
                 raise ConflictError(
                     "the prediction log is closed", hint="open a new log to submit records"
                 )
+            if raw and self._raw_spool is not None:
+                self._raw_spool.append(b"".join(raw))
+                self._raw_submitted += len(raw)
             self._spool.append(frames)
             self._submitted += len(records)
             self._remember((r.prediction_id, r.service) for r in records)
         if self._settings.fsync_ms == 0:
             self._spool.fsync()
+            if raw and self._raw_spool is not None:
+                self._raw_spool.fsync()
+
+    def _redacted_frame(self, r: PredictionRecord) -> bytes:
+        """The record's frame with its input, segments and caller redacted: segments come
+        from the inputs and the caller from a header, and both are stored like the input."""
+        redact = self._redactor.redact
+        inputs, n = redact(r.service, r.inputs)
+        segments, n_segments = redact(r.service, r.segments) if r.segments else ({}, 0)
+        caller, n_caller = r.caller, 0
+        if caller is not None:
+            masked, n_caller = redact(r.service, {"caller": caller})
+            caller = masked["caller"]
+        clean = replace(r, inputs=inputs, segments=segments, caller=caller)
+        return _encode(clean, n + n_segments + n_caller)
 
     def issued(self, prediction_id: str) -> bool:
         """Whether this process logged ``prediction_id`` recently, or the database has it.
@@ -214,17 +266,20 @@ class PredictionLog:
             backlog = max(0.0, self._replayed + self._submitted - done)
             fb_done = c["feedback_written_total"] + c["feedback_dropped_total"]
             fb_backlog = max(0.0, self._feedback_replayed + self._deferred - fb_done)
+            raw_done = c["raw_written_total"] + c["raw_skipped_total"]
+            raw_backlog = max(0.0, self._raw_replayed + self._raw_submitted - raw_done)
             submitted = float(self._submitted)
         out: dict[str, float] = {
             "backlog": backlog,
             "feedback_backlog": fb_backlog,
+            "raw_backlog": raw_backlog,
             "database_ok": 1.0 if st.get("database_ok", True) else 0.0,
             "submitted_total": submitted,
             "replayed_total": float(self._replayed),
             "writer_restarts_total": float(self._restarts),
             **c,
         }
-        roots = [self._root / "predictions", self._root / "feedback"]
+        roots = [self._root / kind for kind in _KINDS]
         out["spool_bytes"] = float(
             sum(SpoolReader(f, live=True).bytes_on_disk() for r in roots for f in _dirs(r))
         )
@@ -239,6 +294,8 @@ class PredictionLog:
             self._closed = True
         self._spool.close(release=False)  # keep the folder until the writer is done with it
         self._feedback_spool.close(release=False)
+        if self._raw_spool is not None:
+            self._raw_spool.close(release=False)
         limit = self._settings.close_timeout_s + self._settings.retry_max_s + 5
         if self._process_mode:
             self._send(b"s")
@@ -258,6 +315,8 @@ class PredictionLog:
                 self._thread.join(limit)
         self._spool.close()
         self._feedback_spool.close()
+        if self._raw_spool is not None:
+            self._raw_spool.close()
 
     # --- beyond the protocol ------------------------------------------------------------
 
@@ -267,7 +326,7 @@ class PredictionLog:
         deadline = time.monotonic() + timeout_s
         while True:
             st = self.stats()
-            if st["backlog"] == 0 and st["feedback_backlog"] == 0:
+            if st["backlog"] == 0 and st["feedback_backlog"] == 0 and st["raw_backlog"] == 0:
                 return True
             if time.monotonic() > deadline:
                 return False
@@ -295,12 +354,11 @@ class PredictionLog:
         while len(issued) > cap:
             issued.popitem(last=False)
 
-    def _scan_left_behind(self, left: Sequence[tuple[str, Path, int]]) -> tuple[int, int]:
+    def _scan_left_behind(self, left: Sequence[tuple[str, Path, int]]) -> tuple[int, int, int]:
         """Count what earlier processes spooled and the database may not have (the writer
         replays it) and remember its ids, so feedback on those answers is accepted."""
-        folders = [("predictions", self._spool.folder), ("feedback", self._feedback_spool.folder)]
-        folders += [(kind, folder) for kind, folder, _ in left]
-        counts = {"predictions": 0, "feedback": 0}
+        folders = self._own() + [(kind, folder) for kind, folder, _ in left]
+        counts = dict.fromkeys(_KINDS, 0)
         for kind, folder in folders:
             reader = SpoolReader(folder, live=False)
             for frame in reader.pending():
@@ -317,15 +375,18 @@ class PredictionLog:
                     folder,
                     reader.torn_bytes,
                 )
-        return counts["predictions"], counts["feedback"]
+        return counts["predictions"], counts["feedback"], counts["raw"]
 
     def _own(self) -> list[tuple[str, Path]]:
-        return [("predictions", self._spool.folder), ("feedback", self._feedback_spool.folder)]
+        own = [("predictions", self._spool.folder), ("feedback", self._feedback_spool.folder)]
+        if self._raw_spool is not None:
+            own.append(("raw", self._raw_spool.folder))
+        return own
 
     def _left(self) -> list[tuple[str, Path, int]]:
         """Left-behind folders, locked now for the writer that will drain them."""
         out: list[tuple[str, Path, int]] = []
-        for kind in ("predictions", "feedback"):
+        for kind in _KINDS:
             out += [(kind, folder, fd) for folder, fd in free_spools(self._root / kind)]
         return out
 
@@ -359,26 +420,29 @@ class PredictionLog:
             "parent": os.getpid(),
         }
         code = "from liveops.services.predictions.writer import child_main; child_main()"
+        # The spec (with the database URL and its password) goes over the inherited socket,
+        # never on the command line or in the environment, which other users or a process
+        # listing may see; the child needs no database variable of ours either.
+        env = {k: v for k, v in os.environ.items() if k != "LIVEOPS_DATABASE_URL"}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(), *(fd for _, _, fd in left)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                # Its own process group: Ctrl-C in a terminal signals the whole foreground
-                # group, and a writer killed by it would be restarted while the gateway
-                # shuts down. The gateway stops its writer itself, after the last answers.
-                process_group=0,
-                env={
-                    **os.environ,
-                    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-                    _ENV_SPEC: orjson.dumps(spec).decode(),
-                },
+                env=env,
+                # Not in the gateway's process group: Ctrl-C or a SIGTERM sent to the group
+                # stops the gateway, which then tells its writer to store what is left.
+                start_new_session=True,
             )
         finally:
             theirs.close()
             for _, _, fd in left:
                 os.close(fd)  # the writer holds these locks now
+        payload = orjson.dumps(spec)
+        with contextlib.suppress(OSError):  # a writer that died at once is started again
+            ours.sendall(len(payload).to_bytes(4, "little") + payload)
         self._sock = ours
 
     def _watch(self) -> None:

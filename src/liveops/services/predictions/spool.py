@@ -7,6 +7,8 @@ Layout under ``PROJECT/.liveops/spool/``::
     predictions/w-0001/committed         "SEGMENT OFFSET": everything before is in the database
     predictions/w-0001/writer.json       the log writer's counters (when it is a process)
     feedback/w-0001/...                  feedback waiting for the database, same layout
+    raw/w-0001/...                       unredacted inputs of services that keep them (only
+                                         then), deleted as soon as they are stored
 
 A frame is ``length (4 bytes, little-endian) | crc32 (4 bytes) | payload (orjson)``. Two sides
 share a folder: the gateway *appends* (:class:`Spool`, which holds the folder's lock) and the
@@ -110,10 +112,21 @@ class Spool:
 
     Thread-safe: request threads append concurrently."""
 
-    def __init__(self, folder: Path, lock_fd: int, *, segment_bytes: int = 16 * 1024 * 1024):
+    def __init__(
+        self,
+        folder: Path,
+        lock_fd: int,
+        *,
+        segment_bytes: int = 16 * 1024 * 1024,
+        shared_delete: bool = False,
+    ) -> None:
         self.folder = folder
         self.lock_fd = lock_fd
         self._segment_bytes = segment_bytes
+        # The reader may delete the segment being appended to once it is stored (see
+        # SpoolReader.commit): each append then takes the segment's flock and moves to a new
+        # segment if its file is gone. Costs a flock and an fstat per append.
+        self._shared_delete = shared_delete
         self._mutex = threading.Lock()
         sizes = segment_sizes(folder)
         committed = read_marker(folder)
@@ -130,12 +143,28 @@ class Spool:
         with self._mutex:
             if self._size >= self._segment_bytes:
                 self._rotate()
-            written = os.write(self._fd, frames)
-            while written < len(frames):  # rare: a short write on a full disk or a signal
-                written += os.write(self._fd, frames[written:])
-            self._size += len(frames)
-            self._dirty = True
+            if not self._shared_delete:
+                self._write(frames)
+                return self._active, self._size
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if os.fstat(self._fd).st_nlink == 0:  # stored and deleted by the reader
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._active += 1  # a new number: the committed mark is past the old one
+                self._fd = self._open_segment(self._active)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                self._write(frames)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
             return self._active, self._size
+
+    def _write(self, frames: bytes) -> None:
+        written = os.write(self._fd, frames)
+        while written < len(frames):  # rare: a short write on a full disk or a signal
+            written += os.write(self._fd, frames[written:])
+        self._size += len(frames)
+        self._dirty = True
 
     def position(self) -> tuple[int, int]:
         """Where the next append goes: (active segment, its size)."""
@@ -181,9 +210,10 @@ class SpoolReader:
     ``live`` says whether a process may still append to the folder's newest segment: then a
     frame cut off at its end is a write in progress, not a torn one."""
 
-    def __init__(self, folder: Path, *, live: bool) -> None:
+    def __init__(self, folder: Path, *, live: bool, shared_delete: bool = False) -> None:
         self.folder = folder
         self.live = live
+        self.shared_delete = shared_delete  # the appender is a Spool(shared_delete=True)
         self.committed = read_marker(folder)
         self.torn_bytes = 0
 
@@ -250,13 +280,39 @@ class SpoolReader:
         tmp = self.folder / f"{MARKER}.tmp"
         tmp.write_text(f"{segment} {end}\n")
         os.replace(tmp, self.folder / MARKER)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete the segments whose every frame is stored. The newest one stays while a
+        process may append to it, unless the appender allows it (``shared_delete``)."""
+        segment, end = self.committed
         sizes = segment_sizes(self.folder)
         newest = max(sizes, default=0)
         for number, size in sizes.items():
             done = number < segment or (number == segment and end >= size)
-            if done and (number < newest or not self.live):
+            if not done and not (size == 0 and not self.live):  # empty and closed: nothing in it
+                continue
+            if number < newest or not self.live:
                 with contextlib.suppress(FileNotFoundError):
                     (self.folder / _name(number)).unlink()
+            elif self.shared_delete:
+                self._delete_appended(number, end if number == segment else size)
+
+    def _delete_appended(self, number: int, stored_end: int) -> None:
+        """Delete the segment being appended to if nothing was appended past ``stored_end``
+        (checked under its flock, which the appender holds while it writes)."""
+        path = self.folder / _name(number)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_size <= stored_end:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        finally:
+            os.close(fd)
 
     def bytes_on_disk(self) -> int:
         return sum(segment_sizes(self.folder).values())
@@ -296,14 +352,16 @@ def _try_lock(folder: Path) -> int | None:
     return fd
 
 
-def claim_spool(root: Path, *, segment_bytes: int = 16 * 1024 * 1024) -> Spool:
+def claim_spool(
+    root: Path, *, segment_bytes: int = 16 * 1024 * 1024, shared_delete: bool = False
+) -> Spool:
     """Take a spool folder under ``root`` that no live process holds (a crashed process's
     folder first, so its records are replayed), else create a new one."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         fd = _try_lock(folder)
         if fd is not None:
-            return Spool(folder, fd, segment_bytes=segment_bytes)
+            return Spool(folder, fd, segment_bytes=segment_bytes, shared_delete=shared_delete)
     n = 1 + max((int(p.name[2:]) for p in root.glob("w-*") if p.name[2:].isdigit()), default=0)
     while True:
         folder = root / f"w-{n:04d}"
@@ -314,7 +372,7 @@ def claim_spool(root: Path, *, segment_bytes: int = 16 * 1024 * 1024) -> Spool:
             continue
         fd = _try_lock(folder)
         if fd is not None:
-            return Spool(folder, fd, segment_bytes=segment_bytes)
+            return Spool(folder, fd, segment_bytes=segment_bytes, shared_delete=shared_delete)
         n += 1
 
 

@@ -1,19 +1,24 @@
-"""The log writer: reads spooled records, redacts them, stores them in batches.
+"""The log writer: reads spooled records (redacted by the gateway), stores them in batches.
 
 It runs beside a gateway process, in a process of its own by default: a gateway is one Python
 process on one core, and storing a few thousand rows a second (redaction, encoding, the
 database driver) in a thread there took a third of the gateway's throughput under load, mostly
-by holding its GIL. A writer process takes that to the other core; only the spool's append
-stays on the request path. An in-memory SQLite store (which another process cannot open) gets
-a writer thread instead; both run :meth:`SpoolWriter.run`.
+by holding its GIL. A writer process takes that to the other core; only redaction and the
+spool's append stay on the request path (redaction there, so that no personal data the
+detectors find is ever written to disk; records spooled by older versions are redacted here).
+An in-memory SQLite store (which another process cannot open) gets a writer thread instead;
+both run :meth:`SpoolWriter.run`.
 
 The writer reads frames from each folder's committed mark on (its own folder, and folders that
 crashed or earlier processes left, which it deletes once drained), inserts up to ``batch_max``
 records in one transaction that skips ids already stored, then moves the mark. When the
 database is down or locked it keeps the batch, backs off up to ``retry_max_s`` and tries again;
 the spool holds everything meanwhile. Deferred feedback is applied once the predictions before
-it are stored. Its counters go to ``writer.json`` in the gateway's folder (a process) or stay in
-memory (a thread); the gateway reads them for ``/metrics`` and ``flush``.
+it are stored. Raw inputs (of services that keep them) come from a raw spool folder whose
+segments are deleted as soon as they are stored, the one being appended to included. When the
+gateway stops, the writer stores what it can and deletes every segment it stored. Its counters
+go to ``writer.json`` in the gateway's folder (a process) or stay in memory (a thread); the
+gateway reads them for ``/metrics`` and ``flush``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ COUNTERS = (
     "feedback_written_total",
     "feedback_dropped_total",
     "raw_purged_total",  # raw inputs deleted by the retention pass
+    "raw_written_total",  # raw inputs stored from the raw spool
+    "raw_skipped_total",  # unreadable raw spool frames
 )
 
 
@@ -85,8 +92,16 @@ class WriterSettings:
 
 
 def decode_record(payload: bytes) -> PredictionRecord:
+    return decode_spooled(payload)[0]
+
+
+def decode_spooled(payload: bytes) -> tuple[PredictionRecord, int | None]:
+    """The record and its redaction count; None when it was spooled unredacted (by a version
+    that redacted in the writer)."""
     data = orjson.loads(payload)
-    return PredictionRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+    n = data.get("redactions")
+    record = PredictionRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+    return record, n if isinstance(n, int) else None
 
 
 def _cut(value: str | None, n: int) -> str | None:
@@ -120,7 +135,10 @@ class SpoolWriter:
         self.status_path = status_path
         self.token = token  # names this writer in its status (another may have written there)
         self.redactor = InputRedactor({n: s.patterns() for n, s in settings.services.items()})
-        self.folders = [_Folder(SpoolReader(p, live=True), None, kind) for kind, p in own]
+        self.folders = [
+            _Folder(SpoolReader(p, live=True, shared_delete=kind == "raw"), None, kind)
+            for kind, p in own
+        ]
         self.folders += [_Folder(SpoolReader(p, live=False), fd, k) for k, p, fd in left]
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.database_ok = True
@@ -154,6 +172,9 @@ class SpoolWriter:
                 if self.settings.fsync_ms > 0:
                     timeout = min(timeout, self.settings.fsync_ms / 1000)
                 self._on(wait(timeout))
+        if self.appender_done and not self.gone:
+            for f in self.folders:  # the gateway stopped: no stored segment stays on disk
+                f.reader.prune()
         self._publish(force=True)
         self._release()
 
@@ -208,6 +229,9 @@ class SpoolWriter:
         busy = False
         caught_up = True
         for f in self.folders:
+            if f.kind == "raw":
+                busy = self._store_raw(f) or busy
+                continue
             if f.kind != "predictions":
                 continue
             frames = f.reader.pending(limit_bytes=self.settings.batch_max * 1024)
@@ -225,22 +249,43 @@ class SpoolWriter:
         self._drop_drained()
         return busy
 
-    def _store_frames(self, f: _Folder, frames: list[Frame]) -> bool:
-        records: list[PredictionRecord] = []
+    def _store_raw(self, f: _Folder) -> bool:
+        """Store a batch of the raw spool (its segments go as soon as they are stored)."""
+        frames = f.reader.pending(limit_bytes=self.settings.batch_max * 1024)
+        frames = frames[: self.settings.batch_max]
+        if not frames:
+            return False
+        raw_rows: list[dict[str, Any]] = []
         for frame in frames:
             if not frame.payload:
-                continue  # a torn tail: skipped, the mark moves past it
+                continue
             try:
-                records.append(decode_record(frame.payload))
-            except (orjson.JSONDecodeError, TypeError) as exc:
-                log.warning("skipping an unreadable spooled record: %s", exc)
-                self.counters["skipped_total"] += 1
-        rows, raw_rows = self._rows(records)
+                data = orjson.loads(frame.payload)
+                raw_rows.append(
+                    {
+                        "prediction_id": str(data["prediction_id"]),
+                        "service": str(data["service"]),
+                        "inputs": dict(data["inputs"]),
+                        "expires_at": datetime.fromtimestamp(float(data["expires_at"]), UTC),
+                    }
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("skipping an unreadable spooled raw input: %s", exc)
+                self.counters["raw_skipped_total"] += 1
+        if not self._write_batch([], raw_rows):
+            return False
+        last = frames[-1]
+        f.reader.commit(last.segment, last.end)
+        self.counters["raw_written_total"] += len(raw_rows)
+        return True
+
+    def _write_batch(self, rows: list[dict[str, Any]], raw_rows: list[dict[str, Any]]) -> bool:
+        """Insert, retrying while the database is away; False if the writer must stop first."""
         delay = 0.05
         while True:
             try:
                 self._insert(rows, raw_rows)
-                break
+                return True
             except StoreUnavailableError as exc:
                 self._outage(exc)
             deadline = self.deadline
@@ -248,6 +293,20 @@ class SpoolWriter:
                 return False
             self._sleep(delay)
             delay = min(delay * 2, self.settings.retry_max_s)
+
+    def _store_frames(self, f: _Folder, frames: list[Frame]) -> bool:
+        records: list[tuple[PredictionRecord, int | None]] = []
+        for frame in frames:
+            if not frame.payload:
+                continue  # a torn tail: skipped, the mark moves past it
+            try:
+                records.append(decode_spooled(frame.payload))
+            except (orjson.JSONDecodeError, TypeError) as exc:
+                log.warning("skipping an unreadable spooled record: %s", exc)
+                self.counters["skipped_total"] += 1
+        rows, raw_rows = self._rows(records)
+        if not self._write_batch(rows, raw_rows):
+            return False
         last = frames[-1]
         f.reader.commit(last.segment, last.end)
         self.database_ok = True
@@ -319,13 +378,16 @@ class SpoolWriter:
         return bool(frames)
 
     def _rows(
-        self, records: Sequence[PredictionRecord]
+        self, records: Sequence[tuple[PredictionRecord, int | None]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         now = self.clock.now()
         rows: list[dict[str, Any]] = []
         raw_rows: list[dict[str, Any]] = []
-        for r in records:
-            rows.append(self._row(r, now))
+        for r, redactions in records:
+            rows.append(self._row(r, redactions, now))
+            if redactions is not None:
+                continue  # redacted by the gateway: its raw input (if kept) is in the raw spool
+            # Spooled unredacted by an older version: the raw input comes from the record.
             spec = self.settings.services.get(r.service)
             if spec is not None and spec.raw_inputs:
                 ts = datetime.fromtimestamp(r.ts, UTC)
@@ -339,13 +401,15 @@ class SpoolWriter:
                 )
         return rows, raw_rows
 
-    def _row(self, r: PredictionRecord, now: datetime) -> dict[str, Any]:
-        inputs, redactions = self.redactor.redact(r.service, r.inputs)
-        # Segments come from the inputs and the caller from a header: both are stored, so
-        # both are redacted like the input (an e-mail address sent as `language`, say).
-        segments, n_segments = self.redactor.redact(r.service, r.segments)
-        caller, n_caller = self.redactor.redact(r.service, {"caller": r.caller})
-        redactions += n_segments + n_caller
+    def _row(self, r: PredictionRecord, redactions: int | None, now: datetime) -> dict[str, Any]:
+        inputs, segments, caller = dict(r.inputs), dict(r.segments), {"caller": r.caller}
+        if redactions is None:
+            inputs, redactions = self.redactor.redact(r.service, r.inputs)
+            # Segments come from the inputs and the caller from a header: both are stored, so
+            # both are redacted like the input (an e-mail address sent as `language`, say).
+            segments, n_segments = self.redactor.redact(r.service, r.segments)
+            caller, n_caller = self.redactor.redact(r.service, {"caller": r.caller})
+            redactions += n_segments + n_caller
         extra = {k: v for k, v in segments.items() if k not in _TYPED_SEGMENTS}
         return {
             "prediction_id": r.prediction_id,
@@ -428,14 +492,22 @@ def child_main() -> None:
     """The writer process: ``python -c '...child_main()' FD`` (see ``PredictionLog``)."""
     import fcntl
     import selectors
+    import signal
     import socket
     import sys
+
+    # A service manager stops the whole group (systemd's SIGTERM to every process of the
+    # unit): the writer stops when its gateway says so, or dies, after storing what it can.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from liveops.store import open_store
 
     logging.basicConfig(level=logging.INFO, format="liveops log writer: %(message)s")
     sock = socket.socket(fileno=int(sys.argv[1]))
-    spec = orjson.loads(os.environ.pop("LIVEOPS_LOG_WRITER"))
+    spec = _read_spec(sock)
+    if spec is None:
+        return  # the gateway died before it sent the spec
     # One writer per folder: a writer whose gateway died may still be finishing its batch.
     held = os.open(Path(spec["own"][0][1]) / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(held, fcntl.LOCK_EX)
@@ -486,3 +558,23 @@ def child_main() -> None:
         writer.run(wait)
     finally:
         store.close()
+
+
+def _read_spec(sock: Any) -> dict[str, Any] | None:
+    """The writer's spec, sent first on the socket as a length and a JSON object."""
+
+    def exactly(n: int) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    head = exactly(4)
+    body = exactly(int.from_bytes(head, "little")) if head is not None else None
+    if body is None:
+        return None
+    spec: dict[str, Any] = orjson.loads(body)
+    return spec
