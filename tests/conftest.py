@@ -75,6 +75,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database another process can open too (a gateway, a log writer, a killed child)."""
+    if request.param == "sqlite-file":
+        return f"sqlite:///{tmp_path / 'liveops.db'}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url
+
+
 @pytest.fixture
 def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
     s = open_store(db_url, artifacts_root=tmp_path / "artifacts", project_dir=tmp_path)

@@ -1,8 +1,9 @@
 """A real gateway: ``liveops serve`` as a subprocess on a free port, over a small project.
 
-The project's models are entry points in :mod:`tests.server.models`; answers are logged by the
-file sink in :mod:`tests.server.file_sink` (until the prediction log is merged, the gateway's
-own tests use it through ``LIVEOPS_PREDICTION_SINK``).
+The project's models are entry points in :mod:`tests.server.models`; answers go to the real
+prediction log (its spool, its writer process, the database), and :func:`logged` reads back
+what reached the database. ``sink="file"`` swaps in the file sink of
+:mod:`tests.server.file_sink`, for tests that do not assert what was logged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,30 @@ class Server:
                 self.proc.wait()
 
 
+def logged(
+    project: Path, ids: Iterable[str], database_url: str | None = None, limit_s: float = 60
+) -> dict[str, dict[str, Any]]:
+    """The stored rows of ``ids`` (by id), once all of them reached the database or
+    ``limit_s`` passed: the log's writer stores answers a moment after they were sent."""
+    wanted = set(ids)
+    store = open_store(database_url, project_dir=project)
+    try:
+        deadline = time.monotonic() + limit_s
+        while True:
+            found = set(store.predictions.existing_ids(list(wanted)))
+            if found == wanted or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        rows = {pid: store.predictions.get(pid) for pid in found}
+    finally:
+        store.close()
+    return {pid: row for pid, row in rows.items() if row is not None}
+
+
 def start_server(
     project: Path,
     *extra: str,
-    sink: str | None = "file",
+    sink: str | None = None,
     database_url: str | None = None,
     ready: bool = True,
 ) -> Server:
@@ -140,10 +161,15 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def serve(project: Path) -> Iterator[Callable[..., Server]]:
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start gateways (stopped after the test): on the default project, or ``project=``."""
     started: list[Server] = []
 
-    def _start(*extra: str, **kw: Any) -> Server:
+    def _start(*extra: str, project: Path | None = None, **kw: Any) -> Server:
+        if project is None:
+            project = tmp_path / "proj"
+            if not project.exists():
+                make_project(project)
         s = start_server(project, *extra, **kw)
         started.append(s)
         return s

@@ -1,5 +1,6 @@
-"""A tiny file-backed prediction sink for the gateway's own tests (not a mock of the database):
-one JSON line per record, appended and flushed before ``submit`` returns.
+"""A tiny file-backed prediction sink: one JSON line per record, appended before ``submit``
+returns. It exercises the gateway's ``LIVEOPS_PREDICTION_SINK`` hook in tests that do not
+assert what was logged (those use the real prediction log).
 
 Used through ``LIVEOPS_PREDICTION_SINK=tests.server.file_sink:open_file_sink``.
 """
@@ -50,11 +51,3 @@ class FileSink:
 
 def open_file_sink(store: Any, project_dir: Path) -> FileSink:
     return FileSink(project_dir / ".liveops" / "test-sink" / f"{os.getpid()}.jsonl")
-
-
-def read_records(project_dir: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    folder = project_dir / ".liveops" / "test-sink"
-    for f in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
-        out.extend(orjson.loads(line) for line in f.read_bytes().splitlines() if line)
-    return out

@@ -7,42 +7,30 @@ import re
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from liveops.store import open_store
-from tests.server.conftest import Server
+from tests.server.conftest import Server, logged, make_project
 from tests.server.load import Load
 
 PREDICT = "/v1/services/router/predict"
 pytestmark = pytest.mark.slow
 
 
-def _wait_logged(server: Server, ids: set[str], limit_s: float = 60) -> set[str]:
-    """The ids among ``ids`` that reach the database within ``limit_s``."""
-    store = open_store(project_dir=server.project)
-    try:
-        deadline = time.monotonic() + limit_s
-        while True:
-            found = set(store.predictions.ids("router"))
-            if ids <= found or time.monotonic() > deadline:
-                return ids & found
-            time.sleep(0.2)
-    finally:
-        store.close()
-
-
 def test_kill_9_under_load_then_restart_loses_no_answered_request(
-    serve: Callable[..., Server],
+    serve: Callable[..., Server], durable_url: str, tmp_path: Path
 ) -> None:
-    server = serve(sink=None)
+    project = make_project(tmp_path / "durable", durable_url)
+    server = serve(project=project, database_url=durable_url)
     with Load(server.url + PREDICT, {"inputs": {"text": "refund", "channel": "chat"}}, 4) as load:
         time.sleep(2.0)
         server.stop(signal.SIGKILL)
     answered = {o.body["prediction_id"] for o in load.outcomes if o.status == 200}
     assert len(answered) > 50
-    restarted = serve(sink=None)  # replays the spool the killed process left
-    found = _wait_logged(restarted, answered)
+    # The restart replays the spool the killed process left.
+    restarted = serve(project=project, database_url=durable_url)
+    found = set(logged(project, answered, durable_url))
     print(f"\nkill -9: {len(answered)} answered, {len(found)} in the prediction log after restart")
     assert found == answered
     with restarted.client() as c:
@@ -53,7 +41,7 @@ def test_kill_9_under_load_then_restart_loses_no_answered_request(
 def test_feedback_for_an_issued_id_and_404_for_an_unknown_one(
     serve: Callable[..., Server],
 ) -> None:
-    server = serve(sink=None)
+    server = serve()
     with server.client() as c:
         pid = c.post(PREDICT, json={"inputs": {"text": "refund"}}).json()["prediction_id"]
         fb = {"prediction_id": pid, "label": "technical", "source": "agent:ana"}
@@ -80,7 +68,7 @@ def _metric(text: str, pattern: str) -> float:
 
 
 def test_two_workers_share_one_metrics_view(serve: Callable[..., Server]) -> None:
-    server = serve("--workers", "2", sink=None)
+    server = serve("--workers", "2")
     deadline = time.monotonic() + 60
     with server.client() as c:  # both workers loaded: the gauge sums over live workers
         while _metric(c.get("/metrics").text, r"^liveops_loaded_versions (\S+)$") < 2:
@@ -103,7 +91,7 @@ def test_feedback_right_after_predict_is_accepted_by_any_worker(
 ) -> None:
     # Each request on a new connection: the feedback often reaches the other worker, whose
     # own memory does not know the id and whose database may not have it yet.
-    server = serve("--workers", "2", sink=None)
+    server = serve("--workers", "2")
     deadline = time.monotonic() + 60
     with server.client() as c:
         while _metric(c.get("/metrics").text, r"^liveops_loaded_versions (\S+)$") < 2:

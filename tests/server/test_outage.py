@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from liveops.store import open_store
-from tests.server.conftest import Server, make_project, start_server
+from tests.server.conftest import Server, make_project
 from tests.server.load import Load
 from tests.services.predictions.test_resilience import HOLD_SQLITE_WRITE_LOCK
 from tests.tcp_proxy import PausableProxy
@@ -66,36 +66,23 @@ def _serve_through_outage(
     assert len(logged) == len(answered) or len(logged) - len(answered) <= 4  # in flight at stop
 
 
-@pytest.fixture
-def stopping() -> Iterator[list[Server]]:
-    servers: list[Server] = []
-    yield servers
-    for s in servers:
-        s.stop()
-
-
 @pytest.mark.postgres
 def test_postgres_unreachable_for_30_seconds_under_load(
-    pg_schema_url: str, tmp_path: Path, stopping: list[Server]
+    pg_schema_url: str, tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     url = make_url(pg_schema_url)
     proxy = PausableProxy(url.host or "127.0.0.1", url.port or 5432)
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     try:
         project = make_project(tmp_path / "proj", proxied)
-        server = start_server(project, sink=None, database_url=proxied)
-        stopping.append(server)
+        server = serve(project=project, database_url=proxied)
         _serve_through_outage(server, pg_schema_url, proxy.pause, proxy.resume)
     finally:
         proxy.close()
 
 
-def test_sqlite_write_locked_for_30_seconds_under_load(
-    tmp_path: Path, stopping: list[Server]
-) -> None:
-    project = make_project(tmp_path / "proj")
-    server = start_server(project, sink=None)
-    stopping.append(server)
+def test_sqlite_write_locked_for_30_seconds_under_load(serve: Callable[..., Server]) -> None:
+    server = serve()
     holders: list[subprocess.Popen[str]] = []
 
     def lock() -> None:
@@ -104,7 +91,7 @@ def test_sqlite_write_locked_for_30_seconds_under_load(
                 sys.executable,
                 "-c",
                 HOLD_SQLITE_WRITE_LOCK,
-                str(project / ".liveops" / "liveops.db"),
+                str(server.project / ".liveops" / "liveops.db"),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_schemathesis_finds_no_server_error(serve: Callable[..., Server], tmp_path: Path) -> None:
-    server = serve(sink=None)
+    server = serve()
     st = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
         [

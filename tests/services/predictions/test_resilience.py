@@ -165,14 +165,6 @@ def test_sqlite_write_locked_by_another_process_for_30_seconds(tmp_path: Path) -
         store.close()
 
 
-@pytest.fixture(params=["sqlite-file", "postgres"])
-def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite-file":
-        return f"sqlite:///{tmp_path / 'liveops.db'}"
-    url: str = request.getfixturevalue("pg_schema_url")
-    return url
-
-
 def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
