@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from liveops.services.predictions import LogSettings, open_prediction_log
@@ -132,4 +134,40 @@ def test_reading_in_small_chunks_sees_every_frame_once(tmp_path: Path) -> None:
         reader.commit(frames[-1].segment, frames[-1].end)
     assert seen == payloads
     assert reader.torn_bytes == 0
+    spool.close()
+
+
+def test_a_shared_delete_spool_loses_no_frame_while_its_live_segment_is_deleted(
+    tmp_path: Path,
+) -> None:
+    # The raw spool's protocol: the reader deletes the segment still appended to once it is
+    # stored; the appender, under the segment's flock, moves on to a new one.
+    spool = claim_spool(tmp_path, shared_delete=True)
+    reader = SpoolReader(spool.folder, live=True, shared_delete=True)
+    sent = [f"frame-{i}".encode() for i in range(1500)]
+    done = threading.Event()
+
+    def append() -> None:
+        for i in range(0, len(sent), 3):
+            spool.append(b"".join(encode_frame(p) for p in sent[i : i + 3]))
+            time.sleep(0.0005)  # a gateway's pace: the reader catches up now and then
+        done.set()
+
+    appender = threading.Thread(target=append)
+    appender.start()
+    got: list[bytes] = []
+    deleted_live = 0
+    while True:
+        finished = done.is_set()
+        frames = reader.pending()
+        got += [f.payload for f in frames if f.payload]
+        if frames:
+            reader.commit(frames[-1].segment, frames[-1].end)
+            deleted_live += not done.is_set() and not list(spool.folder.glob("*.seg"))
+        elif finished:
+            break
+    appender.join()
+    assert got == sent  # every frame once, in order
+    assert deleted_live > 0  # the live segment really was deleted while appended to
+    assert list(spool.folder.glob("*.seg")) == []  # stored: nothing left on disk
     spool.close()
