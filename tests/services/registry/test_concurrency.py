@@ -5,8 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-import pytest
-
 from liveops.core.project import parse_project
 from liveops.services.registry import apply_project, register_version
 from liveops.store import open_store
@@ -30,15 +28,8 @@ def _worker(url: str, artifacts: str, worker: int, start: mp.synchronize.Event) 
     store.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite-file", "postgres"])
-def test_concurrent_registration(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'liveops.db'}"
-        if backend == "sqlite-file"
-        else request.getfixturevalue("pg_schema_url")
-    )
+def test_concurrent_registration(durable_url: str, tmp_path: Path) -> None:
+    url = durable_url
     factories = (f"model_{w}_{i}" for w in range(2) for i in range(PER_WORKER))
     (tmp_path / "concurrent_models.py").write_text(
         "".join(f"def {name}() -> None: ...\n" for name in factories)
