@@ -1,5 +1,6 @@
 """A stand-in gateway for the kill -9 test: submits batches and prints each batch's ids once
-``submit`` returned (the moment a gateway would send its 200), until it is killed.
+``submit`` returned (the moment a gateway would send its 200), until it is killed. The first
+line names its log writer process, so that a test can kill both.
 
     python -m tests.services.predictions.submit_forever DATABASE_URL PROJECT_DIR
 """
@@ -19,6 +20,8 @@ def main() -> None:
     store = open_store(url, project_dir=project)
     # Small, frequent batches: at the kill some records are stored, some only spooled.
     plog = open_prediction_log(store, project, LogSettings(flush_interval_s=0.05, batch_max=500))
+    writer = plog._proc
+    sys.stdout.write(f"writer {writer.pid if writer is not None else 0}\n")  # killed together
     while True:
         records = [rec() for _ in range(10)]
         plog.submit(records)

@@ -5,6 +5,7 @@ A thread submitting records at a steady rate stands in for the gateway."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -184,13 +185,20 @@ def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> No
     )
     assert child.stdout is not None
     answered: list[str] = []
+    writer = 0
     try:
+        writer = int(child.stdout.readline().split()[1])
         while len(answered) < 10_000:
             line = child.stdout.readline()
             assert line, "the child stopped early"
             answered.extend(line.split())
     finally:
+        # The gateway and its writer process (which runs in a session of its own and would
+        # otherwise store its batch and exit) die at once, as in a crash of the host.
         os.kill(child.pid, signal.SIGKILL)
+        if writer:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(writer, signal.SIGKILL)
         child.wait(10)
     store = open_store(durable_url, project_dir=project)
     before = len(store.predictions.existing_ids(answered))
