@@ -220,7 +220,7 @@ def test_a_new_user_builds_evaluates_readies_and_serves_a_tabular_service(
     assert run_cli("alias", "set", "tumour", "production", "1").code == 0
     from tests.server.conftest import start_server
 
-    server = start_server(tmp_path, sink=None)
+    server = start_server(tmp_path)
     try:
         row = rows.iloc[0]
         inputs = {k: (row[k].item() if k != "size" else row[k]) for k in INPUTS}

@@ -3,43 +3,26 @@ for by its fallback (logged as such), /readyz says degraded and why; with no fal
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
-from liveops.store import open_store
-from tests.server.conftest import start_server
+from tests.server.conftest import logged, start_server
 from tests.services.serving.wine import SAMPLE, corrupt, make_wine
 
 PREDICT = "/v1/services/wine/predict"
-
-
-def _logged(project: Path, prediction_id: str) -> dict[str, Any]:
-    """The record the prediction log stored (its writer stores the spool within a second)."""
-    store = open_store(project_dir=project)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            row = store.predictions.get(prediction_id)
-            if row is not None:
-                return dict(row)
-            time.sleep(0.1)
-    finally:
-        store.close()
-    raise AssertionError(f"{prediction_id} was not stored within 30 s")
 
 
 def test_a_changed_artifact_is_answered_and_logged_as_a_fallback(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     module = make_wine(project, '{fallback: rules, rules: "wine_rules:classify"}')
     corrupt(project, "wine@1")
-    server = start_server(project, sink=None)  # the real prediction log
+    server = start_server(project)  # the real prediction log
     try:
         with server.client() as c:
             ready = c.get("/readyz")
             answer = c.post(PREDICT, json={"inputs": {**SAMPLE, "color_intensity": 8.5}})
         assert answer.status_code == 200, answer.text
-        record = _logged(project, answer.json()["prediction_id"])  # while its writer runs
+        pid = answer.json()["prediction_id"]
+        record = logged(project, [pid])[pid]  # while its writer runs
     finally:
         server.stop()
     assert ready.status_code == 200
@@ -60,7 +43,7 @@ def test_without_a_fallback_it_is_a_503_that_says_why(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     make_wine(project, "{}")
     corrupt(project, "wine@1")
-    server = start_server(project, sink=None, ready=False)
+    server = start_server(project, ready=False)
     try:
         with server.client() as c:
             ready = c.get("/readyz")

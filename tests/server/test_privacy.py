@@ -68,7 +68,7 @@ def _stored_bytes(project: Path) -> dict[Path, bytes]:
 
 def _run_gateway(project: Path) -> list[str]:
     """Send requests holding every personal string, stop the gateway; the answered ids."""
-    server = start_server(project, sink=None)
+    server = start_server(project)
     ids = []
     try:
         with server.client(headers={"x-liveops-caller": PERSONAL["caller"]}) as c:
