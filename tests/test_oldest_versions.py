@@ -113,7 +113,7 @@ def oldest_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     pip = [uv, "pip", "install", "--quiet", "--python", str(python)]
     _run([*pip, "-r", str(oldest), *_test_tools(oldest)])
     _run([*pip, "--no-deps", str(wheel)])
-    yield venv
+    return venv
 
 
 def test_the_oldest_allowed_versions_are_installed(oldest_venv: Path) -> None:
@@ -143,7 +143,8 @@ def test_smoke_tests_pass_on_the_oldest_allowed_versions(oldest_venv: Path) -> N
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     # The wheel answered, not the source tree: every smoke test ran, none was skipped.
-    assert re.search(r"\d+ passed", out.stdout) and " skipped" not in out.stdout, out.stdout
+    assert re.search(r"\d+ passed", out.stdout), out.stdout
+    assert " skipped" not in out.stdout, out.stdout
 
 
 def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
@@ -157,9 +158,11 @@ def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
         cwd=tmp_path, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 4, out.stdout + out.stderr
-    assert "psycopg" in out.stderr and "pip install 'liveops[postgres]'" in out.stderr
+    assert "psycopg" in out.stderr
+    assert "pip install 'liveops[postgres]'" in out.stderr
     # Only the message and its hint: no traceback, no warning from an old dependency.
-    assert out.stderr.count("\n") == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.count("\n") == 2, out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
 
 
 def test_the_postgres_extra_at_its_floor_runs_on_postgresql(

@@ -16,7 +16,8 @@ def _blocks(lang: str) -> list[str]:
 
 def test_readme_opens_with_the_two_setup_commands() -> None:
     first = _blocks("bash")[0]
-    assert "make demo" in first and "make test" in first
+    assert "make demo" in first
+    assert "make test" in first
 
 
 def test_readme_python_example_runs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -49,7 +49,8 @@ def test_ratios_name_each_target_met_or_missed() -> None:
     assert by_name["errors (liveops, all levels)"].met is True
     assert by_name["log rows == answered"].met is True
     printed = report.verdict_lines(verdicts)
-    assert "MISSED" in printed and "not measured" in printed
+    assert "MISSED" in printed
+    assert "not measured" in printed
 
 
 def test_log_check_counts_missing_ids_and_bounds_extra_rows() -> None:
@@ -118,14 +119,17 @@ def test_every_answered_id_is_found_in_the_log(workspace: Workspace, standin: Se
     prefix = workspace.work / "ids-test"
     before = logcheck.id_reader(STANDIN, workspace)()
     measured = load.run_wrk(standin, bodies, 4, 1.0, prefix)
-    assert measured.errors == 0 and measured.answered == measured.requests > 0
+    assert measured.errors == 0
+    assert measured.answered == measured.requests > 0
     assert measured.p50_ms <= measured.p99_ms
-    assert measured.wrk_cpu_cores > 0 and measured.server_cpu_cores > 0
+    assert measured.wrk_cpu_cores > 0
+    assert measured.server_cpu_cores > 0
     ids = load.read_ids(prefix)
     assert len(ids) == len(set(ids)) == measured.answered
     after, _, drained = logcheck.wait_drained(logcheck.id_reader(STANDIN, workspace), ids)
     log = logcheck.check(measured.answered, ids, before, after, 4, 0.0, drained)
-    assert log.missing == 0 and log.ok
+    assert log.missing == 0
+    assert log.ok
 
 
 @pytest.mark.slow
@@ -134,7 +138,8 @@ def test_rejected_requests_count_as_errors(workspace: Workspace, standin: Server
     # BentoML-shaped bodies are not liveops-shaped: the stand-in answers 422 to each.
     bodies = prepare.write_bodies(workspace, "bentoml", prepare.request_records(20))
     measured = load.run_wrk(standin, bodies, 2, 1)
-    assert measured.requests > 0 and measured.answered == 0
+    assert measured.requests > 0
+    assert measured.answered == 0
     assert measured.errors == measured.requests
     assert measured.error_detail == {"status": measured.requests}
 
@@ -142,7 +147,8 @@ def test_rejected_requests_count_as_errors(workspace: Workspace, standin: Server
 def test_every_target_has_a_start_command(workspace: Workspace) -> None:
     for target in [*TARGETS.values(), STANDIN]:
         cmd, cwd, _ = servers.command(target, workspace, 8000)
-        assert cmd and "8000" in cmd, target.name
+        assert cmd, target.name
+        assert "8000" in cmd, target.name
         assert cwd.is_absolute()
 
 

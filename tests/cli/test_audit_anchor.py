@@ -58,7 +58,8 @@ def test_an_anchor_catches_events_cut_off_with_the_head_rewritten(
     assert r.code == 0, r.err
     anchor = r.out.strip()
     seq, _, digest = anchor.partition(":")
-    assert seq == "4" and len(digest) == 64
+    assert seq == "4"
+    assert len(digest) == 64
     assert run_cli("audit", "anchor", "--json").json()["anchor"] == anchor
     assert run_cli("audit", "verify", "--anchor", anchor).code == 0
     # Cut off the last two events and make the head point at what is left: consistent.
@@ -74,7 +75,9 @@ def test_an_anchor_catches_events_cut_off_with_the_head_rewritten(
     assert r.code == 1
     assert "the anchor is event 4 but the chain has only 2 events" in r.out
     r = run_cli("audit", "verify", "--anchor", anchor, "--json")
-    assert r.code == 1 and r.json()["ok"] is False and r.json()["anchor"]["seq"] == 4
+    assert r.code == 1
+    assert r.json()["ok"] is False
+    assert r.json()["anchor"]["seq"] == 4
 
 
 def test_an_anchor_catches_a_rewritten_chain(
@@ -105,7 +108,9 @@ def test_an_anchor_catches_a_rewritten_chain(
     )
     assert run_cli("audit", "verify").code == 0
     r = run_cli("audit", "verify", "--anchor", str(folder / "anchor.json"))
-    assert r.code == 1 and "event 4 has hash" in r.out and "rewritten" in r.out
+    assert r.code == 1
+    assert "event 4 has hash" in r.out
+    assert "rewritten" in r.out
 
 
 def test_a_deleted_head_row_is_a_tamper_verdict_not_a_crash(
@@ -115,18 +120,25 @@ def test_a_deleted_head_row_is_a_tamper_verdict_not_a_crash(
     _tamper(engine, "DELETE FROM audit_head")
     r = run_cli("audit", "verify")
     assert r.code == 1, r.err
-    assert "head row is missing" in r.out and "internal error" not in r.err
+    assert "head row is missing" in r.out
+    assert "internal error" not in r.err
     r = run_cli("audit", "verify", "--json")
-    assert r.code == 1 and not r.json()["ok"]
+    assert r.code == 1
+    assert not r.json()["ok"]
     r = run_cli("audit", "anchor")
-    assert r.code == 1 and "head row is missing" in r.err and "internal error" not in r.err
+    assert r.code == 1
+    assert "head row is missing" in r.err
+    assert "internal error" not in r.err
     r = run_cli("alias", "set", "cancer", "production", "1")  # a change cannot be recorded
-    assert r.code == 4 and "head row is missing" in r.err and "internal error" not in r.err
+    assert r.code == 4
+    assert "head row is missing" in r.err
+    assert "internal error" not in r.err
 
 
 def test_a_bad_anchor_is_a_usage_error(run_cli: Runner, project: tuple[Path, sa.Engine]) -> None:
     r = run_cli("audit", "verify", "--anchor", "4:abc")
-    assert r.code == 2 and "neither SEQ:HASH nor a file" in r.err
+    assert r.code == 2
+    assert "neither SEQ:HASH nor a file" in r.err
 
 
 class _Notary(BaseHTTPRequestHandler):
@@ -164,11 +176,15 @@ def test_anchor_posts_the_head_to_a_url(
     url, handler = notary
     r = run_cli("audit", "anchor", "--post", url)
     assert r.code == 0, r.err
-    assert r.out.strip().startswith("1:") and f"posted to {url}" in r.err
+    assert r.out.strip().startswith("1:")
+    assert f"posted to {url}" in r.err
     (posted,) = handler.received
-    assert posted["seq"] == 1 and f"{posted['seq']}:{posted['hash']}" == r.out.strip()
+    assert posted["seq"] == 1
+    assert f"{posted['seq']}:{posted['hash']}" == r.out.strip()
     handler.status = 500
     r = run_cli("audit", "anchor", "--post", url)
-    assert r.code == 4 and "answered 500" in r.err
+    assert r.code == 4
+    assert "answered 500" in r.err
     r = run_cli("audit", "anchor", "--post", "http://127.0.0.1:1/x")
-    assert r.code == 4 and "could not post the anchor" in r.err
+    assert r.code == 4
+    assert "could not post the anchor" in r.err

@@ -17,7 +17,8 @@ def test_register_refuses_a_0_1_model_then_takes_a_label_map(
     r = run_cli("register", "tumours", "--artifact", str(model))
     assert r.code == 4, r.out + r.err
     said = " ".join((r.out + r.err).split())
-    assert "classes are 0, 1" in said and "labels are benign, malignant" in said
+    assert "classes are 0, 1" in said
+    assert "labels are benign, malignant" in said
     assert "output.label_map=" in said  # the next step, ready to paste
     r = run_cli(
         "register",
@@ -40,7 +41,8 @@ def test_register_refuses_a_0_1_model_then_takes_a_label_map(
         "--config",
         "output.label_map={0: malignant, 1: benign}",
     )
-    assert r.code == 0 and "already registered" in r.out
+    assert r.code == 0
+    assert "already registered" in r.out
     assert run_cli("alias", "set", "tumours", "production", "1").code == 0
     (tmp_path / "liveops.yaml").write_text(
         tabular_yaml().replace("[benign, malignant]", "[benign, cancer]")
@@ -48,7 +50,9 @@ def test_register_refuses_a_0_1_model_then_takes_a_label_map(
     assert run_cli("service", "apply").code == 0
     r = run_cli("alias", "set", "tumours", "candidate", "1")
     said = " ".join((r.out + r.err).split())
-    assert r.code == 4 and "malignant" in said and "benign, cancer" in said
+    assert r.code == 4
+    assert "malignant" in said
+    assert "benign, cancer" in said
 
 
 def test_a_model_without_feature_names_warns_once_at_registration(

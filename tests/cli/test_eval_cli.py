@@ -198,8 +198,10 @@ def test_all_gates_pass_exit_0_and_json_is_only_json_with_gates_first(
     doc = r.json()  # the whole of stdout parses: nothing else is printed there
     assert next(iter(doc)) == "gates"
     assert set(_verdicts(doc).values()) == {"pass"}
-    assert doc["exit_code"] == 0 and doc["ref"] == "router@1"
-    assert doc["summary"]["baseline"] == "router@2" and doc["summary"]["cases"] == CASES
+    assert doc["exit_code"] == 0
+    assert doc["ref"] == "router@1"
+    assert doc["summary"]["baseline"] == "router@2"
+    assert doc["summary"]["cases"] == CASES
     assert doc["id"] in _run_ids(run_cli, project)
 
 
@@ -230,7 +232,8 @@ def test_only_inconclusive_exits_3(run_cli: Runner, project: Path) -> None:
     assert r.code == 3, r.err
     verdicts = _verdicts(r.json())
     assert verdicts[SPANISH] == "inconclusive"
-    assert verdicts["accuracy >= 0.7"] == "pass" and verdicts["must_pass >= 1"] == "pass"
+    assert verdicts["accuracy >= 0.7"] == "pass"
+    assert verdicts["must_pass >= 1"] == "pass"
     assert r.json()["summary"]["baseline"] == "router@1"  # the production alias by default
 
 
@@ -243,7 +246,8 @@ def test_html_report_is_one_self_contained_file(
     assert f"report written to {report}" in r.err
     html = report.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
-    assert "router@2" in html and "accuracy[spanish]" in html
+    assert "router@2" in html
+    assert "accuracy[spanish]" in html
     assert "<svg" in html  # the charts are inline
     # nothing is fetched: no external scripts, styles, images or fonts
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
@@ -255,10 +259,13 @@ def test_runs_list_and_show_the_stored_run(run_cli: Runner, project: Path) -> No
     listed = run_cli("runs", "list", "router@3", "--json", cwd=project)
     assert listed.code == 0
     row = next(x for x in listed.json() if x["id"] == made["id"])
-    assert row["version"] == "router@3" and row["baseline"] == "router@1"
-    assert row["exit_code"] == 3 and re.search(r"\d inconclusive", row["gates"])
+    assert row["version"] == "router@3"
+    assert row["baseline"] == "router@1"
+    assert row["exit_code"] == 3
+    assert re.search(r"\d inconclusive", row["gates"])
     table = run_cli("runs", "list", cwd=project)
-    assert made["id"] in table.out and "router@3" in table.out
+    assert made["id"] in table.out
+    assert "router@3" in table.out
 
 
 def test_runs_list_fits_80_columns_and_cuts_nothing(
@@ -270,7 +277,9 @@ def test_runs_list_fits_80_columns_and_cuts_nothing(
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "…" not in out
     row = out[out.index(made["id"]) :]
-    assert "router@3" in row and "@1" in row and made["created_at"][:10] in row
+    assert "router@3" in row
+    assert "@1" in row
+    assert made["created_at"][:10] in row
     for verdict in {g["verdict"] for g in made["gates"]}:
         assert verdict in row
 
@@ -278,10 +287,12 @@ def test_runs_list_fits_80_columns_and_cuts_nothing(
     assert shown.code == 0  # showing a run is not judging it again
     assert shown.json()["summary"] == made["summary"]
     human = run_cli("runs", "show", made["id"][:6], cwd=project)
-    assert f"(run {made['id']})" in human.out and "inconclusive" in human.out
+    assert f"(run {made['id']})" in human.out
+    assert "inconclusive" in human.out
 
     missing = run_cli("runs", "show", "nope", cwd=project)
-    assert missing.code == 4 and "no evaluation run 'nope'" in missing.err
+    assert missing.code == 4
+    assert "no evaluation run 'nope'" in missing.err
 
 
 def test_gates_table_is_readable_at_80_columns(
@@ -335,7 +346,8 @@ def test_a_model_raising_on_some_cases_counts_errors_and_goes_on(
     assert "ValueError: cannot parse this message" in r.out
     assert f"{CASES} cases from router-eval@1, {BOOMS} model error(s)" in r.out
     doc = run_cli("eval", "router@4", "--json", cwd=project).json()
-    assert doc["summary"]["errors"] == BOOMS and doc["model_errors"]["count"] == BOOMS
+    assert doc["summary"]["errors"] == BOOMS
+    assert doc["model_errors"]["count"] == BOOMS
     assert doc["summary"]["metrics"]["overall"]["accuracy"]["value"] == pytest.approx(
         (CASES - BOOMS) / CASES
     )
@@ -363,7 +375,8 @@ def test_a_baseline_lacking_a_label_gets_those_cases_wrong(run_cli: Runner, proj
     assert overall["macro_f1"]["baseline_value"] == pytest.approx(f1_billing / 2)
     assert _verdicts(doc)["accuracy better than baseline"] == "pass"
     human = run_cli("eval", "router@1", "--baseline", "5", cwd=project)
-    assert human.code == 0 and "internal error" not in human.err
+    assert human.code == 0
+    assert "internal error" not in human.err
     # It gives the labels it does not know no probability: log loss counts them, clipped.
     with suite_edit(project, "metrics: [accuracy, macro_f1]", "metrics: [accuracy, log_loss]"):
         r = run_cli("eval", "router@1", "--baseline", "5", "--json", cwd=project)
@@ -400,7 +413,8 @@ def _refused(run_cli: Runner, project: Path, *args: str) -> Result:
     before = _run_ids(run_cli, project)
     r = run_cli("eval", *args, cwd=project)
     assert r.code == 4, (r.code, r.out, r.err)
-    assert "Traceback" not in r.err and "internal error" not in r.err
+    assert "Traceback" not in r.err
+    assert "internal error" not in r.err
     assert _run_ids(run_cli, project) == before
     return r
 
@@ -409,7 +423,8 @@ def test_suite_naming_a_missing_column(run_cli: Runner, project: Path) -> None:
     with suite_edit(project, "where: {language: es}", "where: {country: fr}"):
         r = _refused(run_cli, project, "router@1")
     assert "slice 'spanish' names column 'country'" in r.err
-    assert "router-eval@1" in r.err and "language" in r.err  # the columns it does have
+    assert "router-eval@1" in r.err
+    assert "language" in r.err
     with suite_edit(project, "expected: label", "expected: route"):
         r = _refused(run_cli, project, "router@1")
     assert "no column 'route'" in r.err
@@ -418,18 +433,20 @@ def test_suite_naming_a_missing_column(run_cli: Runner, project: Path) -> None:
 def test_suite_naming_a_dataset_that_does_not_exist(run_cli: Runner, project: Path) -> None:
     with suite_edit(project, "dataset: router-eval", "dataset: router-evil"):
         r = _refused(run_cli, project, "router@1")
-    assert (
-        "dataset router-evil does not exist" in r.err and "named by the cases of the suite" in r.err
-    )
+    assert "dataset router-evil does not exist" in r.err
+    assert "named by the cases of the suite" in r.err
     with suite_edit(project, "dataset: router-must", "dataset: router-mist"):
         r = _refused(run_cli, project, "router@1")
-    assert "router-mist does not exist" in r.err and "named by the must-pass of the suite" in r.err
+    assert "router-mist does not exist" in r.err
+    assert "named by the must-pass of the suite" in r.err
     with suite_edit(project, "dataset: router-eval", "dataset: router-eval@7"):
         r = _refused(run_cli, project, "router@1")
-    assert "router-eval@7 does not exist" in r.err and "only version 1" in r.err
+    assert "router-eval@7 does not exist" in r.err
+    assert "only version 1" in r.err
     with suite_edit(project, "dataset: router-eval", "dataset: router-eval@latest"):
         r = _refused(run_cli, project, "router@1")
-    assert "suite.yaml:3" in r.err and "'router-eval@latest' is not a dataset reference" in r.err
+    assert "suite.yaml:3" in r.err
+    assert "'router-eval@latest' is not a dataset reference" in r.err
 
 
 def test_cases_whose_labels_the_model_does_not_know(run_cli: Runner, project: Path) -> None:
@@ -446,7 +463,8 @@ def test_cases_whose_labels_the_model_does_not_know(run_cli: Runner, project: Pa
 def test_an_empty_dataset(run_cli: Runner, project: Path, tmp_path: Path) -> None:
     empty = _csv(tmp_path / "empty.csv", [])
     r = run_cli("dataset", "add", str(empty), "--name", "router-empty", cwd=project)
-    assert r.code == 4 and "empty.csv has no rows" in r.err
+    assert r.code == 4
+    assert "empty.csv has no rows" in r.err
     # so a suite cannot point at it either
     with suite_edit(project, "dataset: router-eval", "dataset: router-empty"):
         r = _refused(run_cli, project, "router@1")
@@ -456,7 +474,8 @@ def test_an_empty_dataset(run_cli: Runner, project: Path, tmp_path: Path) -> Non
 def test_a_gate_on_an_unknown_metric(run_cli: Runner, project: Path) -> None:
     with suite_edit(project, "{metric: accuracy, min: 0.7", "{metric: acuracy, min: 0.7"):
         r = _refused(run_cli, project, "router@1")
-    assert "suite.yaml:" in r.err and "unknown gate metric 'acuracy'" in r.err
+    assert "suite.yaml:" in r.err
+    assert "unknown gate metric 'acuracy'" in r.err
     with suite_edit(project, "{metric: accuracy, min: 0.7", "{metric: log_loss, max: 0.7"):
         r = _refused(run_cli, project, "router@1")
     assert "'log_loss' is not among the suite's metrics" in r.err
@@ -469,13 +488,16 @@ def test_a_gate_that_could_never_have_evidence(run_cli: Runner, project: Path) -
         project, "{metric: must_pass, min: 1.0,", "{metric: probes, slice: spanish, min: 1.0,"
     ):
         r = _refused(run_cli, project, "router@1")
-    assert f"suite.yaml:{line}" in r.err and "gate 'probes[spanish] >= 1'" in r.err
+    assert f"suite.yaml:{line}" in r.err
+    assert "gate 'probes[spanish] >= 1'" in r.err
     assert "measured over the whole suite, not per slice" in r.err
     # no must-pass cases at all: neither a must_pass block nor promoted regression cases
     with suite_edit(project, "\n  must_pass: {dataset: router-must}", ""):
         r = _refused(run_cli, project, "router@1")
-    assert f"suite.yaml:{line - 1}" in r.err and "gate 'must_pass >= 1'" in r.err
-    assert "no must-pass cases" in r.err and "router has no promoted regression cases" in r.err
+    assert f"suite.yaml:{line - 1}" in r.err
+    assert "gate 'must_pass >= 1'" in r.err
+    assert "no must-pass cases" in r.err
+    assert "router has no promoted regression cases" in r.err
 
 
 def test_a_baseline_that_does_not_exist(run_cli: Runner, project: Path) -> None:

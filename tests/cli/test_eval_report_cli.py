@@ -138,7 +138,8 @@ def test_the_terminal_report_shows_precision_and_recall_per_label_within_80_colu
     assert "…" not in r.out  # no label is cut anywhere in the report
     table = r.out[r.out.index("per label") :]
     table = table[: table.index("└")]
-    assert "precision" in table and "recall" in table
+    assert "precision" in table
+    assert "recall" in table
     rows = [line.strip("│ ").split("│") for line in table.splitlines() if line.startswith("│")]
     cells = [[c.strip() for c in row] for row in rows]
     expected = _expected_per_label(wine_project, ref)
@@ -151,7 +152,8 @@ def test_the_terminal_report_shows_precision_and_recall_per_label_within_80_colu
             if len(folded) >= len(label.replace(" ", "")) or c is cells[-1]:
                 break
         assert folded.replace(" ", "") == label.replace(" ", "")
-        assert cells[start][1] == f"{precision:.3f}" and cells[start][2] == f"{recall:.3f}"
+        assert cells[start][1] == f"{precision:.3f}"
+        assert cells[start][2] == f"{recall:.3f}"
 
 
 def test_the_json_names_the_confusion_matrix_error_column(
@@ -211,10 +213,12 @@ def test_a_run_stored_before_the_summary_was_typed_still_shows(
     }
     human = run_cli("runs", "show", "0ld0ld00", "--html", str(tmp_path / "old.html"))
     assert human.code == 0, human.err
-    assert "per label" in human.out and "must_pass >= 1" in human.out
+    assert "per label" in human.out
+    assert "must_pass >= 1" in human.out
     assert "(error)" in (tmp_path / "old.html").read_text(encoding="utf-8")
     listed = run_cli("runs", "list", "--json").json()
-    assert listed[0]["id"] == "0ld0ld00" and listed[0]["gates"] == "2 fail, 2 pass"
+    assert listed[0]["id"] == "0ld0ld00"
+    assert listed[0]["gates"] == "2 fail, 2 pass"
     ready = run_cli("readiness", "router@2", "--json")
     assert ready.code == 1  # the stored must-pass blocker failed
     gates = {c["name"]: c["status"] for c in ready.json()["checks"] if c["group"] == "gates"}

@@ -68,10 +68,13 @@ def test_tail_and_show(run_cli: Runner, tmp_path: Path) -> None:
     assert [row["prediction_id"] for row in r.json()] == ids[::-1][:2]
     assert r.json()[0]["inputs"] == {"text": "I am [REDACTED], card [CARD]"}
     human = run_cli("predictions", "tail")
-    assert human.code == 0 and "[CARD]" in human.out and ids[0] in human.out
+    assert human.code == 0
+    assert "[CARD]" in human.out
+    assert ids[0] in human.out
     shown = run_cli("predictions", "show", ids[0], "--json").json()
     assert shown["raw_inputs"] == {"text": "I am CU-00000, card 4111 1111 1111 1111"}
-    assert shown["label"] == "billing" and shown["feedback"] == []
+    assert shown["label"] == "billing"
+    assert shown["feedback"] == []
     assert "raw_inputs" in run_cli("predictions", "show", ids[0]).out
 
 
@@ -89,24 +92,30 @@ def test_tail_fits_80_columns_and_names_the_one_service_once(
     for i in rows:
         label = lines[i].split("│")[2].strip()
         under = lines[i + 1].split("│")[1].strip()
-        assert label == "billing 0.80" and under == "@2 · 4.2 ms"
+        assert label == "billing 0.80"
+        assert under == "@2 · 4.2 ms"
 
 
 def test_show_unknown_and_bad_limit(run_cli: Runner, tmp_path: Path) -> None:
     _logged(tmp_path)
     r = run_cli("predictions", "show", "01ABCDEFGHJKMNPQRSTVWXYZ00")
-    assert r.code == 4 and "no prediction" in r.err and "next:" in r.err
+    assert r.code == 4
+    assert "no prediction" in r.err
+    assert "next:" in r.err
     r = run_cli("predictions", "tail", "-n", "0")
-    assert r.code == 2 and "--limit" in r.err
+    assert r.code == 2
+    assert "--limit" in r.err
 
 
 def test_purge_dry_run_then_for_real(run_cli: Runner, tmp_path: Path) -> None:
     _logged(tmp_path)
     dry = run_cli("predictions", "purge", "--dry-run", "--json")
     assert dry.code == 0, dry.err
-    assert dry.json()["deleted"] == 2 and dry.json()["services_off"] == ["quiet"]
+    assert dry.json()["deleted"] == 2
+    assert dry.json()["services_off"] == ["quiet"]
     assert dry.json()["remaining"] == 3
     real = run_cli("predictions", "purge", "--json").json()
     assert (real["deleted"], real["remaining"]) == (2, 3)
     again = run_cli("predictions", "purge")
-    assert again.code == 0 and "deleted 0 raw input(s); 3 kept" in again.out
+    assert again.code == 0
+    assert "deleted 0 raw input(s); 3 kept" in again.out

@@ -23,14 +23,17 @@ def _project(tmp_path: Path) -> Path:
 def test_the_installed_command_shows_its_help() -> None:
     liveops = Path(sys.executable).parent / "liveops"
     out = subprocess.run([str(liveops), "--help"], capture_output=True, text=True, check=True)
-    assert "Usage" in out.stdout and "register" in out.stdout and "eval" in out.stdout
+    assert "Usage" in out.stdout
+    assert "register" in out.stdout
+    assert "eval" in out.stdout
 
 
 @pytest.mark.smoke
 def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -> None:
     _project(tmp_path)
     r = run_cli("service", "apply", "--json")
-    assert r.code == 0 and r.json() == [{"service": "router", "outcome": "created"}]
+    assert r.code == 0
+    assert r.json() == [{"service": "router", "outcome": "created"}]
     assert run_cli("service", "apply", "--json").json()[0]["outcome"] == "unchanged"
     m1 = train_tiny(tmp_path / "m1.skops")
     r = run_cli(
@@ -48,7 +51,9 @@ def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -
     )
     assert r.code == 0, r.err
     v1 = r.json()
-    assert v1["ref"] == "router@1" and v1["owner"] == "ann" and v1["created"] is True
+    assert v1["ref"] == "router@1"
+    assert v1["owner"] == "ann"
+    assert v1["created"] is True
     r = run_cli(
         "register",
         "router",
@@ -59,11 +64,14 @@ def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -
         "--metric",
         "accuracy=0.83",
     )
-    assert r.code == 0 and "router@2 registered" in r.out
+    assert r.code == 0
+    assert "router@2 registered" in r.out
     assert run_cli("alias", "set", "router", "production", "1").code == 0
     r = run_cli("versions", "diff", "router@1", "router@2")
     assert r.code == 0
-    assert "decision.threshold" in r.out and "0.75" in r.out and "0.68" in r.out
+    assert "decision.threshold" in r.out
+    assert "0.75" in r.out
+    assert "0.68" in r.out
     assert "+0.0300" in r.out
     r = run_cli("versions", "list", "router", "--json")
     assert [v["aliases"] for v in r.json()] == [["production"], []]
@@ -71,7 +79,8 @@ def test_apply_register_alias_diff_round_trip(run_cli: Runner, tmp_path: Path) -
     assert r.json()["number"] == 1
     log = run_cli("audit", "log", "--json").json()
     assert {e["action"] for e in log} >= {"service.created", "version.registered", "alias.set"}
-    assert any(e["actor"] == "ann" for e in log) and any(e["actor"] == "tester" for e in log)
+    assert any(e["actor"] == "ann" for e in log)
+    assert any(e["actor"] == "tester" for e in log)
     assert run_cli("audit", "verify").code == 0
 
 
@@ -91,7 +100,8 @@ def test_user_errors_exit_4_with_a_message_and_no_traceback(
     for args, words in cases:
         r = run_cli(*args)
         assert r.code == 4, (args, r.err)
-        assert words in r.err and "Traceback" not in r.err
+        assert words in r.err
+        assert "Traceback" not in r.err
         assert "next:" in r.err or "hint" in r.err or words  # a next step where one exists
 
 
@@ -101,9 +111,12 @@ def test_an_entry_point_that_does_not_import_exits_4_before_registering(
     _project(tmp_path)
     run_cli("service", "apply")
     r = run_cli("register", "router", "--entrypoint", "nomod:fn")
-    assert r.code == 4 and "cannot import module 'nomod'" in r.err and "Traceback" not in r.err
+    assert r.code == 4
+    assert "cannot import module 'nomod'" in r.err
+    assert "Traceback" not in r.err
     r = run_cli("register", "router", "--entrypoint", "tests.server.models:nofn")
-    assert r.code == 4 and "has no attribute 'nofn'" in r.err
+    assert r.code == 4
+    assert "has no attribute 'nofn'" in r.err
     assert run_cli("versions", "list", "router", "--json").json() == []
 
 
@@ -132,7 +145,8 @@ def test_a_pickle_warning_is_printed_once_by_the_installed_command(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("is a pickle: loading it runs arbitrary code") == 1
-    assert "warning: m.pkl is a pickle" in proc.stderr and "UserWarning" not in proc.stderr
+    assert "warning: m.pkl is a pickle" in proc.stderr
+    assert "UserWarning" not in proc.stderr
 
 
 def test_usage_errors_exit_2(run_cli: Runner, tmp_path: Path) -> None:
@@ -151,7 +165,9 @@ def test_a_reference_cap_below_one_is_a_usage_error(
     _project(tmp_path)
     (tmp_path / "d.csv").write_text("x\n1\n2\n")
     r = run_cli("dataset", "add", "d.csv", "-n", "x", "--reference-cap", cap)
-    assert r.code == 2 and "--reference-cap" in r.err and "greater than or equal to 1" in r.err
+    assert r.code == 2
+    assert "--reference-cap" in r.err
+    assert "greater than or equal to 1" in r.err
     assert run_cli("dataset", "list", "--json").json() == []
 
 
@@ -159,10 +175,12 @@ def test_invalid_project_file_names_line_and_field(run_cli: Runner, tmp_path: Pa
     (tmp_path / "liveops.yaml").write_text(PROJECT_YAML.replace("risk: low", "risk: extreme"))
     r = run_cli("service", "apply")
     assert r.code == 4
-    assert "liveops.yaml:5" in r.err and "services.0.risk" in r.err
+    assert "liveops.yaml:5" in r.err
+    assert "services.0.risk" in r.err
     (tmp_path / "liveops.yaml").write_text("services:\n  - name: [\n")
     r = run_cli("service", "apply", "--json")
-    assert r.code == 4 and r.json()["error"] == "invalid_project_file"
+    assert r.code == 4
+    assert r.json()["error"] == "invalid_project_file"
 
 
 def test_duplicate_keys_and_recursive_aliases_exit_4_naming_the_line(
@@ -171,13 +189,17 @@ def test_duplicate_keys_and_recursive_aliases_exit_4_naming_the_line(
     twice = PROJECT_YAML.replace("risk: low", "risk: low\n    owner: someone@example.com")
     (tmp_path / "liveops.yaml").write_text(twice)
     r = run_cli("service", "apply")
-    assert r.code == 4 and "Traceback" not in r.err
-    assert "liveops.yaml:6" in r.err and "'owner' appears twice" in r.err
+    assert r.code == 4
+    assert "Traceback" not in r.err
+    assert "liveops.yaml:6" in r.err
+    assert "'owner' appears twice" in r.err
     looped = PROJECT_YAML.replace("    inputs:\n", "    inputs: &in\n      loop: *in\n")
     (tmp_path / "liveops.yaml").write_text(looped)
     r = run_cli("service", "apply")
-    assert r.code == 4 and "internal error" not in r.err
-    assert "liveops.yaml:7" in r.err and "recursive alias" in r.err
+    assert r.code == 4
+    assert "internal error" not in r.err
+    assert "liveops.yaml:7" in r.err
+    assert "recursive alias" in r.err
 
 
 def test_audit_verify_exits_1_when_tampered(run_cli: Runner, tmp_path: Path) -> None:
@@ -191,7 +213,8 @@ def test_audit_verify_exits_1_when_tampered(run_cli: Runner, tmp_path: Path) -> 
     db.execute("UPDATE audit_events SET reason = 'forged' WHERE seq = 1")
     db.commit()
     r = run_cli("audit", "verify")
-    assert r.code == 1 and "edited" in r.out
+    assert r.code == 1
+    assert "edited" in r.out
 
 
 def test_unreachable_database_exits_4_with_a_clear_message(
@@ -201,26 +224,31 @@ def test_unreachable_database_exits_4_with_a_clear_message(
     monkeypatch.setenv("LIVEOPS_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/test")
     r = run_cli("versions", "list", "router")
     assert r.code == 4
-    assert (
-        "cannot reach the database" in r.err and "127.0.0.1:1" in r.err and "Traceback" not in r.err
-    )
+    assert "cannot reach the database" in r.err
+    assert "127.0.0.1:1" in r.err
+    assert "Traceback" not in r.err
 
 
 def test_unreadable_files_get_clear_messages(run_cli: Runner, tmp_path: Path) -> None:
     (tmp_path / "liveops.yaml").write_bytes(b"services:\n  - name: \xff\xfe\n")
     r = run_cli("service", "apply")
-    assert r.code == 4 and "cannot read" in r.err and "Traceback" not in r.err
+    assert r.code == 4
+    assert "cannot read" in r.err
+    assert "Traceback" not in r.err
     _project(tmp_path)
     run_cli("service", "apply")
     (tmp_path / "folder.csv").mkdir()
     r = run_cli("dataset", "add", "folder.csv", "--name", "d")
-    assert r.code == 4 and "cannot read" in r.err
+    assert r.code == 4
+    assert "cannot read" in r.err
     (tmp_path / "bin.csv").write_bytes(b"\x00\xff\xfe\x00" * 10)
     r = run_cli("dataset", "add", "bin.csv", "--name", "d")
-    assert r.code == 4 and "Traceback" not in r.err
+    assert r.code == 4
+    assert "Traceback" not in r.err
     (tmp_path / "m.skops").mkdir()
     r = run_cli("register", "router", "--artifact", "m.skops")
-    assert r.code == 4 and "not a file" in r.err
+    assert r.code == 4
+    assert "not a file" in r.err
 
 
 def test_audit_verify_exits_1_for_a_deleted_and_a_truncated_event(
@@ -236,11 +264,13 @@ def test_audit_verify_exits_1_for_a_deleted_and_a_truncated_event(
     db.execute("DELETE FROM audit_events WHERE seq = 4")
     db.commit()
     r = run_cli("audit", "verify", "--json")
-    assert r.code == 1 and not r.json()["ok"]
+    assert r.code == 1
+    assert not r.json()["ok"]
     db.execute("DELETE FROM audit_events WHERE seq = 2")
     db.commit()
     r = run_cli("audit", "verify")
-    assert r.code == 1 and "missing" in r.out
+    assert r.code == 1
+    assert "missing" in r.out
 
 
 def test_an_unexpected_failure_is_one_line_not_a_traceback(
@@ -254,7 +284,8 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(
     monkeypatch.setattr("liveops.services.registry.apply_project", broken)
     r = run_cli("service", "apply")
     assert r.code == 4
-    assert "internal error: RuntimeError: disk on fire" in r.err and "Traceback" not in r.err
+    assert "internal error: RuntimeError: disk on fire" in r.err
+    assert "Traceback" not in r.err
     assert "LIVEOPS_DEBUG=1" in r.err
 
 
@@ -268,7 +299,8 @@ def test_a_bad_config_value_is_a_usage_error_like_an_unknown_key(
     m = train_tiny(tmp_path / "m.skops")
     r = run_cli("register", "router", "--artifact", str(m), "-c", setting)
     assert r.code == 2, r.err
-    assert setting.split("=")[0] in r.err and "Traceback" not in r.err
+    assert setting.split("=")[0] in r.err
+    assert "Traceback" not in r.err
     assert run_cli("versions", "list", "router", "--json").json() == []
 
 
@@ -281,4 +313,6 @@ def test_an_unsupported_database_url_exits_4_naming_the_supported_ones(
     monkeypatch.setenv("LIVEOPS_DATABASE_URL", url)
     r = run_cli("versions", "list", "router")
     assert r.code == 4, r.err
-    assert "sqlite:///" in r.err and "postgresql://" in r.err and "Traceback" not in r.err
+    assert "sqlite:///" in r.err
+    assert "postgresql://" in r.err
+    assert "Traceback" not in r.err

@@ -64,7 +64,8 @@ def test_review_next_asks_each_rubric_item_and_saves(
     assert f"saved {items[0]}: correct_route=yes" in r.out
     assert f"saved {items[1]}: correct_route=no, failure_type=language" in r.out
     assert "stopped; 2 item(s) scored" in r.out
-    assert "case text" in r.out and "why sampled" in r.out
+    assert "case text" in r.out
+    assert "why sampled" in r.out
     shown = run_cli("review", "show", items[1], "--json").json()
     assert shown["reviews"]["ann"]["scores"] == {"correct_route": "no", "failure_type": "language"}
     # The next session resumes at the item not yet scored; end of input stops cleanly.
@@ -88,14 +89,17 @@ def test_two_reviewers_and_kappa_end_to_end(run_cli: Runner, tmp_path: Path) -> 
             assert r.code == 0, r.err
             assert f"saved {item} for {reviewer}: correct_route={answer}" in r.out
     data = run_cli("review", "show", rid, "--json").json()
-    assert data["reviewed"] == data["reviewed_twice"] == 4 and data["complete"]
+    assert data["reviewed"] == data["reviewed_twice"] == 4
+    assert data["complete"]
     route = data["agreement"]["items"][0]
     assert route["rubric_item"] == "correct_route"
     assert route["pairs"][0]["reviewers"] == ["ann", "bob"]
     assert route["pairs"][0]["kappa"] == pytest.approx(0.5)
     assert route["answers"] == {"no": 3, "yes": 5}
     human = run_cli("review", "show", rid)
-    assert human.code == 0 and "ann & bob" in human.out and "0.50" in human.out
+    assert human.code == 0
+    assert "ann & bob" in human.out
+    assert "0.50" in human.out
     listed = run_cli("review", "list", "--json").json()
     assert [r["id"] for r in listed] == [rid]
 
@@ -103,16 +107,21 @@ def test_two_reviewers_and_kappa_end_to_end(run_cli: Runner, tmp_path: Path) -> 
 def test_promote_through_the_cli(run_cli: Runner, tmp_path: Path) -> None:
     _rid, items = _review(tmp_path, run_cli, n=2)
     r = run_cli("review", "promote", items[0])
-    assert r.code == 4 and "no scores yet" in r.err and "liveops review submit" in r.err
+    assert r.code == 4
+    assert "no scores yet" in r.err
+    assert "liveops review submit" in r.err
     run_cli("review", "submit", items[0], "--score", "correct_route=no")
     r = run_cli("review", "promote", items[0], "--json")
-    assert r.code == 0 and r.json()["dataset"] == "router-regression@1"
+    assert r.code == 0
+    assert r.json()["dataset"] == "router-regression@1"
     r = run_cli("dataset", "show", "router-regression", "--json")
     assert r.json()["rows"] == 1
     r = run_cli("review", "show", items[0], "--json")
-    assert r.code == 0 and r.json()["promotions"][0]["dataset"] == "router-regression"
+    assert r.code == 0
+    assert r.json()["promotions"][0]["dataset"] == "router-regression"
     r = run_cli("review", "show", _rid, "--json")
-    assert r.code == 0 and r.json()["promotions"][0]["item_id"] == items[0]
+    assert r.code == 0
+    assert r.json()["promotions"][0]["item_id"] == items[0]
 
 
 @pytest.mark.parametrize(

@@ -94,12 +94,14 @@ def test_review_from_an_eval_run_to_readiness_and_regression(
     assert by_name["human review"]["status"] == "missing"
     assert f"--from-eval {run['id']}" in by_name["human review"]["reason"]
     assert by_name["refunds are billing"]["group"] == "probes"
-    assert r.code in (1, 3) and before["exit_code"] == r.code
+    assert r.code in (1, 3)
+    assert before["exit_code"] == r.code
 
     r = run_cli("review", "create", "--from-eval", str(run["id"]), "--sample", "6", "--json")
     assert r.code == 0, r.err
     review = r.json()
-    assert review["subject"] == "router@1" and len(review["items"]) == 6
+    assert review["subject"] == "router@1"
+    assert len(review["items"]) == 6
     assert review["rubric"][0] == {"name": "correct_route", "scale": ["yes", "no"]}
     assert review["sample"]["low_confidence"] == 0.6
     store = open_store(project_dir=project)
@@ -128,10 +130,12 @@ def test_review_from_an_eval_run_to_readiness_and_regression(
     assert checks["agreement on correct_route"]["value"] == pytest.approx(2 / 3)
     assert after["sources"]["review"]["id"] == rid
     human = run_cli("readiness", "router@1")
-    assert "launch readiness" in human.out and "agreement on correct_route" in human.out
+    assert "launch readiness" in human.out
+    assert "agreement on correct_route" in human.out
 
     r = run_cli("review", "promote", review["items"][1], "--json")
-    assert r.code == 0 and r.json()["dataset"] == "router-regression@1"
+    assert r.code == 0
+    assert r.json()["dataset"] == "router-regression@1"
     again = _eval(project)
     must = again["must_pass"]
     assert isinstance(must, dict)
@@ -141,13 +145,16 @@ def test_review_from_an_eval_run_to_readiness_and_regression(
 
 def test_review_create_bad_input(run_cli: Runner, project: Path) -> None:
     r = run_cli("review", "create", "--from-eval", "nope", "--json")
-    assert r.code == 4 and "no evaluation run 'nope'" in r.err
+    assert r.code == 4
+    assert "no evaluation run 'nope'" in r.err
     run = _eval(project)
     r = run_cli("review", "create", "--from-eval", str(run["id"]), "--sample", "0")
-    assert r.code == 2 and "--sample must be between 1" in r.err
+    assert r.code == 2
+    assert "--sample must be between 1" in r.err
     (project / "suite.yaml").write_text(SUITE.split("review:")[0])
     r = run_cli("review", "create", "--from-eval", str(run["id"]))
-    assert r.code == 4 and "declares no review rubric" in r.err
+    assert r.code == 4
+    assert "declares no review rubric" in r.err
     r = run_cli("readiness", "router@7")
     assert r.code == 4
     r = run_cli("readiness", "nosuch@1")

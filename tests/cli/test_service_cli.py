@@ -34,17 +34,21 @@ def test_disable_without_a_fallback_needs_yes(run_cli: Runner, tmp_path: Path) -
     r = run_cli("service", "disable", "wine")
     assert r.code == 2
     said = r.out + r.err
-    assert "wine has no fallback" in said and "fails with 503" in said
+    assert "wine has no fallback" in said
+    assert "fails with 503" in said
     assert "--yes" in said
     assert not _disabled(tmp_path)
 
     r = run_cli("service", "disable", "wine", "--json")
-    assert r.code == 2 and not _disabled(tmp_path)
+    assert r.code == 2
+    assert not _disabled(tmp_path)
     error = json.loads(r.out or r.err)
-    assert "fails with 503" in error["message"] and "--yes" in error["hint"]
+    assert "fails with 503" in error["message"]
+    assert "--yes" in error["hint"]
 
     r = run_cli("service", "disable", "wine", "--yes", "-m", "bad cellar data")
-    assert r.code == 0 and "requests get 503" in r.out
+    assert r.code == 0
+    assert "requests get 503" in r.out
     assert _disabled(tmp_path)
 
 
@@ -56,7 +60,9 @@ def test_disable_with_a_fallback_says_what_answers(run_cli: Runner, tmp_path: Pa
     assert run_cli("alias", "set", "wine", "production", "1").code == 0
 
     r = run_cli("service", "disable", "wine", "--json")
-    assert r.code == 0 and r.json()["enabled"] is False
+    assert r.code == 0
+    assert r.json()["enabled"] is False
     r = run_cli("service", "enable", "wine")
     r = run_cli("service", "disable", "wine")
-    assert r.code == 0 and "fallback: rules wine_rules:classify" in r.out
+    assert r.code == 0
+    assert "fallback: rules wine_rules:classify" in r.out

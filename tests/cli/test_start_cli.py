@@ -51,7 +51,8 @@ def test_a_store_command_outside_a_project_creates_nothing(
         r = run_cli(*args, cwd=folder / "notes")
     assert r.code == 4, (r.out, r.err)
     assert f"no liveops.yaml here ({folder / 'notes'}) or above" in r.err
-    assert "liveops init" in r.err and "Traceback" not in r.err
+    assert "liveops init" in r.err
+    assert "Traceback" not in r.err
     assert _tree(folder) == before  # no .liveops/ anywhere
     r = run_cli(*args, "--json") if args[0] in ("service", "audit") else r
     assert r.code == 4
@@ -70,21 +71,26 @@ def test_a_subfolder_of_a_project_finds_it_and_the_url_needs_no_project(
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
     r = run_cli("service", "list", "--json", cwd=outside)
-    assert r.code == 0 and r.json() == []
+    assert r.code == 0
+    assert r.json() == []
 
 
 def test_init_scaffolds_a_project_that_parses_and_applies(run_cli: Runner, tmp_path: Path) -> None:
     r = run_cli("init", "loans", "--service", "loan-triage")
     assert r.code == 0, r.err
     project = tmp_path / "loans"
-    assert "liveops service apply" in r.out and "cd " in r.out
+    assert "liveops service apply" in r.out
+    assert "cd " in r.out
     text = (project / "liveops.yaml").read_text()
     assert text.count("#") > 20  # commented for a first reader
     spec = parse_project(text, "liveops.yaml").services[0]
-    assert spec.name == "loan-triage" and spec.suite == "suites/loan-triage.yaml"
-    assert spec.inputs["region"].type == "enum" and spec.inputs["income"].type == "number"
+    assert spec.name == "loan-triage"
+    assert spec.suite == "suites/loan-triage.yaml"
+    assert spec.inputs["region"].type == "enum"
+    assert spec.inputs["income"].type == "number"
     suite = parse_suite((project / spec.suite).read_text(), spec.suite)
-    assert suite.cases.dataset == "loan-triage-eval" and suite.gates
+    assert suite.cases.dataset == "loan-triage-eval"
+    assert suite.gates
     r = run_cli("service", "apply", "--json", cwd=project)
     assert r.code == 0, r.err
     assert r.json() == [{"service": "loan-triage", "outcome": "created"}]
@@ -94,11 +100,14 @@ def test_init_refuses_to_overwrite_unless_forced(run_cli: Runner, tmp_path: Path
     (tmp_path / "liveops.yaml").write_text(TABULAR_YAML)
     before = _tree(tmp_path)
     r = run_cli("init")
-    assert r.code == 4 and f"would overwrite {tmp_path / 'liveops.yaml'}" in r.err
+    assert r.code == 4
+    assert f"would overwrite {tmp_path / 'liveops.yaml'}" in r.err
     assert "--force" in r.err
-    assert _tree(tmp_path) == before and (tmp_path / "liveops.yaml").read_text() == TABULAR_YAML
+    assert _tree(tmp_path) == before
+    assert (tmp_path / "liveops.yaml").read_text() == TABULAR_YAML
     r = run_cli("init", "--force", "--json")
-    assert r.code == 0 and len(r.json()["files"]) == 2
+    assert r.code == 0
+    assert len(r.json()["files"]) == 2
     assert "my-service" in (tmp_path / "liveops.yaml").read_text()
     assert run_cli("init", "--service", "Bad Name").code == 2
 
@@ -112,4 +121,5 @@ def test_the_scaffold_turns_into_a_text_service_as_its_comments_say(
         "model_inputs: [income, age, region]", "model_inputs: [text]"
     )
     spec = parse_project(text).services[0]
-    assert spec.model_inputs == ["text"] and spec.inputs["text"].max_length == 5000
+    assert spec.model_inputs == ["text"]
+    assert spec.inputs["text"].max_length == 5000

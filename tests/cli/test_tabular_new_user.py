@@ -181,10 +181,12 @@ def test_a_new_user_builds_evaluates_readies_and_serves_a_tabular_service(
 
     # Failure examples show the row's inputs, since there is no text.
     examples = [e for g in s["failures"]["by_pair"] for e in g["examples"]]
-    assert examples and all("mean_radius=" in e["text"] for e in examples)
+    assert examples
+    assert all("mean_radius=" in e["text"] for e in examples)
     shown = run_cli("runs", "show", run["id"], "--html", "report.html")
     assert shown.code == 0, shown.err
-    assert "mean_radius=" in shown.out and "n/a typos: the model reads no text" in shown.out
+    assert "mean_radius=" in shown.out
+    assert "n/a typos: the model reads no text" in shown.out
     assert "mean_radius=" in (tmp_path / "report.html").read_text()
 
     # liveops' metrics equal scikit-learn's on the same rows.
@@ -213,7 +215,8 @@ def test_a_new_user_builds_evaluates_readies_and_serves_a_tabular_service(
     by_name = {c["name"]: c for c in ready["checks"]}
     assert by_name["perturbation typos"]["status"] == "not_applicable"
     assert by_name["robustness under perturbation"]["status"] == "pass"
-    assert r.code == 0 and ready["status"] == "pass", ready["checks"]
+    assert r.code == 0, ready["checks"]
+    assert ready["status"] == "pass", ready["checks"]
     human = run_cli("readiness", "tumour@1")
     assert "not applicable" in human.out
 

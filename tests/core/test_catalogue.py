@@ -25,7 +25,8 @@ def test_every_metric_a_suite_can_gate_on_is_in_the_catalogue_and_valid_offline(
 
 def test_parameters_are_read_from_the_name() -> None:
     found = catalogue.lookup("per_class.Ausländer Konto.recall")
-    assert found is not None and found.params == {"LABEL": "Ausländer Konto"}
+    assert found is not None
+    assert found.params == {"LABEL": "Ausländer Konto"}
     assert catalogue.lookup("fallback_rate.timeout") is not None
     assert catalogue.lookup("outcome.refunded.rate") is not None
     assert catalogue.lookup("per_class.billing.accuracy") is None

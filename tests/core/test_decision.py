@@ -266,7 +266,7 @@ def test_the_shipped_example_block_is_valid() -> None:
 
 
 @pytest.mark.parametrize(
-    "config, message",
+    ("config", "message"),
     [
         ({"treshold": 0.7}, "unknown decision setting 'treshold' (allowed: below_threshold,"),
         ({"threshold": 1.5}, "threshold=1.5 is invalid: expected a number from 0 to 1"),

@@ -27,18 +27,23 @@ def _old() -> dict[str, Any]:
 def test_a_summary_stored_before_typing_loads_with_every_part_typed() -> None:
     s = EvalSummary.from_dict(_old())
     assert (s.service, s.version, s.baseline) == ("router", "router@2", "router@1")
-    assert s.cases == 25 and s.errors == 6 and s.exit_code == 1
-    assert all(isinstance(g, GateVerdict) for g in s.gates) and len(s.gates) == 4
+    assert s.cases == 25
+    assert s.errors == 6
+    assert s.exit_code == 1
+    assert all(isinstance(g, GateVerdict) for g in s.gates)
+    assert len(s.gates) == 4
     by_gate = {g.gate: g for g in s.gates}
     acc = by_gate["accuracy >= 0.7"]
-    assert acc.verdict == "pass" and acc.kind == "blocker" and acc.threshold == 0.7
-    assert acc.interval is not None and acc.interval[0] <= acc.value <= acc.interval[1]  # type: ignore[operator]
+    assert acc.verdict == "pass"
+    assert acc.kind == "blocker"
+    assert acc.threshold == 0.7
+    assert acc.interval is not None
+    assert acc.interval[0] <= acc.value <= acc.interval[1]
     assert by_gate["must_pass >= 1"].verdict == "fail"
     # the stored exit code is what the one rule makes of the stored verdicts
     assert exit_code(g.verdict for g in s.gates if g.counts) == s.exit_code
-    assert set(s.scopes("slice")) == {"english", "spanish"} and set(s.scopes("scenario")) == {
-        "crashes"
-    }
+    assert set(s.scopes("slice")) == {"english", "spanish"}
+    assert set(s.scopes("scenario")) == {"crashes"}
     assert s.overall["accuracy"].value == pytest.approx(19 / 25)
     assert s.overall["accuracy"].diff_interval is not None  # compared with router@1
     assert s.per_class["billing"].support == 12
@@ -46,12 +51,18 @@ def test_a_summary_stored_before_typing_loads_with_every_part_typed() -> None:
     assert s.confusion.columns == ("billing", "technical", ERROR_COLUMN)
     assert [row[-1] for row in s.confusion.matrix] == [3, 3]
     assert s.failures.by_pair[0].predicted == ERROR_COLUMN
-    assert s.robustness is not None and set(s.robustness.families) == {"casing", "whitespace"}
+    assert s.robustness is not None
+    assert set(s.robustness.families) == {"casing", "whitespace"}
     assert s.robustness.families["casing"].predicted == 22
-    assert s.must_pass is not None and s.must_pass.held == 1 and len(s.must_pass.failed) == 1
-    assert s.probes is not None and s.probes[0].name == "refunds are billing"
-    assert s.consistency is not None and s.consistency.repeats == 2
-    assert s.latency_ms is not None and len(s.latency_ms) == 5
+    assert s.must_pass is not None
+    assert s.must_pass.held == 1
+    assert len(s.must_pass.failed) == 1
+    assert s.probes is not None
+    assert s.probes[0].name == "refunds are billing"
+    assert s.consistency is not None
+    assert s.consistency.repeats == 2
+    assert s.latency_ms is not None
+    assert len(s.latency_ms) == 5
 
 
 def test_the_summary_round_trips_through_its_json() -> None:

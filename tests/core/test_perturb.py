@@ -74,7 +74,8 @@ def test_every_family_keeps_the_label_and_leaves_the_input_alone(family: str) ->
     if "tags" in out:
         assert out["tags"] is not RECORD["tags"]
     assert out["label"] == "billing"
-    assert isinstance(out["text"], str) and out["text"].strip()
+    assert isinstance(out["text"], str)
+    assert out["text"].strip()
 
 
 @pytest.mark.parametrize("family", TEXT_FAMILIES)
@@ -95,7 +96,8 @@ def test_typos_misspell_about_one_word_in_ten_and_keep_the_rest() -> None:
         assert 1 <= diff <= max(1, round(len(original) * 0.1)) + 1
         for a, b in zip(original, changed, strict=True):
             if a != b:
-                assert a[0] == b[0] and abs(len(a) - len(b)) <= 1
+                assert a[0] == b[0]
+                assert abs(len(a) - len(b)) <= 1
 
 
 def test_casing_changes_only_case() -> None:
@@ -148,7 +150,8 @@ def test_emoji_and_mixed_language_only_insert_neutral_words() -> None:
             extra = words(mixed)
             for w in words(rec["text"]):  # the original words, in order
                 extra.remove(w)
-            assert extra and set(extra) <= {
+            assert extra
+            assert set(extra) <= {
                 "hola",
                 "gracias",
                 "por",
@@ -167,9 +170,11 @@ def test_drop_optional_removes_the_named_fields_but_never_the_text() -> None:
     out = perturb(
         RECORD, "drop_optional", random.Random(0), optional_fields=["channel", "plan", "text"]
     )
-    assert "channel" not in out and "plan" not in out
+    assert "channel" not in out
+    assert "plan" not in out
     assert out["text"] == RECORD["text"]
-    assert out["language"] == "en" and out["label"] == "billing"
+    assert out["language"] == "en"
+    assert out["label"] == "billing"
 
 
 def test_a_record_without_text_is_copied_not_crashed_on() -> None:
@@ -205,11 +210,13 @@ def test_any_text_is_handled_and_keeps_its_words_where_promised(
     text: str, family: str, seed: int
 ) -> None:
     out = perturb({"text": text, "label": "general"}, family, random.Random(seed))
-    assert isinstance(out["text"], str) and out["label"] == "general"
+    assert isinstance(out["text"], str)
+    assert out["label"] == "general"
     if family == "whitespace":
         assert out["text"].split() == text.split()
 
 
 def test_the_docstring_examples_run() -> None:
     result = doctest.testmod(perturb_module)
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -42,10 +42,13 @@ def test_the_reference_gives_kinds_ranges_spreads_and_categories(
 ) -> None:
     area = refs["worst area"]
     values = sorted(r["worst area"] for r in rows)
-    assert area.kind == "number" and area.low == values[0] and area.high == values[-1]
+    assert area.kind == "number"
+    assert area.low == values[0]
+    assert area.high == values[-1]
     q = statistics.quantiles(values, n=4, method="inclusive")
     assert area.spread == pytest.approx(q[2] - q[0])
-    assert refs["size"].kind == "category" and set(refs["size"].categories) == {"large", "small"}
+    assert refs["size"].kind == "category"
+    assert set(refs["size"].categories) == {"large", "small"}
     assert [n for n, c in refs.items() if c.optional] == ["mean texture", "size"]
 
 
@@ -70,7 +73,8 @@ def test_missing_value_empties_one_optional_column_only(
     emptied = set()
     for r, c in zip(rows, copies, strict=True):
         changed = [k for k in r if r[k] != c[k]]
-        assert len(changed) == 1 and c[changed[0]] is None
+        assert len(changed) == 1
+        assert c[changed[0]] is None
         emptied.add(changed[0])
     assert emptied == {"mean texture", "size"}  # required columns are never emptied
 
@@ -134,4 +138,5 @@ def test_families_say_why_they_do_not_apply() -> None:
 
 def test_the_docstring_examples_run() -> None:
     result = doctest.testmod(perturb_tabular)
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0

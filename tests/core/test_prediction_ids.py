@@ -13,7 +13,8 @@ def test_ids_sort_by_time_and_count_up_within_a_millisecond() -> None:
     ids = PredictionIds()
     now = 1_800_000_000.0
     made = [ids.new(t) for t in (now, now, now + 0.0004, now + 0.002)]
-    assert made == sorted(made) and len(set(made)) == len(made)
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
     assert [round(prediction_id_time(i) - now, 3) for i in made] == [0.0, 0.0, 0.0, 0.002]
 
 
@@ -29,7 +30,8 @@ def test_ids_are_ulids_that_python_ulid_reads_back() -> None:
     from ulid import ULID
 
     pid = PredictionIds().new(1_800_000_000.123)
-    assert len(pid) == 26 and str(ULID.from_str(pid)) == pid
+    assert len(pid) == 26
+    assert str(ULID.from_str(pid)) == pid
     assert ULID.from_str(pid).milliseconds == 1_800_000_000_123
 
 

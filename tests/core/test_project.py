@@ -82,7 +82,8 @@ def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
         parse_project(text, "liveops.yaml")
     err = info.value
     assert err.message.startswith("liveops.yaml:4: services.0.owner:")
-    assert "'owner' appears twice" in err.message and "first on line 3" in err.message
+    assert "'owner' appears twice" in err.message
+    assert "first on line 3" in err.message
     assert err.details["line"] == 4
 
 
@@ -99,8 +100,10 @@ def test_a_recursive_alias_is_refused_naming_the_line(inputs: str, line: int, fi
     with pytest.raises(ProjectFileError) as info:
         parse_project(text, "liveops.yaml")
     err = info.value
-    assert "recursive alias" in err.message and "anchored on line 4" in err.message
-    assert err.details["line"] == line and err.details["field"] == field
+    assert "recursive alias" in err.message
+    assert "anchored on line 4" in err.message
+    assert err.details["line"] == line
+    assert err.details["field"] == field
 
 
 def test_an_alias_used_twice_without_recursion_still_loads() -> None:
@@ -132,18 +135,20 @@ def test_logging_block_is_parsed_and_patterns_compile() -> None:
     assert (spec.raw_inputs, spec.raw_retention_days, spec.fsync_ms) == (True, 3, 0)
     patterns = spec.patterns()
     assert sorted(patterns) == ["redacted", "ticket"]
-    assert patterns["redacted"].search("id ZZ12") and patterns["redacted"].search("CU-12345")
+    assert patterns["redacted"].search("id ZZ12")
+    assert patterns["redacted"].search("CU-12345")
 
 
 def test_logging_defaults_stay_out_of_the_spec_hash() -> None:
     plain = parse_project(_LOGGED.split("    logging:")[0]).services[0]
-    assert plain.logging is None and "logging" not in plain.to_dict()
+    assert plain.logging is None
+    assert "logging" not in plain.to_dict()
     assert plain.logging_settings().raw_inputs is False
     assert plain.logging_settings().fsync_ms == 200
 
 
 @pytest.mark.parametrize(
-    "block, message",
+    ("block", "message"),
     [
         ("{redact: ['(unclosed']}", "not a regular expression"),
         ("{redact: ['a*']}", "matches the empty string"),
@@ -158,7 +163,8 @@ def test_bad_logging_block_names_the_line(block: str, message: str) -> None:
     text = _LOGGED.split("    logging:")[0] + f"    logging: {block}\n"
     with pytest.raises(ProjectFileError) as err:
         parse_project(text, "liveops.yaml")
-    assert message in str(err.value) and "liveops.yaml:7" in str(err.value)
+    assert message in str(err.value)
+    assert "liveops.yaml:7" in str(err.value)
 
 
 def test_model_runs_on_takes_auto_thread_or_loop() -> None:
@@ -179,11 +185,13 @@ services:
 
 def test_allow_new_labels_is_a_boolean_named_by_line_and_kept_out_of_the_hash() -> None:
     plain = parse_project(GOOD).services[0]
-    assert plain.output.allow_new_labels is None and "allow_new_labels" not in plain.to_dict()
+    assert plain.output.allow_new_labels is None
+    assert "allow_new_labels" not in plain.to_dict()
     allowed = GOOD.replace("{labels: [a, b]}", "{labels: [a, b], allow_new_labels: true}")
     assert parse_project(allowed).services[0].output.allow_new_labels is True
     bad = GOOD.replace("{labels: [a, b]}", "{labels: [a, b], allow_new_labels: sometimes}")
     with pytest.raises(ProjectFileError) as err:
         parse_project(bad, "liveops.yaml")
-    assert "liveops.yaml:6" in str(err.value) and "valid boolean" in str(err.value)
+    assert "liveops.yaml:6" in str(err.value)
+    assert "valid boolean" in str(err.value)
     assert err.value.details["field"] == "services.0.output.allow_new_labels"

@@ -20,7 +20,7 @@ def found(text: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         ("write to ana.garcia@example.com today", "ana.garcia@example.com"),
         ("billing+eu@acme-corp.co.uk", "billing+eu@acme-corp.co.uk"),
@@ -43,7 +43,7 @@ def test_ignores_what_is_not_an_email(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         ("call +34 612 345 678 please", "+34 612 345 678"),
         ("my number is +1 (415) 555-0100.", "+1 (415) 555-0100"),
@@ -99,7 +99,7 @@ def test_ignores_what_is_not_a_phone(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         ("card 4111 1111 1111 1111 charged", "4111 1111 1111 1111"),
         ("4242424242424242", "4242424242424242"),
@@ -139,7 +139,7 @@ def test_ignores_what_is_not_a_card(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         ("IBAN DE89 3704 0044 0532 0130 00 thanks", "DE89 3704 0044 0532 0130 00"),
         ("ES9121000418450200051332", "ES9121000418450200051332"),

@@ -65,7 +65,8 @@ def test_category_slices_are_the_top_values_plus_other_with_missing_in_other(
 ) -> None:
     slices = slices_from_profile(profile, ["origin"], top=3)
     names = [s.name for s in slices]
-    assert len(names) == 4 and names[-1] == "origin=other"
+    assert len(names) == 4
+    assert names[-1] == "origin=other"
     top = [n.removeprefix("origin=") for n in names[:3]]
     other = slices[-1]
     assert other.where.matches({"origin": None}, 0)
@@ -81,9 +82,8 @@ def test_boolean_columns_slice_by_their_two_values(profile: dict[str, Any]) -> N
     slices = slices_from_profile(profile, ["organic"])
     assert sorted(s.name for s in slices) == ["organic=false", "organic=true"]
     true = next(s for s in slices if s.name == "organic=true")
-    assert true.where.matches({"organic": True}, 0) and not true.where.matches(
-        {"organic": False}, 0
-    )
+    assert true.where.matches({"organic": True}, 0)
+    assert not true.where.matches({"organic": False}, 0)
 
 
 def test_a_missing_or_free_text_column_is_refused_with_its_name(profile: dict[str, Any]) -> None:
@@ -110,4 +110,5 @@ gates:
 
 def test_the_docstring_examples_run() -> None:
     result = doctest.testmod(slicing)
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0

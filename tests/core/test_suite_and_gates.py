@@ -31,7 +31,8 @@ def test_a_gate_on_an_unknown_metric_names_the_line() -> None:
     )
     with pytest.raises(ProjectFileError) as err:
         parse_suite(text, "s.yaml")
-    assert "s.yaml:4" in err.value.message and "acuracy" in err.value.message
+    assert "s.yaml:4" in err.value.message
+    assert "acuracy" in err.value.message
 
 
 def test_a_gate_on_a_metric_the_suite_does_not_compute_is_refused() -> None:
@@ -86,7 +87,8 @@ def test_a_gate_that_could_never_have_evidence_is_refused_naming_line_and_gate(
         parse_suite(text, "s.yaml")
     line = text.splitlines().index(f"  - {gate}") + 1
     metric = gate.split(",")[0].removeprefix("{metric: ")
-    assert f"s.yaml:{line}" in err.value.message and f"gate '{metric}" in err.value.message
+    assert f"s.yaml:{line}" in err.value.message
+    assert f"gate '{metric}" in err.value.message
     # the same gate on a metric measured per slice, or with its block, is fine
     assert parse_suite(f"{BASE}gates: [{{metric: accuracy, min: 0.5, kind: blocker, slice: es}}]")
 
@@ -114,7 +116,8 @@ def test_min_and_max_compare_the_point_estimate() -> None:
     g = Gate(GateSpec(metric="accuracy", min=0.8, kind="blocker"))
     # The interval reaches below 0.8, but the point estimate decides.
     v = g.evaluate(_ev("accuracy", value=0.81, interval=(0.78, 0.84)))
-    assert v.verdict == "pass" and v.interval == (0.78, 0.84)
+    assert v.verdict == "pass"
+    assert v.interval == (0.78, 0.84)
     assert g.evaluate(_ev("accuracy", value=0.79)).verdict == "fail"
     lat = Gate(GateSpec(metric="latency.p95_ms", max=50, kind="guardrail"))
     assert lat.evaluate(_ev("latency.p95_ms", value=51.0)).verdict == "fail"
@@ -160,13 +163,15 @@ def test_better_than_baseline(diff: tuple[float, float], verdict: str) -> None:
         "accuracy", value=0.9, baseline_value=0.88, diff_interval=diff, mcnemar={"pvalue": 0.2}
     )
     v = g.evaluate(ev)
-    assert v.verdict == verdict and "McNemar" in v.reason
+    assert v.verdict == verdict
+    assert "McNemar" in v.reason
 
 
 def test_without_a_baseline_baseline_gates_are_skipped_with_the_reason() -> None:
     g = Gate(GateSpec(metric="accuracy", better_than="baseline", kind="goal"))
     v = g.evaluate(Evidence({}, baseline=None, baseline_reason="no production alias"))
-    assert v.verdict == "skipped" and "no production alias" in v.reason
+    assert v.verdict == "skipped"
+    assert "no production alias" in v.reason
     assert exit_code([v]) == 0
 
 

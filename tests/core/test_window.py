@@ -80,8 +80,10 @@ def test_merging_windows_equals_counting_once(seed: int, cut: int) -> None:
         whole.add_answer(**kw)  # type: ignore[arg-type]
         (first if i < cut else second).add_answer(**kw)  # type: ignore[arg-type]
     merged = first.merged(second)
-    assert merged.volume == whole.volume and merged.latency == whole.latency
-    assert merged.labels == whole.labels and merged.fallbacks == whole.fallbacks
+    assert merged.volume == whole.volume
+    assert merged.latency == whole.latency
+    assert merged.labels == whole.labels
+    assert merged.fallbacks == whole.fallbacks
     assert merged.value("latency.p95_ms") == whole.value("latency.p95_ms")
     assert merged.value("cost.total") == pytest.approx(whole.value("cost.total"))
     assert WindowStats.from_dict(merged.to_dict()) == merged

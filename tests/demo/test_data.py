@@ -40,12 +40,14 @@ FIELDS = ["channel", "label", "language", "plan", "tags", "text"]
 
 def check_record(rec: dict[str, Any], labels: set[str] = LABELS) -> None:
     assert sorted(rec) == FIELDS
-    assert isinstance(rec["text"], str) and rec["text"].strip()
+    assert isinstance(rec["text"], str)
+    assert rec["text"].strip()
     assert rec["channel"] in {"email", "chat", "phone", "web"}
     assert rec["plan"] in {"free", "pro", "enterprise"}
     assert rec["language"] in {"en", "es"}
     assert rec["label"] in labels
-    assert isinstance(rec["tags"], list) and set(rec["tags"]) <= TAGS
+    assert isinstance(rec["tags"], list)
+    assert set(rec["tags"]) <= TAGS
     assert ("spanish" in rec["tags"]) == (rec["language"] == "es")
 
 
@@ -161,7 +163,8 @@ def test_models_take_a_list_of_texts_and_save_with_a_fixed_set_of_types(tmp_path
     for train, name in ((train_v1, "v1"), (train_v2, "v2")):
         model = train(data.train, 0)
         proba = model.predict_proba(texts)
-        assert proba.shape == (50, 4) and np.allclose(proba.sum(axis=1), 1.0)
+        assert proba.shape == (50, 4)
+        assert np.allclose(proba.sum(axis=1), 1.0)
         assert set(model.classes_) == LABELS
         path = tmp_path / f"{name}.skops"
         assert save_skops(model, path) == list(TRUSTED_TYPES)
@@ -223,7 +226,8 @@ def test_the_demo_profile_holds(seed: int) -> None:
     v1, v2 = train_v1(data.train, seed), train_v2(data.train, seed)
     y = np.array([r["label"] for r in data.eval])
     spanish = np.array([r["language"] == "es" for r in data.eval])
-    assert len(y) >= 2000 and spanish.sum() >= 300
+    assert len(y) >= 2000
+    assert spanish.sum() >= 300
 
     p1, p2 = _top(v1, data.eval), _top(v2, data.eval)
     acc1, acc2 = float((p1 == y).mean()), float((p2 == y).mean())
@@ -252,4 +256,5 @@ def test_the_demo_profile_holds(seed: int) -> None:
 def test_the_docstring_examples_run() -> None:
     for module in (data_module, rules_module):
         result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0
+        assert result.attempted > 0
+        assert result.failed == 0

@@ -55,14 +55,16 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert "production itself" in _gates(run1)[SPANISH]["reason"]
     assert run1["failing_examples"] == []
     # v2 against v1: better overall, worse on Spanish messages.
-    assert run2["version"] == "support-router@2" and run2["baseline"] == "support-router@1"
+    assert run2["version"] == "support-router@2"
+    assert run2["baseline"] == "support-router@1"
     assert run2["exit_code"] == 1
     gates = _gates(run2)
     assert gates[SPANISH]["verdict"] == "fail"
     assert gates["accuracy better than baseline"]["verdict"] == "pass"
     assert gates["macro_f1 >= 0.8"]["verdict"] == "pass"
     examples = run2["failing_examples"]
-    assert examples and all(x["scope"] == "slice:spanish" for x in examples)
+    assert examples
+    assert all(x["scope"] == "slice:spanish" for x in examples)
     assert all(x["expected"] != x["predicted"] for x in examples)
     # the review stage ran on both runs, and readiness follows the gates
     assert set(first["reviews"]) == {"support-router@1", "support-router@2"}
@@ -73,7 +75,8 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     runs = run_cli("runs", "list", "--json", cwd=d).json()
     assert sorted(x["id"] for x in runs) == sorted([run1["run"], run2["run"]])
     shown = run_cli("runs", "show", run2["run"], "--json", cwd=d)
-    assert shown.code == 0 and shown.json()["exit_code"] == 1
+    assert shown.code == 0
+    assert shown.json()["exit_code"] == 1
     review = first["reviews"]["support-router@2"]
     assert run_cli("review", "show", review, cwd=d).code == 0
     assert run_cli("readiness", "support-router@2", cwd=d).code == 1
@@ -82,10 +85,13 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     again = run_cli("demo", "--dir", str(d))
     assert again.code == 0, again.err
     progress = [line for line in again.err.splitlines() if line.strip()]
-    assert progress and all("skipped (already done)" in line for line in progress)
+    assert progress
+    assert all("skipped (already done)" in line for line in progress)
     out = again.out
-    assert f"run {run1['run']}, exit code 0" in out and f"run {run2['run']}, exit code 1" in out
-    assert SPANISH in out and "gets these wrong (slice:spanish)" in out
+    assert f"run {run1['run']}, exit code 0" in out
+    assert f"run {run2['run']}, exit code 1" in out
+    assert SPANISH in out
+    assert "gets these wrong (slice:spanish)" in out
     assert " ".join(examples[0]["text"].split()[:3]) in out
     for command in (
         "liveops eval support-router@2 --baseline 1 --html report.html",
@@ -97,13 +103,17 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert len(run_cli("runs", "list", "--json", cwd=d).json()) == 2
 
     diff = run_cli("versions", "diff", "support-router@1", "support-router@2", cwd=d)
-    assert diff.code == 0 and "decision.threshold" in diff.out and "0.68" in diff.out
-    assert "support-train@1" in diff.out and "support-train@2" in diff.out
+    assert diff.code == 0
+    assert "decision.threshold" in diff.out
+    assert "0.68" in diff.out
+    assert "support-train@1" in diff.out
+    assert "support-train@2" in diff.out
     datasets = run_cli(
         "versions", "diff", "support-router@1", "support-router@2", "--json", cwd=d
     ).json()["datasets"]
     assert datasets == [{"key": "train", "before": "support-train@1", "after": "support-train@2"}]
-    assert "accuracy" in diff.out and "+0.0" in diff.out
+    assert "accuracy" in diff.out
+    assert "+0.0" in diff.out
     assert run_cli("audit", "verify", cwd=d).code == 0
 
     reset = run_cli("demo", "--dir", str(d), "--reset", "--json").json()

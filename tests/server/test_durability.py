@@ -58,11 +58,13 @@ def test_feedback_for_an_issued_id_and_404_for_an_unknown_one(
         r = c.post("/v1/feedback", json=unknown)
         assert r.status_code == 404, r.text
         r = c.post("/v1/feedback", json={"prediction_id": pid})
-        assert r.status_code == 422 and r.json()["details"]["problems"]
+        assert r.status_code == 422
+        assert r.json()["details"]["problems"]
         assert c.post("/v1/feedback", content=b"[").status_code == 400
         big = {**fb, "comment": "x" * 200_000}
         r = c.post("/v1/feedback", json=big)
-        assert r.status_code == 413 and r.json()["error"] == "too_large", r.text
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == "too_large", r.text
 
 
 def _metric(text: str, pattern: str) -> float:
@@ -82,7 +84,9 @@ def test_two_workers_share_one_metrics_view(serve: Callable[..., Server]) -> Non
         time.sleep(2.0)
     answered = [o for o in load.outcomes if o.status == 200]
     statuses = sorted({(o.status, str(o.body)[:200]) for o in load.outcomes if o.status != 200})
-    assert answered and not statuses and not load.errors, (statuses[:3], load.errors[:3])
+    assert answered, (statuses[:3], load.errors[:3])
+    assert not statuses, (statuses[:3], load.errors[:3])
+    assert not load.errors, (statuses[:3], load.errors[:3])
     with server.client() as c:
         text = c.get("/metrics").text
     total = _metric(text, r'liveops_requests_total\{[^}]*status="200"[^}]*\} (\S+)')

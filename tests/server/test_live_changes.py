@@ -46,9 +46,11 @@ def test_kill_switch_under_load_sends_all_traffic_to_the_fallback(
         back = _wait_until(load, t1, lambda b: b["decision"] == "automatic", 30)
         print(f"enable: the model answers again after {back:.2f} s")
         store.close()
-    assert not load.errors and all(o.status == 200 for o in load.outcomes)
+    assert not load.errors
+    assert all(o.status == 200 for o in load.outcomes)
     disabled = [o.body for o in load.outcomes if o.body["reason"]]
-    assert disabled and all(b["version"] is None and b["fallback"] == "rules" for b in disabled)
+    assert disabled
+    assert all(b["version"] is None and b["fallback"] == "rules" for b in disabled)
 
 
 def test_version_swap_under_load_fails_no_request(server: Server) -> None:
@@ -63,9 +65,11 @@ def test_version_swap_under_load_fails_no_request(server: Server) -> None:
         time.sleep(0.5)
     print(f"\nswap: every answer from router@2 {took:.2f} s after the alias moved")
     statuses = {o.status for o in load.outcomes}
-    assert not load.errors and statuses == {200}, (load.errors[:3], statuses)
+    assert not load.errors, (load.errors[:3], statuses)
+    assert statuses == {200}, (load.errors[:3], statuses)
     versions = [o.body["version"] for o in load.outcomes]
-    assert versions[0] == 1 and versions[-1] == 2
+    assert versions[0] == 1
+    assert versions[-1] == 2
     assert {o.body["confidence"] for o in load.outcomes if o.body["version"] == 2} == {0.95}
     answered = {o.body["prediction_id"] for o in load.outcomes}
     assert set(logged(server.project, answered)) == answered

@@ -27,13 +27,17 @@ def test_a_changed_artifact_is_answered_and_logged_as_a_fallback(tmp_path: Path)
         server.stop()
     assert ready.status_code == 200
     state = ready.json()["services"]["wine"]
-    assert state["status"] == "degraded" and "was changed after it was stored" in state["reason"]
+    assert state["status"] == "degraded"
+    assert "was changed after it was stored" in state["reason"]
     body = answer.json()
-    assert body["label"] == "cultivar_c" and body["fallback"] == "rules"
+    assert body["label"] == "cultivar_c"
+    assert body["fallback"] == "rules"
     assert body["decision"] == "fallback"
     assert body["reason"] == "version_unavailable;fallback:rules"
-    assert record["service"] == "wine" and record["version"] == 1
-    assert record["fallback"] == "rules" and record["decision"] == "fallback"
+    assert record["service"] == "wine"
+    assert record["version"] == 1
+    assert record["fallback"] == "rules"
+    assert record["decision"] == "fallback"
     assert record["reason"] == "version_unavailable;fallback:rules"
     assert record["error"] == "version_unavailable"
     assert module  # the rules came from the project folder
@@ -53,8 +57,10 @@ def test_without_a_fallback_it_is_a_503_that_says_why(tmp_path: Path) -> None:
     assert ready.status_code == 503
     state = ready.json()["services"]["wine"]
     assert state["status"] == "unavailable"
-    assert "cannot load its model" in state["reason"] and "requests get 503" in state["reason"]
-    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert "cannot load its model" in state["reason"]
+    assert "requests get 503" in state["reason"]
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
     error = answer.json()
     assert "wine@1 cannot load its model" in error["message"]
     assert "no fallback" in error["message"]

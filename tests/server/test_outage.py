@@ -46,7 +46,9 @@ def _serve_through_outage(
     assert len(during) > 100  # serving went on through the outage
     # Still ready, and saying that the log is spooling: its writes fail, its backlog grows.
     log = ready.json()["log"]
-    assert ready.status_code == 200 and log["database_ok"] == 0 and log["backlog"] > 0, log
+    assert ready.status_code == 200, log
+    assert log["database_ok"] == 0, log
+    assert log["backlog"] > 0, log
     answered = {o.body["prediction_id"] for o in load.outcomes}
     store = open_store(database_url, project_dir=server.project)
     try:
@@ -98,7 +100,8 @@ def test_sqlite_write_locked_for_30_seconds_under_load(serve: Callable[..., Serv
             text=True,
         )
         holders.append(holder)
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
 
     def unlock() -> None:
         holder = holders[0]

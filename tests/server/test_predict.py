@@ -34,14 +34,22 @@ def test_one_instance_answer_is_logged_with_segments_and_caller(server: Server) 
         )
     assert r.status_code == 200, r.text
     a = r.json()
-    assert a["label"] == "billing" and a["decision"] == "automatic" and a["version"] == 1
-    assert a["confidence"] == pytest.approx(0.9) and a["scores"]["technical"] == pytest.approx(0.1)
-    assert a["fallback"] is None and len(a["prediction_id"]) == 26
+    assert a["label"] == "billing"
+    assert a["decision"] == "automatic"
+    assert a["version"] == 1
+    assert a["confidence"] == pytest.approx(0.9)
+    assert a["scores"]["technical"] == pytest.approx(0.1)
+    assert a["fallback"] is None
+    assert len(a["prediction_id"]) == 26
     rec = logged(server.project, [a["prediction_id"]])[a["prediction_id"]]
-    assert rec["caller"] == "crm" and rec["inputs"]["text"] == "please refund me"
+    assert rec["caller"] == "crm"
+    assert rec["inputs"]["text"] == "please refund me"
     assert (rec["channel"], rec["plan"], rec["segments"]) == ("email", "pro", {"count": None})
-    assert rec["label"] == "billing" and rec["version"] == 1 and rec["arm"] == "production"
-    assert rec["decision"] == "automatic" and rec["confidence"] == pytest.approx(0.9)
+    assert rec["label"] == "billing"
+    assert rec["version"] == 1
+    assert rec["arm"] == "production"
+    assert rec["decision"] == "automatic"
+    assert rec["confidence"] == pytest.approx(0.9)
 
 
 def test_instances_answer_in_order_and_below_threshold_goes_to_review(server: Server) -> None:
@@ -49,8 +57,10 @@ def test_instances_answer_in_order_and_below_threshold_goes_to_review(server: Se
         r = c.post(PREDICT, json={"instances": [{"text": "app crash"}, {"text": "unsure"}]})
     assert r.status_code == 200, r.text
     first, second = r.json()["predictions"]
-    assert first["label"] == "technical" and first["decision"] == "automatic"
-    assert second["label"] is None and second["decision"] == "human_review"
+    assert first["label"] == "technical"
+    assert first["decision"] == "automatic"
+    assert second["label"] is None
+    assert second["decision"] == "human_review"
     assert second["reason"] == "below_threshold:0.55"
     assert first["prediction_id"] < second["prediction_id"]
     rows = logged(server.project, [first["prediction_id"], second["prediction_id"]])
@@ -98,9 +108,11 @@ def test_http_level_errors(serve: Callable[..., Server]) -> None:
         assert c.post(PREDICT, content=b"{not json").status_code == 400
         assert c.get(PREDICT).status_code == 405
         r = c.post("/v1/services/nobody/predict", json={"inputs": {"text": "a"}})
-        assert r.status_code == 404 and r.json()["error"] == "service_not_found"
+        assert r.status_code == 404
+        assert r.json()["error"] == "service_not_found"
         r = c.post("/v1/services/unrouted/predict", json={"inputs": {"text": "a"}})
-        assert r.status_code == 404 and "production" in r.json()["message"]
+        assert r.status_code == 404
+        assert "production" in r.json()["message"]
         big = {"instances": [{"text": "x" * 150}] * 8000}
         assert c.post(PREDICT, json=big).status_code == 413
         assert c.get("/nowhere").status_code == 404
@@ -111,11 +123,15 @@ def test_model_error_falls_back_to_rules_with_the_reason(server: Server) -> None
         r = c.post(PREDICT, json={"instances": [{"text": "boom refund"}, {"text": "boom hi"}]})
     assert r.status_code == 200, r.text
     a, b = r.json()["predictions"]
-    assert a["label"] == "billing" and a["decision"] == "fallback" and a["fallback"] == "rules"
+    assert a["label"] == "billing"
+    assert a["decision"] == "fallback"
+    assert a["fallback"] == "rules"
     assert a["reason"] == "model_error:RuntimeError;fallback:rules"
-    assert b["label"] is None and b["decision"] == "human_review"  # rules had no answer
+    assert b["label"] is None
+    assert b["decision"] == "human_review"
     rec = logged(server.project, [a["prediction_id"]])[a["prediction_id"]]
-    assert rec["error"] == "model_error" and rec["fallback"] == "rules"
+    assert rec["error"] == "model_error"
+    assert rec["fallback"] == "rules"
 
 
 def test_timeout_answers_from_the_fallback_then_the_breaker_opens(server: Server) -> None:
@@ -124,7 +140,8 @@ def test_timeout_answers_from_the_fallback_then_the_breaker_opens(server: Server
         assert r.status_code == 200, r.text
         a = r.json()
         # The 300 ms timeout answered from the rules, not the model that finished later.
-        assert a["reason"] == "model_timeout;fallback:rules" and a["label"] == "billing"
+        assert a["reason"] == "model_timeout;fallback:rules"
+        assert a["label"] == "billing"
         for _ in range(2):  # breaker_failures: 3
             c.post(PREDICT, json={"inputs": {"text": "boom"}})
         r = c.post(PREDICT, json={"inputs": {"text": "refund"}})
@@ -138,7 +155,8 @@ def test_health_readiness_metrics_and_openapi(server: Server) -> None:
     with server.client() as c:
         assert c.get("/healthz").json()["status"] == "ok"
         ready = c.get("/readyz").json()
-        assert ready["ready"] is True and ready["models"] == ["router@1"]
+        assert ready["ready"] is True
+        assert ready["models"] == ["router@1"]
         c.post(PREDICT, json={"inputs": {"text": "refund"}})
         text = c.get("/metrics").text
         doc = c.get("/openapi.json").json()
@@ -146,7 +164,8 @@ def test_health_readiness_metrics_and_openapi(server: Server) -> None:
         'liveops_requests_total{arm="production",service="router",status="200",version="1"} 1.0'
         in text
     )
-    assert "liveops_request_seconds_bucket" in text and "liveops_batch_size_bucket" in text
+    assert "liveops_request_seconds_bucket" in text
+    assert "liveops_batch_size_bucket" in text
     assert "liveops_spool_bytes" in text
     body = doc["paths"]["/v1/services/router/predict"]["post"]["requestBody"]
     inst = body["content"]["application/json"]["schema"]["oneOf"][0]["properties"]["inputs"]
@@ -183,7 +202,8 @@ def test_a_full_queue_answers_429_with_retry_after_and_drops_nothing_silently(
     for r in answers:
         if r.status_code == 429:
             assert r.headers["retry-after"] == "1"
-            assert r.json()["error"] == "overloaded" and "queue" in r.json()["message"]
+            assert r.json()["error"] == "overloaded"
+            assert "queue" in r.json()["message"]
     ids = [r.json()["prediction_id"] for r in answers if r.status_code == 200]
     assert len(logged(server.project, ids)) == 2  # every answer that was given is logged
 
@@ -211,10 +231,13 @@ def test_the_sensitive_input_rule_holds_when_the_rules_answer_without_the_model(
             if plain["reason"] == "service_disabled;fallback:rules":
                 break
             time.sleep(0.1)
-        assert plain["decision"] == "fallback" and plain["label"] == "billing"
+        assert plain["decision"] == "fallback"
+        assert plain["label"] == "billing"
         held = c.post(PREDICT, json=card).json()
     store.close()
-    assert held["decision"] == "human_review" and held["label"] is None, held
+    assert held["decision"] == "human_review", held
+    assert held["label"] is None, held
     assert held["reason"] == "sensitive_input:card;service_disabled"
     row = logged(server.project, [held["prediction_id"]])[held["prediction_id"]]
-    assert row["label"] is None and row["inputs"]["text"] == "refund to card [CARD]"
+    assert row["label"] is None
+    assert row["inputs"]["text"] == "refund to card [CARD]"

@@ -103,7 +103,8 @@ def test_no_personal_byte_is_stored_when_raw_inputs_are_off(tmp_path: Path) -> N
         store.close()
     assert all(row is not None for row in rows)
     first = rows[0]
-    assert first is not None and first["raw_inputs"] is None
+    assert first is not None
+    assert first["raw_inputs"] is None
     assert first["inputs"]["contact"] == "[EMAIL] or [PHONE]"
     assert first["inputs"]["note"] == "case 0: card [CARD], IBAN [IBAN], member [MEMBER]"
     files = _stored_bytes(project)
@@ -130,7 +131,8 @@ def test_with_raw_inputs_on_they_are_in_the_raw_table_and_not_in_the_spool(
     raw = [row["raw_inputs"] for row in rows if row is not None]
     assert len(raw) == len(ids)
     assert raw[0]["contact"] == f"{PERSONAL['email']} or {PERSONAL['phone']}"
-    assert PERSONAL["card"] in raw[0]["note"] and PERSONAL["iban"] in raw[0]["note"]
+    assert PERSONAL["card"] in raw[0]["note"]
+    assert PERSONAL["iban"] in raw[0]["note"]
     files = _stored_bytes(project)
     found = {
         kind

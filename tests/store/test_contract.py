@@ -43,7 +43,9 @@ def test_service_upsert_reports_created_updated_unchanged(store: Store) -> None:
         assert store.registry.upsert_service(conn, "svc", {"a": 1}, "h1", NOW) == "unchanged"
         assert store.registry.upsert_service(conn, "svc", {"a": 2}, "h2", NOW) == "updated"
     rec = store.registry.get_service("svc")
-    assert rec is not None and rec.spec == {"a": 2} and rec.spec_hash == "h2"
+    assert rec is not None
+    assert rec.spec == {"a": 2}
+    assert rec.spec_hash == "h2"
     assert rec.created_at.tzinfo is not None
     assert [s.name for s in store.registry.list_services()] == ["svc"]
     assert store.registry.get_service("nope") is None
@@ -55,7 +57,8 @@ def test_kill_switch_flag_round_trips(store: Store) -> None:
         assert store.registry.set_disabled(conn, "svc", True, NOW) is False
         assert store.registry.set_disabled(conn, "svc", True, NOW) is True
     rec = store.registry.get_service("svc")
-    assert rec is not None and rec.disabled
+    assert rec is not None
+    assert rec.disabled
 
 
 def test_versions_numbering_lookup_and_uniqueness(store: Store) -> None:
@@ -123,9 +126,12 @@ def test_datasets_latest_and_numbered(store: Store) -> None:
         store.datasets.insert(conn, ds(2))
         assert store.datasets.find_by_content(conn, "d", "h1") == 1
     latest = store.datasets.get("d")
-    assert latest is not None and latest.number == 2 and latest.rows == 20
+    assert latest is not None
+    assert latest.number == 2
+    assert latest.rows == 20
     first = store.datasets.get("d", 1)
-    assert first is not None and first.profile == {"rows": 10}
+    assert first is not None
+    assert first.profile == {"rows": 10}
     assert [d.ref for d in store.datasets.list()] == ["d@1", "d@2"]
     assert store.datasets.get("e") is None
 
@@ -147,7 +153,8 @@ def _append(store: Store, n: int) -> None:
 def test_audit_append_and_verify(store: Store) -> None:
     _append(store, 3)
     report = store.audit.verify()
-    assert report.ok and report.events == 3
+    assert report.ok
+    assert report.events == 3
     events = store.audit.events()
     assert [e.seq for e in events] == [3, 2, 1]
     assert events[0].prev_hash == events[1].hash
@@ -167,21 +174,24 @@ def test_audit_verify_finds_an_edited_event(store: Store) -> None:
     _append(store, 3)
     _tamper(store, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     report = store.audit.verify()
-    assert not report.ok and any("edited" in p for p in report.problems)
+    assert not report.ok
+    assert any("edited" in p for p in report.problems)
 
 
 def test_audit_verify_finds_a_deleted_event(store: Store) -> None:
     _append(store, 3)
     _tamper(store, "DELETE FROM audit_events WHERE seq = 2")
     report = store.audit.verify()
-    assert not report.ok and any("missing" in p for p in report.problems)
+    assert not report.ok
+    assert any("missing" in p for p in report.problems)
 
 
 def test_audit_verify_finds_the_last_event_removed(store: Store) -> None:
     _append(store, 3)
     _tamper(store, "DELETE FROM audit_events WHERE seq = 3")
     report = store.audit.verify()
-    assert not report.ok and any("head records 3" in p for p in report.problems)
+    assert not report.ok
+    assert any("head records 3" in p for p in report.problems)
 
 
 def test_audit_verify_finds_the_last_event_and_head_rewound_consistently_only_if_hash_differs(
@@ -218,5 +228,6 @@ def test_postgres_refuses_truncate_of_audit_events(pg_schema_url: str, tmp_path:
         with pytest.raises(sa.exc.DBAPIError, match=refused), store.engine.begin() as conn:
             conn.execute(sa.text(sql))
     report = store.audit.verify()
-    assert report.ok and report.events == 2
+    assert report.ok
+    assert report.events == 2
     store.close()

@@ -54,7 +54,8 @@ def test_bulk_insert_skips_ids_already_stored(store: Store) -> None:
     assert got["label"] == "billing"  # the first write wins
     assert got["scores"] == {"billing": 0.9, "technical": 0.1}
     assert got["ts"] == T0.isoformat()
-    assert got["feedback"] == [] and got["raw_inputs"] is None
+    assert got["feedback"] == []
+    assert got["raw_inputs"] is None
 
 
 def test_reads_filter_by_service_newest_first(store: Store) -> None:
@@ -82,7 +83,8 @@ def test_raw_inputs_expire(store: Store) -> None:
     ]
     store.predictions.insert_batch([row(i) for i in ids], raw)
     got = store.predictions.get(ids[0])
-    assert got is not None and got["raw_inputs"] == {"text": "ana@example.com"}
+    assert got is not None
+    assert got["raw_inputs"] == {"text": "ana@example.com"}
     assert store.predictions.expired_raw(T0 + timedelta(days=8)) == 2
     assert store.predictions.purge_raw(T0 + timedelta(days=8)) == 2
     assert store.predictions.raw_count() == 1
@@ -107,7 +109,8 @@ def test_feedback_rows_and_supersession(store: Store) -> None:
         fb.insert_feedback(conn, base | {"id": first, "value": "billing"})
     with fb.feedback_tx(pid) as conn:
         current = fb.current_feedback(conn, pid, "agent", "label")
-        assert current is not None and current["value"] == "billing"
+        assert current is not None
+        assert current["value"] == "billing"
         fb.insert_feedback(conn, base | {"id": second, "value": "technical"})
         fb.supersede_feedback(conn, first, second)
     history = fb.feedback_for(pid)

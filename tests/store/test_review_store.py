@@ -49,7 +49,8 @@ def _review(store: Store, n: int = 3) -> ReviewRecord:
 
 def test_a_review_and_its_items_round_trip(store: Store) -> None:
     review = _review(store)
-    assert review.id.startswith("r") and len(review.id) == 6
+    assert review.id.startswith("r")
+    assert len(review.id) == 6
     got = store.reviews.get(review.id)
     assert got == review
     items = store.reviews.items(review.id)
@@ -87,16 +88,19 @@ def test_next_item_skips_what_the_reviewer_did_and_prefers_unreviewed_items(stor
     review = _review(store)
     rid = review.id
     first = store.reviews.next_item(rid, "ann")
-    assert first is not None and first.id == f"{rid}-1"
+    assert first is not None
+    assert first.id == f"{rid}-1"
     with store.write() as conn:
         store.reviews.put_scores(
             conn, f"{rid}-1", "ann", {"correct_route": "yes"}, note=None, now=NOW
         )
     nxt = store.reviews.next_item(rid, "ann")
-    assert nxt is not None and nxt.id == f"{rid}-2"
+    assert nxt is not None
+    assert nxt.id == f"{rid}-2"
     # bob starts with what nobody has reviewed yet, then comes back to ann's item
     bob = store.reviews.next_item(rid, "bob")
-    assert bob is not None and bob.id == f"{rid}-2"
+    assert bob is not None
+    assert bob.id == f"{rid}-2"
     with store.write() as conn:
         for i in (2, 3):
             store.reviews.put_scores(
@@ -106,7 +110,8 @@ def test_next_item_skips_what_the_reviewer_did_and_prefers_unreviewed_items(stor
                 conn, f"{rid}-{i}", "bob", {"correct_route": "no"}, note=None, now=NOW
             )
     bob = store.reviews.next_item(rid, "bob")
-    assert bob is not None and bob.id == f"{rid}-1"
+    assert bob is not None
+    assert bob.id == f"{rid}-1"
     assert store.reviews.next_item(rid, "ann") is None
 
 

@@ -225,19 +225,7 @@ def _record(rng: random.Random, world: _World, lang: str) -> dict[str, Any]:
     if greeting:
         text = greeting + ("\n" if channel == "email" else " ") + text
 
-    u = rng.random()
-    if u < style.typo:
-        noisy = _typos(rng, text, rate=0.5 if u < style.typo * _SLOPPY else 0.15)
-        if noisy != text:
-            text = noisy
-            tags.append("typo")
-    text = _casing(rng, channel, angry, text)
-    if lang == "es" and rng.random() < style.strip_accents:
-        text = _strip_accents(text)
-    if channel == "phone":
-        # Phone notes are an agent's transcript: lower case, little punctuation.
-        text = rng.choice(("caller says ", "customer called: ", "")) + _flatten(text)
-
+    text = _surface(rng, style, channel, lang, text, tags, angry=angry)
     if lang == "es":
         tags.append("spanish")
     if len(text) < 30:
@@ -255,6 +243,32 @@ def _record(rng: random.Random, world: _World, lang: str) -> dict[str, Any]:
         "tags": sorted(tags),
         "label": label,
     }
+
+
+def _surface(
+    rng: random.Random,
+    style: _Style,
+    channel: str,
+    lang: str,
+    text: str,
+    tags: list[str],
+    *,
+    angry: bool,
+) -> str:
+    """How a message looks as typed: typos, casing, stripped accents, a phone transcript."""
+    u = rng.random()
+    if u < style.typo:
+        noisy = _typos(rng, text, rate=0.5 if u < style.typo * _SLOPPY else 0.15)
+        if noisy != text:
+            text = noisy
+            tags.append("typo")
+    text = _casing(rng, channel, angry, text)
+    if lang == "es" and rng.random() < style.strip_accents:
+        text = _strip_accents(text)
+    if channel == "phone":
+        # Phone notes are an agent's transcript: lower case, little punctuation.
+        text = rng.choice(("caller says ", "customer called: ", "")) + _flatten(text)
+    return text
 
 
 def _kind(rng: random.Random, style: _Style) -> str:

@@ -21,16 +21,18 @@ def _csv(tmp_path: Path, text: str, name: str = "d.csv") -> Path:
 def test_csv_missing_cells_index_column_and_profile(store: Store, tmp_path: Path) -> None:
     path = _csv(tmp_path, ",text,amount,plan\n0,hello there,1.5,pro\n1,None,NA,free\n2,,3.0,\n")
     record, created = add_dataset(store, path, name="d", actor="ann")
-    assert created and record.ref == "d@1" and record.rows == 3
+    assert created
+    assert record.ref == "d@1"
+    assert record.rows == 3
     cols = record.profile["columns"]
     assert list(cols) == ["text", "amount", "plan"]  # the saved index is dropped
-    assert cols["amount"]["kind"] == "number" and cols["amount"]["missing_share"] == pytest.approx(
-        1 / 3
-    )
+    assert cols["amount"]["kind"] == "number"
+    assert cols["amount"]["missing_share"] == pytest.approx(1 / 3)
     assert cols["plan"]["missing_share"] == pytest.approx(1 / 3)
     rows = load_records(store, record)
     assert rows[1]["text"] == "None"  # only NA and empty cells are missing
-    assert rows[2]["text"] is None and rows[1]["amount"] is None
+    assert rows[2]["text"] is None
+    assert rows[1]["amount"] is None
     assert record.profile["reference"] == {"cap": 100_000, "rows": 3, "sampled": False}
 
 
@@ -63,11 +65,14 @@ def test_same_content_is_a_noop_and_new_content_a_new_version(store: Store, tmp_
     a = _csv(tmp_path, "x\n1\n2\n")
     r1, c1 = add_dataset(store, a, name="d", actor="ann")
     r2, c2 = add_dataset(store, a, name="d", actor="ann")
-    assert c1 and not c2 and r1.number == r2.number == 1
+    assert c1
+    assert not c2
+    assert r1.number == r2.number == 1
     b = _csv(tmp_path, "x\n1\n3\n", "e.csv")
     r3, _ = add_dataset(store, b, name="d", actor="ann")
     assert r3.number == 2
-    assert resolve_dataset(store, "d").number == 2 and resolve_dataset(store, "d@1").number == 1
+    assert resolve_dataset(store, "d").number == 2
+    assert resolve_dataset(store, "d@1").number == 1
     with pytest.raises(DatasetNotFound, match="d@7"):
         resolve_dataset(store, "d@7")
 
@@ -83,12 +88,14 @@ def test_jsonl_and_parquet_with_lists_and_a_sampled_reference(store: Store, tmp_
     )
     record, _ = add_dataset(store, p, name="j", actor="ann", reference_cap=20)
     assert record.profile["columns"]["tags"]["kind"] == "list"
-    assert record.reference_rows == 20 and record.profile["reference"]["sampled"] is True
+    assert record.reference_rows == 20
+    assert record.profile["reference"]["sampled"] is True
     assert load_records(store, record)[4]["tags"] == ["a"]
     pq = tmp_path / "d.parquet"
     pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]}).to_parquet(pq)
     record, _ = add_dataset(store, pq, name="p", actor="ann")
-    assert record.format == "parquet" and record.rows == 2
+    assert record.format == "parquet"
+    assert record.rows == 2
 
 
 @pytest.mark.parametrize(

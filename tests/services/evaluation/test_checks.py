@@ -223,7 +223,8 @@ def test_consistency_of_a_deterministic_model_is_1(project: Project) -> None:
 
 def test_a_model_answering_at_random_is_not_consistent(project: Project) -> None:
     summary = project.eval("texts@2").summary
-    assert summary.consistency is not None and summary.consistency.agreement < 0.9
+    assert summary.consistency is not None
+    assert summary.consistency.agreement < 0.9
     assert summary.builtins["consistency"].value == summary.consistency.agreement
 
 
@@ -246,11 +247,14 @@ def test_a_reviewed_must_pass_case_can_be_promoted(project: Project) -> None:
     assert "label" not in item.inputs  # the expected label is not an input
     rv.submit(project.store, item.id, "ann", {"correct_route": "yes"})
     dataset, created = promote(project.store, item.id, actor="ann")
-    assert created and dataset.ref == "router-regression@1"
+    assert created
+    assert dataset.ref == "router-regression@1"
     (row,) = load_records(project.store, dataset)
-    assert row["label"] == item.expected and row["text"] == item.inputs["text"]
+    assert row["label"] == item.expected
+    assert row["text"] == item.inputs["text"]
     assert row["review_item"] == item.id
     # the next evaluation runs it as one more must-pass case
     again = project.eval("router@1").summary.must_pass
     assert again is not None
-    assert again.dataset == "must-cases@1 + router-regression@1" and again.cases == 3
+    assert again.dataset == "must-cases@1 + router-regression@1"
+    assert again.cases == 3

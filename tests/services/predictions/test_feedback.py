@@ -39,7 +39,8 @@ def test_an_id_still_queued_is_accepted(store: Store, plog: PredictionLog) -> No
     plog.submit([r])
     assert not store.predictions.exists(r.prediction_id)
     result = record_feedback(store, plog, r.prediction_id, "agent:ana", label="technical")
-    assert result.state == "created" and result.kind == "label"
+    assert result.state == "created"
+    assert result.kind == "label"
     assert [f["value"] for f in store.predictions.feedback_for(r.prediction_id)] == ["technical"]
 
 
@@ -80,7 +81,8 @@ def test_a_different_label_supersedes_and_keeps_history(store: Store, plog: Pred
     second = record_feedback(store, plog, r.prediction_id, "agent:ana", label="technical")
     other = record_feedback(store, plog, r.prediction_id, "agent:bob", label="billing")
     rating = record_feedback(store, plog, r.prediction_id, "agent:ana", rating=2)
-    assert second.state == "superseded" and second.supersedes == first.id
+    assert second.state == "superseded"
+    assert second.supersedes == first.id
     assert other.state == rating.state == "created"  # another source, another kind
     rows = {f["id"]: f for f in store.predictions.feedback_for(r.prediction_id)}
     assert rows[first.id]["superseded_by"] == second.id

@@ -65,7 +65,8 @@ def test_an_id_from_the_database_is_checked_too(store: Store, plog: PredictionLo
     other = open_prediction_log(store, plog.spool_folder.parent.parent / "other")
     try:
         pid = r.prediction_id  # type: ignore[attr-defined]
-        assert not other.issued_locally(pid) and store.predictions.exists(pid)
+        assert not other.issued_locally(pid)
+        assert store.predictions.exists(pid)
         with pytest.raises(InvalidInputError, match="benign, malignant"):
             record_feedback(store, other, pid, "pathology", label="0")
     finally:
@@ -81,7 +82,8 @@ def test_a_new_label_is_stored_marked_and_counted_when_allowed(
     plog.submit(records)  # type: ignore[arg-type]
     ids = [r.prediction_id for r in records]  # type: ignore[attr-defined]
     new = record_feedback(store, plog, ids[0], "pathology", label="borderline")
-    assert new.state == "created" and new.new_label is True
+    assert new.state == "created"
+    assert new.new_label is True
     assert record_feedback(store, plog, ids[1], "pathology", label="borderline").new_label
     known = record_feedback(store, plog, ids[2], "pathology", label="malignant")
     assert known.new_label is False

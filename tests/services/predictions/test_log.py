@@ -49,9 +49,13 @@ def test_submitted_records_arrive_redacted_with_typed_columns(store: Store, tmp_
     assert got["redactions"] == 1
     assert (got["channel"], got["plan"], got["language"]) == ("email", "pro", "en")
     assert got["segments"] == {"region": "eu"}
-    assert got["version"] == 2 and got["label"] == "billing" and got["latency_ms"] == 4.2
+    assert got["version"] == 2
+    assert got["label"] == "billing"
+    assert got["latency_ms"] == 4.2
     stats = plog.stats()
-    assert stats["backlog"] == 0 and stats["written_total"] == 50 and stats["database_ok"] == 1
+    assert stats["backlog"] == 0
+    assert stats["written_total"] == 50
+    assert stats["database_ok"] == 1
     plog.close()
     with pytest.raises(ConflictError):
         plog.submit([rec()])
@@ -71,10 +75,12 @@ def test_service_patterns_and_raw_inputs(store: Store, tmp_path: Path) -> None:
     assert plog.flush(10)
     plog.close()
     got_a, got_b = store.predictions.get(a.prediction_id), store.predictions.get(b.prediction_id)
-    assert got_a is not None and got_b is not None
+    assert got_a is not None
+    assert got_b is not None
     assert got_a["inputs"] == {"text": "I am [CUSTOMER], mail [EMAIL]"}
     assert got_a["raw_inputs"] == {"text": "I am CU-00042, mail ana@example.com"}
-    assert got_b["inputs"] == {"text": "I am CU-00042"} and got_b["raw_inputs"] is None
+    assert got_b["inputs"] == {"text": "I am CU-00042"}
+    assert got_b["raw_inputs"] is None
 
 
 def test_reopen_replays_what_was_not_stored_without_duplicates(
@@ -162,6 +168,7 @@ def test_unredacted_inputs_leave_the_spool_as_soon_as_they_are_stored(
     finally:
         plog.close()
     got = store.predictions.get(later.prediction_id)
-    assert got is not None and got["raw_inputs"] == {"text": "mail bo@example.com"}
+    assert got is not None
+    assert got["raw_inputs"] == {"text": "mail bo@example.com"}
     assert got["inputs"] == {"text": "mail [EMAIL]"}
     assert store.predictions.get(records[4].prediction_id)["raw_inputs"] is not None  # type: ignore[index]

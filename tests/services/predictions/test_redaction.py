@@ -66,7 +66,8 @@ def test_precision_and_recall_of_redaction() -> None:
         print(f"  {kind:8} {k_tp:3}/{k_n:3} found, {k_extra} extra")
     for text in mistakes:
         print(f"  mismatch: {text[:100]!r}")
-    assert precision >= 0.97 and recall >= 0.97
+    assert precision >= 0.97
+    assert recall >= 0.97
 
 
 def _overlap(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
@@ -104,7 +105,8 @@ def test_nothing_labelled_reaches_the_database(tmp_path: Path) -> None:
         f"{len(changed_negatives)} messages without values changed"
     )
     # The detector's known misses (see the mismatches above) are the only leaks allowed.
-    assert len(leaked) <= 3 and len(changed_negatives) <= 3
+    assert len(leaked) <= 3
+    assert len(changed_negatives) <= 3
     store.close()
 
 
@@ -131,5 +133,6 @@ def test_segments_and_the_caller_are_redacted_too(tmp_path: Path) -> None:
     assert row is not None
     assert row["inputs"]["language"] == row["language"] == "[EMAIL]"
     assert row["channel"] == "email"  # nothing sensitive: kept as sent
-    assert row["caller"] == "[EMAIL]" and row["segments"] == {"region": "[PHONE]"}
+    assert row["caller"] == "[EMAIL]"
+    assert row["segments"] == {"region": "[PHONE]"}
     assert row["redactions"] == 4

@@ -90,7 +90,9 @@ def ride_out_outage(
     time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - started)))
     submitted_during = len(sub.ids)
     stats = plog.stats()
-    assert stats["backlog"] > 0 and stats["spool_bytes"] > 0 and stats["database_ok"] == 0
+    assert stats["backlog"] > 0
+    assert stats["spool_bytes"] > 0
+    assert stats["database_ok"] == 0
     end_outage()
     time.sleep(1.0)
     sub.stop()
@@ -100,7 +102,9 @@ def ride_out_outage(
     assert store.predictions.ids() == sorted(sub.ids)  # every record, once
     assert [f["value"] for f in store.predictions.feedback_for(during)] == ["technical"]
     stats = plog.stats()
-    assert stats["database_ok"] == 1 and stats["backlog"] == 0 and stats["write_errors_total"] > 0
+    assert stats["database_ok"] == 1
+    assert stats["backlog"] == 0
+    assert stats["write_errors_total"] > 0
     print(
         f"\n{len(sub.ids)} records submitted, {stats['write_errors_total']:.0f} failed writes "
         f"retried, slowest submit {sub.slowest_s * 1000:.1f} ms"
@@ -149,10 +153,12 @@ def test_sqlite_write_locked_by_another_process_for_30_seconds(tmp_path: Path) -
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
 
     def unlock() -> None:
-        assert holder is not None and holder.stdin is not None
+        assert holder is not None
+        assert holder.stdin is not None
         holder.stdin.write("\n")
         holder.stdin.flush()
         assert holder.wait(10) == 0

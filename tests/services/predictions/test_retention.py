@@ -61,7 +61,8 @@ def test_a_purged_raw_input_leaves_no_byte_in_the_sqlite_files(tmp_path: Path) -
         # While the gateway still runs (its writer holds a connection): deleted is not
         # enough, the row's bytes must not stay in the page's free space nor in the WAL.
         files = [p for p in tmp_path.glob("liveops.db*") if p.is_file()]
-        assert files and not [p.name for p in files if secret.encode() in p.read_bytes()]
+        assert files
+        assert not [p.name for p in files if secret.encode() in p.read_bytes()]
         assert b"bo@example.org" in b"".join(p.read_bytes() for p in files)  # the search works
     finally:
         plog.close()

@@ -85,11 +85,13 @@ def test_gate_verdicts_map_to_readiness(version: Store) -> None:
     assert checks["blocker f1"] == ("gates", "pass")
     assert checks["guardrail es"] == ("gates", "pass")  # skipped: no baseline, counts for nothing
     assert checks["guardrail lat"] == ("gates", "missing")  # inconclusive: more evidence needed
-    assert "goal goal" not in checks and "signal sig" not in checks
+    assert "goal goal" not in checks
+    assert "signal sig" not in checks
     assert checks["robustness under perturbation"] == ("robustness", "pass")
     assert checks["p1"] == ("probes", "pass")
     view = readiness(version, "router@1")
-    assert view.status == "missing" and view.exit_code == 3
+    assert view.status == "missing"
+    assert view.exit_code == 3
     rob = next(c for c in view.checks if c.group == "robustness")
     assert "weakest families: typos 0.900" in rob.reason
 
@@ -100,7 +102,8 @@ def test_robustness_names_families_that_do_not_apply(version: Store) -> None:
     _run(version, {"gates": [], "robustness": rob, "probes": []})
     check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
     assert check.status == "missing"  # nothing was measured: not a pass
-    assert "no perturbation family applies" in check.reason and "drop_optional" in check.reason
+    assert "no perturbation family applies" in check.reason
+    assert "drop_optional" in check.reason
     rob = {
         **rob,
         "invariance": 0.9,
@@ -109,7 +112,8 @@ def test_robustness_names_families_that_do_not_apply(version: Store) -> None:
     }
     _run(version, {"gates": [], "robustness": rob, "probes": []}, run_id="run2")
     check = next(c for c in readiness(version, "router@1").checks if c.group == "robustness")
-    assert check.status == "pass" and "not applicable: drop_optional" in check.reason
+    assert check.status == "pass"
+    assert "not applicable: drop_optional" in check.reason
 
 
 def test_a_family_that_does_not_apply_is_not_applicable_never_missing(version: Store) -> None:
@@ -133,7 +137,8 @@ def test_a_family_that_does_not_apply_is_not_applicable_never_missing(version: S
         ("perturbation casing", "not_applicable"),
     ]
     assert "no text field" in robustness[1].reason
-    assert view.counts()["not_applicable"] == 2 and view.counts()["missing"] == 1  # the review
+    assert view.counts()["not_applicable"] == 2
+    assert view.counts()["missing"] == 1
     assert view.to_dict()["checks"][-1]["group"] == "review"
 
 

@@ -53,5 +53,6 @@ def test_concurrent_registration(durable_url: str, tmp_path: Path) -> None:
     owners = {v.owner for v in versions}
     assert owners == {"w0", "w1"}
     report = store.audit.verify()
-    assert report.ok and report.events == 1 + 2 * PER_WORKER
+    assert report.ok
+    assert report.events == 1 + 2 * PER_WORKER
     store.close()

@@ -43,7 +43,8 @@ def test_a_0_1_model_is_refused_for_labels_benign_malignant(tabular: Store, zero
     with pytest.raises(InvalidInputError) as err:
         register_version(tabular, "tumours", actor="ann", artifact=zero_one)
     msg = err.value.message
-    assert "classes are 0, 1" in msg and "labels are benign, malignant" in msg
+    assert "classes are 0, 1" in msg
+    assert "labels are benign, malignant" in msg
     assert "output.label_map" in (err.value.hint or "")
     assert tabular.registry.list_versions("tumours") == []  # nothing registered
 
@@ -69,7 +70,8 @@ def test_with_a_label_map_eval_and_the_gateway_answer_service_labels(
         artifact=zero_one,
         config={"output.label_map": '{"0": "benign", "1": "malignant"}'},
     )
-    assert flipped.created and flipped.version.content_hash != v.content_hash
+    assert flipped.created
+    assert flipped.version.content_hash != v.content_hash
 
     x, _ = cancer_frame()
     records = [{k: float(x.iloc[i][k]) for k in TUMOURS} for i in range(40)]
@@ -120,7 +122,8 @@ def test_alias_set_and_routing_refuse_a_version_after_the_labels_changed(
     rename_malignant(tabular)
     with pytest.raises(InvalidInputError) as err:
         set_alias(tabular, "tumours", "candidate", "1", actor="ann")
-    assert "malignant" in err.value.message and "benign, cancer" in err.value.message
+    assert "malignant" in err.value.message
+    assert "benign, cancer" in err.value.message
     assert "candidate" not in tabular.registry.aliases_of("tumours")
     loaded = load_serving_version(tabular, "tumours", 1)  # the gateway: a load failure
     assert loaded.load_error is not None
@@ -203,7 +206,8 @@ def test_a_categorical_pipeline_serves_without_warnings(tabular: Store, tmp_path
         labels = [
             model.predict_batch([{"alcohol": 12.0, "region": "north"}]).labels[0] for _ in range(20)
         ]
-    assert seen == [] and set(labels) == {"white"}
+    assert seen == []
+    assert set(labels) == {"white"}
 
 
 def test_a_service_label_no_class_reaches_is_a_warning_not_a_refusal(

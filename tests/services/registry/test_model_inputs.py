@@ -40,7 +40,8 @@ def test_a_model_with_names_gets_a_dataframe_in_its_own_order_with_documented_dt
     est = Recorder(FIELDS[::-1])
     out = SklearnModel(est, FIELDS, {"0": "no", "1": "yes"}).predict_batch([FULL, FULL])
     x = est.seen
-    assert isinstance(x, pd.DataFrame) and list(x.columns) == FIELDS[::-1]
+    assert isinstance(x, pd.DataFrame)
+    assert list(x.columns) == FIELDS[::-1]
     dtypes = {c: str(t) for c, t in x.dtypes.items()}
     assert dtypes == {
         "region": "str",
@@ -49,7 +50,8 @@ def test_a_model_with_names_gets_a_dataframe_in_its_own_order_with_documented_dt
         "amount": "float64",
         "text": "str",
     }
-    assert out.labels == ["yes", "yes"] and out.classes == ("no", "yes")
+    assert out.labels == ["yes", "yes"]
+    assert out.classes == ("no", "yes")
 
 
 def test_missing_values_change_integer_and_boolean_columns() -> None:
@@ -64,21 +66,26 @@ def test_missing_values_change_integer_and_boolean_columns() -> None:
         "flag": "object",
         "region": "str",
     }
-    assert pd.isna(x["text"][1]) and np.isnan(x["count"][1]) and x["flag"][1] is None
+    assert pd.isna(x["text"][1])
+    assert np.isnan(x["count"][1])
+    assert x["flag"][1] is None
     assert x["amount"].tolist() == [1.5, 2.0]
 
 
 def test_a_single_input_model_with_names_gets_a_dataframe() -> None:
     est = Recorder(["amount"])
     SklearnModel(est, ["amount"]).predict_batch([FULL, SPARSE])
-    assert isinstance(est.seen, pd.DataFrame) and est.seen["amount"].tolist() == [1.5, 2.0]
+    assert isinstance(est.seen, pd.DataFrame)
+    assert est.seen["amount"].tolist() == [1.5, 2.0]
 
 
 def test_several_inputs_without_names_are_a_numpy_array_in_model_inputs_order() -> None:
     est = Recorder()
     SklearnModel(est, ["count", "amount"]).predict_batch([FULL, FULL])
-    assert isinstance(est.seen, np.ndarray) and est.seen.dtype == np.float64
+    assert isinstance(est.seen, np.ndarray)
+    assert est.seen.dtype == np.float64
     assert est.seen.tolist() == [[3.0, 1.5], [3.0, 1.5]]
     est = Recorder()
     SklearnModel(est, ["amount", "region"]).predict_batch([FULL, SPARSE])
-    assert est.seen.dtype == object and est.seen.tolist() == [[1.5, "north"], [2.0, "south"]]
+    assert est.seen.dtype == object
+    assert est.seen.tolist() == [[1.5, "north"], [2.0, "south"]]

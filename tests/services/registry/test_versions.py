@@ -34,7 +34,8 @@ def test_register_copies_the_decision_block_and_captures_lineage(
         message="first",
     )
     v = r.version
-    assert r.created and v.ref == "router@1"
+    assert r.created
+    assert v.ref == "router@1"
     assert v.config["decision"]["threshold"] == 0.75
     assert v.config["decision"]["below_threshold"] == "human_review"
     assert v.config["model_inputs"] == ["text"]
@@ -44,18 +45,21 @@ def test_register_copies_the_decision_block_and_captures_lineage(
     assert v.metrics == {"accuracy": 0.91}
     assert v.owner == "ann"
     events = applied.audit.events(object_id="router@1")
-    assert [e.action for e in events] == ["version.registered"] and events[0].actor == "ann"
+    assert [e.action for e in events] == ["version.registered"]
+    assert events[0].actor == "ann"
 
 
 def test_identical_content_returns_the_existing_version(applied: Store, model_file: Path) -> None:
     first = register_version(applied, "router", actor="ann", artifact=model_file, message="a")
     again = register_version(applied, "router", actor="bob", artifact=model_file, message="b")
-    assert not again.created and again.version.number == first.version.number == 1
+    assert not again.created
+    assert again.version.number == first.version.number == 1
     # a different threshold is different content: a new version
     other = register_version(
         applied, "router", actor="ann", artifact=model_file, config={"threshold": 0.68}
     )
-    assert other.created and other.version.number == 2
+    assert other.created
+    assert other.version.number == 2
     assert other.version.config["decision"]["threshold"] == 0.68
 
 
@@ -98,7 +102,8 @@ def test_loaded_model_answers_and_a_tampered_artifact_is_refused(
     model = load_model(applied, v)
     out = model.predict_batch([{"text": "I was charged twice"}, {"text": "the app crashes"}])
     assert out.labels == ["billing", "technical"]
-    assert out.scores is not None and out.scores.shape == (2, 2)
+    assert out.scores is not None
+    assert out.scores.shape == (2, 2)
     stored = applied.artifacts.path_of(v.artifact_hash)
     data = bytearray(stored.read_bytes())
     data[-10] ^= 0xFF
@@ -167,7 +172,8 @@ def test_an_entry_point_in_the_project_folder_is_found(applied: Store, tmp_path:
         ).version
     finally:
         sys.modules.pop("folder_model", None)  # each backend's run imports its own folder's
-    assert v.ref == "router@1" and str(tmp_path) not in sys.path
+    assert v.ref == "router@1"
+    assert str(tmp_path) not in sys.path
 
 
 def test_aliases_resolve_and_moves_are_audited(applied: Store, tmp_path: Path) -> None:
@@ -194,7 +200,8 @@ def test_aliases_resolve_and_moves_are_audited(applied: Store, tmp_path: Path) -
     with pytest.raises(VersionNotFound, match="router@9 does not exist"):
         resolve_version(applied, "router@9")
     d = diff_versions(v1, v2)
-    assert d.artifact is not None and not d.config
+    assert d.artifact is not None
+    assert not d.config
 
 
 def test_diff_shows_threshold_change_and_metric_deltas(applied: Store, model_file: Path) -> None:
@@ -217,5 +224,6 @@ def test_diff_shows_threshold_change_and_metric_deltas(applied: Store, model_fil
     ]
     assert [(c.key, c.before, c.after) for c in d.config] == [("decision.threshold", 0.75, 0.68)]
     deltas = {m.name: m.delta for m in d.metrics}
-    assert deltas["accuracy"] == pytest.approx(0.03) and deltas["macro_f1"] is None
+    assert deltas["accuracy"] == pytest.approx(0.03)
+    assert deltas["macro_f1"] is None
     assert d.artifact is None

@@ -65,7 +65,8 @@ def test_two_reviewers_then_agreement(applied: Store) -> None:
         assert rv.next_item(applied, reviewer, review.id)[1] is None
     summary = rv.summarise(applied, review)
     assert (summary.items, summary.reviewed, summary.reviewed_twice) == (4, 4, 4)
-    assert summary.complete and summary.reviewers == ("ann", "bob")
+    assert summary.complete
+    assert summary.reviewers == ("ann", "bob")
     route = summary.agreement.item("correct_route")
     assert route.pairs[0].observed == pytest.approx(0.75)
     assert route.mean_kappa == pytest.approx(0.5)
@@ -103,14 +104,19 @@ def test_promote_makes_a_new_regression_dataset_version_each_time(applied: Store
     for item in items:
         rv.submit(applied, item.id, "ann", {"correct_route": "no"})
     first, created = promote(applied, items[0].id, actor="ann")
-    assert created and first.ref == "router-regression@1" and first.rows == 1
+    assert created
+    assert first.ref == "router-regression@1"
+    assert first.rows == 1
     again, created = promote(applied, items[0].id, actor="ann")
-    assert not created and again.ref == first.ref
+    assert not created
+    assert again.ref == first.ref
     second, _ = promote(applied, items[1].id, actor="ann", label="technical")
-    assert second.ref == "router-regression@2" and second.rows == 2
+    assert second.ref == "router-regression@2"
+    assert second.rows == 2
     rows = load_records(applied, second)
     assert [r["review_item"] for r in rows] == [items[0].id, items[1].id]
-    assert rows[1]["label"] == "technical" and rows[1]["text"] == items[1].inputs["text"]
+    assert rows[1]["label"] == "technical"
+    assert rows[1]["text"] == items[1].inputs["text"]
     assert second.content_hash != first.content_hash
     with pytest.raises(InvalidInputError, match="'refunds' is not a label of router"):
         promote(applied, items[2].id, actor="ann", label="refunds")

@@ -56,7 +56,8 @@ def test_a_failing_fallback_version_behind_the_decision_is_counted_and_logged(
     with_gateway(project, body)
     said = [r.getMessage() for r in caplog.records if "fallback version" in r.getMessage()]
     assert len(said) == 1, said  # logged once, with the reason, for three failures
-    assert "tickets@1" in said[0] and "model_error:RuntimeError" in said[0]
+    assert "tickets@1" in said[0]
+    assert "model_error:RuntimeError" in said[0]
     assert "the fallback model is broken" in said[0]
 
 
@@ -68,13 +69,15 @@ def test_a_model_error_goes_down_the_chain_and_each_failed_step_is_counted(
     async def body(gw: Gateway) -> None:
         # "boom": tickets@2 raises, tickets@1 raises too, then the rules answer
         answer = await ask(gw, "tickets", {"text": "boom refund"})
-        assert answer["decision"] == "fallback" and answer["fallback"] == "rules"
+        assert answer["decision"] == "fallback"
+        assert answer["fallback"] == "rules"
         assert (
             answer["reason"] == "model_error:RuntimeError;fallback_failed:tickets@1;fallback:rules"
         )
         # and with no rule for the text, the rules' "no answer" holds it for review
         answer = await ask(gw, "tickets", {"text": "boom hello"})
-        assert answer["decision"] == "human_review" and answer["label"] is None
+        assert answer["decision"] == "human_review"
+        assert answer["label"] is None
         model = {"service": "tickets", "version": "2", "step": "model"}
         assert metric(gw, FAILURES, **model, reason="model_error") == 2.0
         fallback = {"service": "tickets", "version": "2", "step": "fallback_version"}

@@ -29,12 +29,14 @@ def test_a_changed_artifact_is_answered_by_the_rules_and_the_service_is_degraded
     async def body(gw: Gateway) -> None:
         answer = await ask(gw, "wine", {**SAMPLE, "color_intensity": 9.0})
         assert answer["label"] == "cultivar_c"
-        assert answer["decision"] == "fallback" and answer["fallback"] == "rules"
+        assert answer["decision"] == "fallback"
+        assert answer["fallback"] == "rules"
         assert answer["reason"] == "version_unavailable;fallback:rules"
         assert answer["version"] == 1
         ready = gw.readiness()
         state = ready["services"]["wine"]
-        assert ready["ready"] is True and state["status"] == "degraded"
+        assert ready["ready"] is True
+        assert state["status"] == "degraded"
         assert "wine@1 cannot load its model" in state["reason"]
         assert "was changed after it was stored" in state["reason"]
         assert "the fallback answers (rules wine_rules_" in state["reason"]
@@ -53,12 +55,15 @@ def test_rules_that_raise_on_import_are_answered_for_by_the_fallback_version(
 
     async def body(gw: Gateway) -> None:
         answer = await ask(gw, "wine", SAMPLE)
-        assert answer["decision"] == "fallback" and answer["fallback"] == "wine@1"
+        assert answer["decision"] == "fallback"
+        assert answer["fallback"] == "wine@1"
         assert answer["reason"] == "version_unavailable;fallback:wine@1"
         assert answer["label"] in ("cultivar_a", "cultivar_b", "cultivar_c")
         state = gw.readiness()["services"]["wine"]
-        assert state["status"] == "degraded" and state["version"] == 2
-        assert "cannot load its rules" in state["reason"] and "rules moved" in state["reason"]
+        assert state["status"] == "degraded"
+        assert state["version"] == 2
+        assert "cannot load its rules" in state["reason"]
+        assert "rules moved" in state["reason"]
         assert "the fallback answers (wine@1)" in state["reason"]
 
     with_gateway(project, body)
@@ -78,7 +83,8 @@ def test_without_a_fallback_a_version_that_cannot_load_gets_a_clear_503(tmp_path
         assert "liveops alias set wine production" in (caught.value.hint or "")
         ready = gw.readiness()
         state = ready["services"]["wine"]
-        assert ready["ready"] is False and state["status"] == "unavailable"
+        assert ready["ready"] is False
+        assert state["status"] == "unavailable"
         assert "was changed after it was stored" in state["reason"]
         assert "requests get 503" in state["reason"]
 
@@ -124,9 +130,11 @@ def test_moving_production_to_a_version_that_cannot_load_keeps_the_one_that_answ
         set_alias(store, "wine", "production", "2", actor="tester")
         gw.refresh()
         answer = await ask(gw, "wine", SAMPLE)
-        assert answer["version"] == 1 and answer["decision"] == "automatic"
+        assert answer["version"] == 1
+        assert answer["decision"] == "automatic"
         state = gw.readiness()["services"]["wine"]
-        assert state["status"] == "degraded" and state["version"] == 1
+        assert state["status"] == "degraded"
+        assert state["version"] == 1
         assert "wine@2 cannot load its model" in state["reason"]
         assert "wine@1 still answers" in state["reason"]
         # the kill switch still works on the route that was kept

@@ -133,7 +133,8 @@ class Gateway:
 
     def refresh(self) -> None:
         """Re-read services and aliases; load what the new table needs, then publish it."""
-        assert self.store is not None and self.sink is not None
+        assert self.store is not None
+        assert self.sink is not None
         self.router.refresh(self.store, self.sink)
 
     def _update_gauges(self) -> None:
