@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from liveops.core.project import parse_project
 from liveops.errors import ModelUnavailableError
-from liveops.services.registry import set_alias, set_service_enabled
+from liveops.services.registry import apply_project, set_alias, set_service_enabled
 from liveops.services.serving import Gateway
 from liveops.store import open_store
 from tests.services.serving.conftest import ask, with_gateway
@@ -142,6 +143,33 @@ def test_moving_production_to_a_version_that_cannot_load_keeps_the_one_that_answ
         gw.refresh()
         with pytest.raises(ModelUnavailableError, match="wine is disabled"):
             await ask(gw, "wine", SAMPLE)
+
+    try:
+        with_gateway(project, body)
+    finally:
+        store.close()
+
+
+def test_a_running_gateway_stops_routing_to_a_version_whose_labels_the_service_dropped(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, '{fallback: rules, rules: "wine_rules:classify"}')
+    store = open_store(project_dir=project)
+
+    async def body(gw: Gateway) -> None:
+        assert (await ask(gw, "wine", SAMPLE))["decision"] == "automatic"
+        # `service apply` renames a label the model answers: wine@1 no longer fits the service
+        yaml = (project / "liveops.yaml").read_text().replace("cultivar_b,", "cultivar_x,")
+        (project / "liveops.yaml").write_text(yaml)
+        apply_project(store, parse_project(yaml), actor="tester")
+        gw.refresh()
+        answer = await ask(gw, "wine", SAMPLE)
+        assert answer["decision"] == "fallback"
+        assert answer["reason"] == "version_unavailable;fallback:rules"
+        state = gw.readiness()["services"]["wine"]
+        assert state["status"] == "degraded"
+        assert "cultivar_b" in state["reason"]
 
     try:
         with_gateway(project, body)

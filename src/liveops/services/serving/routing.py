@@ -25,7 +25,7 @@ from typing import Any, Literal
 from liveops.core.names import parse_version_ref
 from liveops.core.prediction import PredictionSink
 from liveops.core.routing import Route, RoutingTable
-from liveops.errors import LiveopsError, ServiceNotFound
+from liveops.errors import LiveopsError, ModelError, ServiceNotFound
 from liveops.services.serving.deployment import Deployment, ServeOptions
 from liveops.services.serving.fallback import ChainFailures
 from liveops.services.serving.loading import (
@@ -33,6 +33,7 @@ from liveops.services.serving.loading import (
     describe_fallback,
     load_serving_version,
     read_services,
+    require_labels,
 )
 from liveops.store import Store
 
@@ -202,6 +203,15 @@ class Router:
         if dep is None and key in self._retired:  # back in a route before it was closed
             dep = deployments[key] = self._retired.pop(key)[0]
         if dep is not None and dep.unavailable is None:
+            if dep.service.spec_hash != svc.spec_hash:
+                # `service apply` changed the service: a loaded version whose classes are no
+                # longer its labels stops answering (its fallback does) until they match again.
+                try:
+                    require_labels(dep.ref, dep.version.model, svc.spec)
+                except ModelError as exc:
+                    dep.unavailable = exc.message
+                    self._logged[dep.ref] = exc.message
+                    log.error("%s %s; it stops answering", dep.ref, exc.message)
             return dep
         # New, or it could not load last time (the artifact or rules may be fixed): load it.
         version = load_serving_version(store, svc.name, number, project_dir=self.project_dir)
