@@ -12,20 +12,18 @@ One small project for the module, served by entry-point models (nothing is train
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from liveops.core.eval_summary import ConsistencyResult
 from liveops.services import review as rv
 from liveops.services.datasets import add_dataset, load_records
-from liveops.services.evaluation import EvalResult, run_eval
 from liveops.services.registry import apply_project, load_project, register_version
 from liveops.services.review import promote
 from liveops.services.review.queue import MAX_SAMPLE
-from liveops.store import Store, open_store
+from liveops.store import open_store
+from tests.services.evaluation.project import Project
 
 MODULE = "evalchecks_models"
 
@@ -149,15 +147,6 @@ def _csv(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-@dataclass
-class Project:
-    root: Path
-    store: Store
-
-    def eval(self, ref: str, **kw: Any) -> EvalResult:
-        return run_eval(self.store, ref, actor="ci", project_dir=self.root, resamples=50, **kw)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ and a derived category, a real pipeline saved with skops, string labels.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,9 @@ import pytest
 from liveops.core.suite import CasesSpec, GateSpec, RobustnessSpec, Suite
 from liveops.errors import InvalidInputError
 from liveops.services.datasets import add_dataset
-from liveops.services.evaluation import EvalResult, run_eval
 from liveops.services.registry import apply_project, load_project, register_version
-from liveops.store import Store, open_store
+from liveops.store import open_store
+from tests.services.evaluation.project import Project
 
 NUMERIC = ["alcohol", "ash", "proline"]
 INPUTS = [*NUMERIC, "region"]
@@ -106,15 +105,6 @@ def _train(rows: list[dict[str, Any]], path: Path) -> Path:
     pipe = Pipeline([("f", features), ("clf", LogisticRegression(max_iter=1000))])
     sio.dump(pipe.fit(frame[INPUTS], frame["cultivar"]), path)
     return path
-
-
-@dataclass
-class Project:
-    root: Path
-    store: Store
-
-    def eval(self, ref: str, **kw: Any) -> EvalResult:
-        return run_eval(self.store, ref, actor="ci", project_dir=self.root, resamples=50, **kw)
 
 
 @pytest.fixture(scope="module")
