@@ -222,8 +222,10 @@ class PredictionLog:
         if caller is not None:
             masked, n_caller = redact(r.service, {"caller": caller})
             caller = masked["caller"]
-        clean = replace(r, inputs=inputs, segments=segments, caller=caller)
-        return _encode(clean, n + n_segments + n_caller)
+        count = n + n_segments + n_caller
+        if count == 0:  # nothing masked: the record as it is (no copy on the request path)
+            return _encode(r, 0)
+        return _encode(replace(r, inputs=inputs, segments=segments, caller=caller), count)
 
     def issued(self, prediction_id: str) -> bool:
         """Whether this process logged ``prediction_id`` recently, or the database has it.

@@ -34,34 +34,39 @@ class InputRedactor:
         return find_sensitive(text, extra_patterns=self._patterns.get(service))
 
     def redact(self, service: str, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-        """The redacted copy of ``inputs`` and how many values were masked."""
+        """The redacted copy of ``inputs`` and how many values were masked.
+
+        This runs on the request path (before the spool), so it does no work for a value
+        that cannot hold anything: a string with neither "@" nor a digit, when the service
+        has no patterns of its own, is returned as it is.
+        """
+        found = [0]
         extra = self._patterns.get(service)
-        count = 0
+        return {k: _walk(v, extra, found) for k, v in inputs.items()}, found[0]
 
-        def text(value: str) -> str:
-            nonlocal count
-            findings = find_sensitive(value, extra_patterns=extra)
-            if not findings:
-                return value
-            count += len(findings)
-            parts: list[str] = []
-            pos = 0
-            for f in findings:
-                parts += [value[pos : f.start], default_mask(f)]
-                pos = f.end
-            parts.append(value[pos:])
-            return "".join(parts)
 
-        def walk(value: Any) -> Any:
-            if isinstance(value, str):
-                return text(value)
-            if isinstance(value, Mapping):
-                return {k: walk(v) for k, v in value.items()}
-            if isinstance(value, list | tuple):
-                return [walk(v) for v in value]
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
-                masked = text(str(value))
-                return value if masked == str(value) else masked
-            return value
+def _text(value: str, extra: Patterns | None, found: list[int]) -> str:
+    findings = find_sensitive(value, extra_patterns=extra)
+    if not findings:
+        return value
+    found[0] += len(findings)
+    parts: list[str] = []
+    pos = 0
+    for f in findings:
+        parts += [value[pos : f.start], default_mask(f)]
+        pos = f.end
+    parts.append(value[pos:])
+    return "".join(parts)
 
-        return {k: walk(v) for k, v in inputs.items()}, count
+
+def _walk(value: Any, extra: Patterns | None, found: list[int]) -> Any:
+    if isinstance(value, str):
+        return _text(value, extra, found)
+    if isinstance(value, Mapping):
+        return {k: _walk(v, extra, found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, extra, found) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
+        masked = _text(str(value), extra, found)
+        return value if masked == str(value) else masked
+    return value
