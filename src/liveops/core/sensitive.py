@@ -31,7 +31,7 @@ Overlaps are resolved by kind (email, iban, card, phone, then custom patterns), 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -43,6 +43,7 @@ __all__ = [
     "has_sensitive",
     "iban_ok",
     "luhn_ok",
+    "masked",
     "redact",
 ]
 
@@ -498,7 +499,17 @@ def redact(
     >>> redact("mail ana@example.com or card 4242-4242-4242-4242", mask=lambda f: "***")
     'mail *** or card ***'
     """
-    findings = find_sensitive(text, extra_patterns=extra_patterns)
+    return masked(text, find_sensitive(text, extra_patterns=extra_patterns), mask)
+
+
+def masked(
+    text: str, findings: Sequence[Finding], mask: Callable[[Finding], str] = default_mask
+) -> str:
+    """``text`` with ``findings`` (sorted, non-overlapping) replaced by ``mask(finding)``.
+
+    >>> masked("call 612 345 678", [Finding("phone", 5, 16)])
+    'call [PHONE]'
+    """
     if not findings:
         return text
     parts: list[str] = []

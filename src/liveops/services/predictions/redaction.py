@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from liveops.core.sensitive import Finding, default_mask, find_sensitive
+from liveops.core.sensitive import Finding, find_sensitive, masked
 
 __all__ = ["InputRedactor"]
 
@@ -47,16 +47,8 @@ class InputRedactor:
 
 def _text(value: str, extra: Patterns | None, found: list[int]) -> str:
     findings = find_sensitive(value, extra_patterns=extra)
-    if not findings:
-        return value
     found[0] += len(findings)
-    parts: list[str] = []
-    pos = 0
-    for f in findings:
-        parts += [value[pos : f.start], default_mask(f)]
-        pos = f.end
-    parts.append(value[pos:])
-    return "".join(parts)
+    return masked(value, findings)
 
 
 def _walk(value: Any, extra: Patterns | None, found: list[int]) -> Any:
