@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from liveops.core.prediction import PredictionRecord, new_prediction_id
+from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
 from liveops.services.predictions import LogSettings, open_prediction_log
 from liveops.store import open_store
 

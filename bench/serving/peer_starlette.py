@@ -197,7 +197,7 @@ def build_app(mode: str, model_path: str, log_path: str | None = None) -> Starle
     else:
         batcher = MicroBatcher(model.predict_proba)
         log = SqliteLog(log_path or "standin-log.db") if mode == "standin" else None
-        from liveops.core.prediction import new_prediction_id
+        from liveops.core.serving.prediction import new_prediction_id
 
         async def batched(request: Request) -> Response:
             text = read_text(await request.body())

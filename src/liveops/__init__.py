@@ -40,8 +40,8 @@ _EXPORTS: dict[str, str] = {
     "Model": "liveops.core.model",
     "BatchOutput": "liveops.core.model",
     "load_model": "liveops.services.registry",
-    "DecisionSettings": "liveops.core.decision",
-    "decide": "liveops.core.decision",
+    "DecisionSettings": "liveops.core.serving.decision",
+    "decide": "liveops.core.serving.decision",
     "find_sensitive": "liveops.core.sensitive",
     "redact": "liveops.core.sensitive",
     # errors
@@ -92,12 +92,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from liveops.core.decision import DecisionSettings, decide
     from liveops.core.diff import diff_versions
     from liveops.core.model import BatchOutput, Model
     from liveops.core.project import Project, ServiceSpec, parse_project
     from liveops.core.records import DatasetRecord, VersionRecord
     from liveops.core.sensitive import find_sensitive, redact
+    from liveops.core.serving.decision import DecisionSettings, decide
     from liveops.errors import LiveopsError
     from liveops.services.datasets import add_dataset, load_records, resolve_dataset
     from liveops.services.registry import (

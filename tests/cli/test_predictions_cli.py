@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from liveops.core.prediction import new_prediction_id
 from liveops.core.project import parse_project
+from liveops.core.serving.prediction import new_prediction_id
 from liveops.services.predictions import LogSettings, open_prediction_log
 from liveops.services.registry import apply_project
 from liveops.store import open_store

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from liveops.core.review import CaseForReview
-from liveops.core.rubric import parse_rubric
+from liveops.core.review.items import CaseForReview
+from liveops.core.review.rubric import parse_rubric
 from liveops.services.review import ReviewSource, create_review_from
 from liveops.store import open_store
 from tests.cli_runner import Runner

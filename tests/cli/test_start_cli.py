@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from liveops.core.evaluation.suite import parse_suite
 from liveops.core.project import parse_project
-from liveops.core.suite import parse_suite
 from tests.cli_runner import Runner
 from tests.tabular import TABULAR_YAML
 

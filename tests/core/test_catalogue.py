@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from liveops.core import catalogue
-from liveops.core.gates import higher_is_better
-from liveops.core.suite import BUILTIN_GATE_METRICS, SUITE_METRICS, parse_suite
+from liveops.core.evaluation.gates import higher_is_better
+from liveops.core.evaluation.suite import BUILTIN_GATE_METRICS, SUITE_METRICS, parse_suite
 from liveops.errors import ProjectFileError, UsageError
 
 SUITE = """cases: {{dataset: eval, expected: label}}

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from liveops.core import decision
-from liveops.core.decision import DecidedBatch, DecisionSettings, decide
 from liveops.core.model import BatchOutput
+from liveops.core.serving import decision
+from liveops.core.serving.decision import DecidedBatch, DecisionSettings, decide
 from liveops.errors import InvalidInputError, ModelError
 
 CLASSES = ("billing", "technical", "general")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
 
-from liveops.core.evaluation import RunData, scope_metrics
-from liveops.core.metrics import Outcomes, metric_values, per_class_table, point
-from liveops.core.stats import bootstrap_weights, mcnemar, percentile_interval
+from liveops.core.evaluation.evidence import RunData, scope_metrics
+from liveops.core.evaluation.metrics import Outcomes, metric_values, per_class_table, point
+from liveops.core.evaluation.stats import bootstrap_weights, mcnemar, percentile_interval
 
 LABELS = ["billing", "cancellation", "general", "technical"]  # sorted, as log_loss expects
 

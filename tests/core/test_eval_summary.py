@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from liveops.core.eval_summary import ERROR_COLUMN, EvalSummary
+from liveops.core.evaluation.gates import GateVerdict
+from liveops.core.evaluation.summary import ERROR_COLUMN, EvalSummary
 from liveops.core.exits import exit_code
-from liveops.core.gates import GateVerdict
 from liveops.errors import IntegrityError
 
 BEFORE = Path(__file__).parent / "data" / "eval_summary_before_typing.json"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveops.core import perturb as perturb_module
-from liveops.core.perturb import FAMILIES, TEXT_FAMILIES, perturb, perturb_all
+from liveops.core.evaluation import perturb as perturb_module
+from liveops.core.evaluation.perturb import FAMILIES, TEXT_FAMILIES, perturb, perturb_all
 from liveops.errors import UsageError
 
 SUITE_FAMILIES = (

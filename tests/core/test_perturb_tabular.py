@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from liveops.core import perturb_tabular
-from liveops.core.perturb import perturb_all
-from liveops.core.perturb_tabular import TABULAR_FAMILIES, column_references
+from liveops.core.evaluation import perturb_tabular
+from liveops.core.evaluation.perturb import perturb_all
+from liveops.core.evaluation.perturb_tabular import TABULAR_FAMILIES, column_references
 from liveops.core.profile import profile_columns
 
 NUMERIC = ("mean radius", "mean texture", "worst area")

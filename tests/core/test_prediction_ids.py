@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from liveops.core.prediction import PredictionIds, prediction_id_time
+from liveops.core.serving.prediction import PredictionIds, prediction_id_time
 
 
 def test_ids_sort_by_time_and_count_up_within_a_millisecond() -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
-from liveops.core.agreement import ScoreRow, agreement, cohen_kappa
 from liveops.core.readiness import Readiness, ReadinessCheck
-from liveops.core.review import CaseForReview, sample_for_review, stratum_of
-from liveops.core.rubric import parse_rubric
+from liveops.core.review.agreement import ScoreRow, agreement, cohen_kappa
+from liveops.core.review.items import CaseForReview, sample_for_review, stratum_of
+from liveops.core.review.rubric import parse_rubric
 from liveops.errors import InvalidInputError
 
 SUITE_RUBRIC = """

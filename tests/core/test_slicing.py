@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from liveops.core import slicing
+from liveops.core.evaluation import slicing
+from liveops.core.evaluation.slicing import slices_from_profile
+from liveops.core.evaluation.suite import parse_suite
 from liveops.core.profile import profile_columns
-from liveops.core.slicing import slices_from_profile
-from liveops.core.suite import parse_suite
 from liveops.errors import InvalidInputError, ProjectFileError
 
 

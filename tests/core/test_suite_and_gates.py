@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from liveops.core.gates import Evidence, Gate, MetricEvidence, exit_code
-from liveops.core.suite import GateSpec, Suite, parse_suite
+from liveops.core.evaluation.gates import Evidence, Gate, MetricEvidence, exit_code
+from liveops.core.evaluation.suite import GateSpec, Suite, parse_suite
 from liveops.errors import ProjectFileError
 
 # The worked example suite the docs point at ships with liveops (no file outside the repo).

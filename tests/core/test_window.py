@@ -14,7 +14,12 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from liveops.core.window import LATENCY_EDGES_MS, LatencyHistogram, WindowStats, bucket_of
+from liveops.core.monitoring.window import (
+    LATENCY_EDGES_MS,
+    LatencyHistogram,
+    WindowStats,
+    bucket_of,
+)
 
 LABELS = ["benign", "malignant", "unsure.maybe"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from liveops.core.perturb import FAMILIES, perturb_all
+from liveops.core.evaluation.perturb import FAMILIES, perturb_all
 from liveops.demo import data as data_module
 from liveops.demo import rules as rules_module
 from liveops.demo.data import MODES, generate, generate_records, must_pass_records

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from liveops.core.prediction import PredictionRecord
+from liveops.core.serving.prediction import PredictionRecord
 
 
 class FileSink:

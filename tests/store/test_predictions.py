@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from liveops.core.prediction import new_prediction_id
+from liveops.core.serving.prediction import new_prediction_id
 from liveops.store import Store
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
-from liveops.core.review import ReviewItemRecord, ReviewRecord
+from liveops.core.review.items import ReviewItemRecord, ReviewRecord
 from liveops.store import Store
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

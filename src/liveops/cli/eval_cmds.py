@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from liveops.cli.output import AS_OPT, JSON_OPT, Cli, make_cli
-from liveops.core.gates import exit_code
+from liveops.core.evaluation.gates import exit_code
 
 if TYPE_CHECKING:
     from liveops.core.records import EvalRunRecord

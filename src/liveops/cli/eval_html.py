@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from liveops.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from liveops.core.eval_summary import EvalSummary, MetricResult
+    from liveops.core.evaluation.summary import EvalSummary, MetricResult
     from liveops.core.records import EvalRunRecord
 
 _COLORS = {

@@ -8,11 +8,11 @@ from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-from liveops.core.eval_summary import ERROR_COLUMN
+from liveops.core.evaluation.summary import ERROR_COLUMN
 
 if TYPE_CHECKING:
-    from liveops.core.eval_summary import EvalSummary, MetricResult
-    from liveops.core.gates import GateVerdict
+    from liveops.core.evaluation.gates import GateVerdict
+    from liveops.core.evaluation.summary import EvalSummary, MetricResult
     from liveops.core.records import EvalRunRecord
 
 VERDICT_STYLE = {

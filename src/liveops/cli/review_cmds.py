@@ -10,8 +10,8 @@ from liveops.cli.output import AS_OPT, JSON_OPT, Cli, make_cli
 from liveops.errors import InvalidInputError, UsageError
 
 if TYPE_CHECKING:
-    from liveops.core.review import ReviewItemRecord, ReviewRecord
-    from liveops.core.rubric import Rubric
+    from liveops.core.review.items import ReviewItemRecord, ReviewRecord
+    from liveops.core.review.rubric import Rubric
     from liveops.store import Store
 
 review_app = typer.Typer(help="Human review of evaluation results: sample, score, agree, promote.")
@@ -57,7 +57,7 @@ def next_(
     as_: str | None = AS_OPT,
 ) -> None:
     """Review items one by one in the terminal (q quits). With --json: print the next item."""
-    from liveops.core.rubric import parse_rubric
+    from liveops.core.review.rubric import parse_rubric
     from liveops.services.review import next_item
 
     cli = make_cli(ctx, json, as_)

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from liveops.core.readiness import Readiness
-from liveops.core.review import ReviewItemRecord, ReviewRecord
+from liveops.core.review.items import ReviewItemRecord, ReviewRecord
 from liveops.services.review import ReviewSummary
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "missing": "yellow", "not_applicable": "dim"}
@@ -108,7 +108,7 @@ def review_summary(summary: ReviewSummary) -> Group:
 
 
 def item_view(view: dict[str, Any]) -> Group:
-    from liveops.core.review import ReviewItemRecord
+    from liveops.core.review.items import ReviewItemRecord
 
     fields = ReviewItemRecord.__dataclass_fields__
     item = ReviewItemRecord(**{k: v for k, v in view.items() if k in fields})

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from liveops.core.decision import DecisionSettings
 from liveops.core.hashing import content_hash
 from liveops.core.names import NAME_RE
+from liveops.core.serving.decision import DecisionSettings
 from liveops.core.yamltext import parse_yaml
 from liveops.errors import InvalidInputError
 

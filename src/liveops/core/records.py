@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from liveops.core.eval_summary import EvalSummary
-from liveops.core.gates import GateVerdict
+from liveops.core.evaluation.gates import GateVerdict
+from liveops.core.evaluation.summary import EvalSummary
 
 
 def _json(value: Any) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liveops.core.gates import GateVerdict
+from liveops.core.evaluation.gates import GateVerdict
 from liveops.core.records import EvalRunRecord
 from liveops.services.evaluation import run_eval
 from liveops.store import Store

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.readiness import Readiness
-from liveops.core.review import ReviewItemRecord
+from liveops.core.review.items import ReviewItemRecord
 from liveops.services.readiness import readiness
 from liveops.services.review import create_review, latest_review, submit
 from liveops.store import Store

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from liveops.core.prediction import PredictionSink
+from liveops.core.serving.prediction import PredictionSink
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
 from liveops.server.metrics import CONTENT_TYPE_LATEST, render_metrics
 from liveops.server.openapi import openapi_document

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from liveops.core.inputs import input_schema
+from liveops.core.serving.inputs import input_schema
 from liveops.services.serving import ServedService
 
 __all__ = ["openapi_document"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, RowMapping, select
 
-from liveops.core.eval_summary import EvalSummary
+from liveops.core.evaluation.summary import EvalSummary
 from liveops.core.records import EvalCaseRecord, EvalRunRecord
 from liveops.store.db import connect
 from liveops.store.registry import utc

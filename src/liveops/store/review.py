@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, func, select, update
 
-from liveops.core.review import ReviewItemRecord, ReviewRecord, ScoreRecord
+from liveops.core.review.items import ReviewItemRecord, ReviewRecord, ScoreRecord
 from liveops.store.db import connect
 from liveops.store.registry import utc
 from liveops.store.review_tables import review_items, review_promotions, review_scores, reviews

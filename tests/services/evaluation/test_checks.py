@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from liveops.core.eval_summary import ConsistencyResult
+from liveops.core.evaluation.summary import ConsistencyResult
 from liveops.services import review as rv
 from liveops.services.datasets import add_dataset, load_records
 from liveops.services.registry import apply_project, load_project, register_version

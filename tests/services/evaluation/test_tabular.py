@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from liveops.core.suite import CasesSpec, GateSpec, RobustnessSpec, Suite
+from liveops.core.evaluation.suite import CasesSpec, GateSpec, RobustnessSpec, Suite
 from liveops.errors import InvalidInputError
 from liveops.services.datasets import add_dataset
 from liveops.services.registry import apply_project, load_project, register_version

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from liveops.core.prediction import new_prediction_id
+from liveops.core.serving.prediction import new_prediction_id
 from liveops.errors import InvalidInputError, ObjectNotFound
 from liveops.services.predictions import (
     LogSettings,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from liveops.core.prediction import PredictionRecord, new_prediction_id
 from liveops.core.project import LoggingSpec
+from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
 from liveops.errors import ConflictError
 from liveops.services.predictions import LogSettings, open_prediction_log
 from liveops.services.predictions.log import _encode

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from liveops.core.prediction import PredictionRecord, new_prediction_id
 from liveops.core.project import LoggingSpec
+from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
 from liveops.services.predictions import InputRedactor, LogSettings, open_prediction_log
 from liveops.store import open_store
 from tests.core.sensitive_cases import CASES, Case, spans

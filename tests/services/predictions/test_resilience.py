@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from liveops.core.prediction import PredictionRecord
+from liveops.core.serving.prediction import PredictionRecord
 from liveops.services.predictions import (
     LogSettings,
     PredictionLog,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from liveops.core.eval_summary import EvalSummary
+from liveops.core.evaluation.summary import EvalSummary
 from liveops.core.records import EvalRunRecord
-from liveops.core.review import CaseForReview
-from liveops.core.rubric import parse_rubric
+from liveops.core.review.items import CaseForReview
+from liveops.core.review.rubric import parse_rubric
 from liveops.errors import VersionNotFound
 from liveops.services import review as rv
 from liveops.services.readiness import readiness

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from liveops.core.review import CaseForReview
-from liveops.core.rubric import parse_rubric
+from liveops.core.review.items import CaseForReview
+from liveops.core.review.rubric import parse_rubric
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound, UsageError
 from liveops.services import review as rv
 from liveops.services.datasets import load_records

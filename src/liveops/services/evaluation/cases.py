@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from liveops.core.evaluation.suite import TEXT_LENGTH, Suite
 from liveops.core.records import DatasetRecord
-from liveops.core.suite import TEXT_LENGTH, Suite
 from liveops.errors import DatasetNotFound, InvalidInputError
 from liveops.services.datasets import load_records, resolve_dataset
 from liveops.store import Store

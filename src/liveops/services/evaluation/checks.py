@@ -10,18 +10,18 @@ from typing import Any
 
 import numpy as np
 
-from liveops.core.decision import DecisionSettings, RulesFunction
-from liveops.core.model import Model
-from liveops.core.perturb import TEXT_FAMILIES, perturb_all
-from liveops.core.perturb_tabular import (
+from liveops.core.evaluation.perturb import TEXT_FAMILIES, perturb_all
+from liveops.core.evaluation.perturb_tabular import (
     TABULAR_FAMILIES,
     ColumnReference,
     column_references,
     tabular_not_applicable,
 )
+from liveops.core.evaluation.suite import Suite
+from liveops.core.model import Model
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, VersionRecord
-from liveops.core.suite import Suite
+from liveops.core.serving.decision import DecisionSettings, RulesFunction
 from liveops.services.evaluation.cases import Cases, example_text
 from liveops.services.evaluation.predict import Answers, decisions, predict
 from liveops.services.registry import load_callable, load_model

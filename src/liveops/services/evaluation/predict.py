@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from liveops.core.decision import DecisionSettings, RulesFunction, decide
 from liveops.core.model import BatchOutput, Model
+from liveops.core.serving.decision import DecisionSettings, RulesFunction, decide
 from liveops.errors import ModelError
 
 __all__ = ["BATCH", "Answers", "FloatArray", "Tick", "decisions", "latencies", "predict"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from liveops.core.evaluation.slicing import slices_from_profile
+from liveops.core.evaluation.suite import SliceSpec, Suite
 from liveops.core.project import ServiceSpec
 from liveops.core.records import VersionRecord
-from liveops.core.slicing import slices_from_profile
-from liveops.core.suite import SliceSpec, Suite
 from liveops.errors import DatasetNotFound, InvalidInputError
 from liveops.services.datasets import resolve_dataset
 from liveops.store import Store

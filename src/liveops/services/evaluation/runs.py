@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from liveops.core.eval_summary import EvalSummary
-from liveops.core.evaluation import (
+from liveops.core.evaluation.evidence import (
     BootstrapDraws,
     RunData,
     builtin_metrics,
@@ -27,11 +26,12 @@ from liveops.core.evaluation import (
     reliability,
     scope_metrics,
 )
-from liveops.core.gates import Gate, GateVerdict, exit_code
-from liveops.core.metrics import Outcomes, per_class_table
+from liveops.core.evaluation.gates import Gate, GateVerdict, exit_code
+from liveops.core.evaluation.metrics import Outcomes, per_class_table
+from liveops.core.evaluation.suite import Suite, parse_suite
+from liveops.core.evaluation.summary import EvalSummary
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, EvalRunRecord, VersionRecord
-from liveops.core.suite import Suite, parse_suite
 from liveops.core.yamltext import parse_yaml
 from liveops.errors import InvalidInputError, ObjectNotFound
 from liveops.services.evaluation import checks as eval_checks

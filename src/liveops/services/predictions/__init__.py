@@ -1,7 +1,7 @@
 """The prediction log and feedback: durable, batched, redacted storage of every answer.
 
 The gateway opens one log per process with :func:`open_prediction_log` and hands it batches of
-:class:`~liveops.core.prediction.PredictionRecord`; feedback goes through
+:class:`~liveops.core.serving.prediction.PredictionRecord`; feedback goes through
 :func:`record_feedback`; :func:`purge_raw_inputs` enforces the raw-input retention.
 """
 

@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from liveops.core.clock import Clock, SystemClock
-from liveops.core.prediction import PredictionSink, new_prediction_id
 from liveops.core.project import ServiceSpec
+from liveops.core.serving.prediction import PredictionSink, new_prediction_id
 from liveops.errors import (
     InvalidInputError,
     ObjectNotFound,
@@ -75,7 +75,7 @@ def record_feedback(
 
     >>> import tempfile, time
     >>> from pathlib import Path
-    >>> from liveops.core.prediction import PredictionRecord
+    >>> from liveops.core.serving.prediction import PredictionRecord
     >>> from liveops.services.predictions import open_prediction_log
     >>> folder = Path(tempfile.mkdtemp())
     >>> from liveops.store import open_store

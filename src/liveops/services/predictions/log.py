@@ -29,8 +29,8 @@ from typing import Any, Literal
 import orjson
 
 from liveops.core.clock import Clock, SystemClock
-from liveops.core.prediction import PredictionRecord, prediction_id_time
 from liveops.core.project import LoggingSpec, ServiceSpec
+from liveops.core.serving.prediction import PredictionRecord, prediction_id_time
 from liveops.errors import ConflictError
 from liveops.services.predictions.redaction import InputRedactor
 from liveops.services.predictions.spool import (
@@ -126,7 +126,7 @@ def _encode_raw(record: PredictionRecord, retention_days: float) -> bytes:
 
 
 class PredictionLog:
-    """The :class:`~liveops.core.prediction.PredictionSink` of a gateway process."""
+    """The :class:`~liveops.core.serving.prediction.PredictionSink` of a gateway process."""
 
     def __init__(
         self,
@@ -532,7 +532,7 @@ def open_prediction_log(
     ``PROJECT/.liveops/spool/``, count what earlier processes left there, start the writer.
 
     >>> import tempfile
-    >>> from liveops.core.prediction import PredictionRecord, new_prediction_id
+    >>> from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
     >>> from liveops.store import open_store
     >>> folder = Path(tempfile.mkdtemp())
     >>> store = open_store("sqlite://", project_dir=folder)

@@ -36,8 +36,8 @@ from typing import Any
 import orjson
 
 from liveops.core.clock import Clock, SystemClock
-from liveops.core.prediction import PredictionRecord
 from liveops.core.project import LoggingSpec
+from liveops.core.serving.prediction import PredictionRecord
 from liveops.errors import StoreUnavailableError
 from liveops.services.predictions.redaction import InputRedactor
 from liveops.services.predictions.spool import Frame, SpoolReader

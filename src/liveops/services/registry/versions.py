@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from liveops.core.decision import DecisionSettings
 from liveops.core.hashing import canonical_json, content_hash
 from liveops.core.names import VersionRef, check_name, parse_version_ref
 from liveops.core.project import ServiceSpec
 from liveops.core.records import VersionRecord
+from liveops.core.serving.decision import DecisionSettings
 from liveops.errors import InvalidInputError, ModelError, UsageError, VersionNotFound
 from liveops.services.datasets import resolve_dataset
 from liveops.services.registry import lineage

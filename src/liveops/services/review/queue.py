@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from liveops.core.agreement import AgreementReport, ScoreRow, agreement
-from liveops.core.review import (
+from liveops.core.review.agreement import AgreementReport, ScoreRow, agreement
+from liveops.core.review.items import (
     CaseForReview,
     ReviewItemRecord,
     ReviewRecord,
@@ -22,7 +22,7 @@ from liveops.core.review import (
     sample_for_review,
     stratum_of,
 )
-from liveops.core.rubric import Rubric, parse_rubric
+from liveops.core.review.rubric import Rubric, parse_rubric
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound, UsageError
 from liveops.store import Store
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from liveops.core.review import CaseForReview, ReviewItemRecord, ReviewRecord
-from liveops.core.rubric import parse_rubric
+from liveops.core.review.items import CaseForReview, ReviewItemRecord, ReviewRecord
+from liveops.core.review.rubric import parse_rubric
 from liveops.errors import InvalidInputError
 from liveops.services.evaluation import get_run, load_suite
 from liveops.services.registry import get_service_spec

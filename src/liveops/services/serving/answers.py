@@ -2,8 +2,8 @@
 
 Every path that answers (the model's batch, a fallback version's batch, the rules) adds its
 answers to an :class:`AnswerBatch`, which builds each answer and its
-:class:`~liveops.core.prediction.PredictionRecord` from the same values, hands the records to
-the log (durable in its spool) before any answer is returned, and counts decisions and
+:class:`~liveops.core.serving.prediction.PredictionRecord` from the same values, hands the
+records to the log (durable in its spool) before any answer is returned, and counts decisions and
 fallbacks in the gateway's metrics.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from liveops.core.prediction import PredictionRecord, PredictionSink
+from liveops.core.serving.prediction import PredictionRecord, PredictionSink
 from liveops.errors import StoreUnavailableError
 from liveops.services.serving.metrics import GatewayMetrics
 

@@ -2,7 +2,7 @@
 
 A batch runs on the event loop (artifact models) or in the version's worker thread (entry-point
 models; ``serving: {model_runs_on: ...}`` chooses): the model,
-:func:`~liveops.core.decision.decide`, the prediction records handed to the log (durable in
+:func:`~liveops.core.serving.decision.decide`, the prediction records handed to the log (durable in
 its spool), and only then the answers go back to the caller. A job whose caller timed out
 meanwhile is skipped (its caller answers from the fallback), so no prediction is both answered
 and logged twice.
@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from liveops.core.breaker import CircuitBreaker
-from liveops.core.decision import decide
-from liveops.core.prediction import PredictionSink
 from liveops.core.project import ServingSpec
+from liveops.core.serving.breaker import CircuitBreaker
+from liveops.core.serving.decision import decide
+from liveops.core.serving.prediction import PredictionSink
 from liveops.errors import LiveopsError
 from liveops.services.serving.answers import AnswerBatch
 from liveops.services.serving.batching import TAKEN, Batcher, Job, claim

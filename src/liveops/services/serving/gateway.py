@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from liveops.core.decision import RulesFunction, sensitive_hold
-from liveops.core.inputs import FieldProblem, check_instance
-from liveops.core.prediction import PredictionSink, new_prediction_id
-from liveops.core.routing import RoutingTable
+from liveops.core.serving.decision import RulesFunction, sensitive_hold
+from liveops.core.serving.inputs import FieldProblem, check_instance
+from liveops.core.serving.prediction import PredictionSink, new_prediction_id
+from liveops.core.serving.routing import RoutingTable
 from liveops.errors import (
     InvalidInputError,
     ModelUnavailableError,

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liveops.core.decision import DecisionSettings, RulesFunction
 from liveops.core.model import BatchOutput, Model
 from liveops.core.project import ServiceSpec
+from liveops.core.serving.decision import DecisionSettings, RulesFunction
 from liveops.errors import InvalidInputError, LiveopsError, ModelError, ModelUnavailableError
 from liveops.services.registry import (
     LabelCheck,

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from liveops.core.names import parse_version_ref
-from liveops.core.prediction import PredictionSink
-from liveops.core.routing import Route, RoutingTable
+from liveops.core.serving.prediction import PredictionSink
+from liveops.core.serving.routing import Route, RoutingTable
 from liveops.errors import LiveopsError, ModelError, ServiceNotFound
 from liveops.services.serving.deployment import Deployment, ServeOptions
 from liveops.services.serving.fallback import ChainFailures

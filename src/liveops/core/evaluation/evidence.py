@@ -4,7 +4,7 @@ comparisons with a baseline, failure analysis, and the data behind the report's 
 Pure and vectorised: the service layer predicts and hands over arrays; nothing here does I/O.
 
 >>> import numpy as np
->>> from liveops.core.metrics import Outcomes
+>>> from liveops.core.evaluation.metrics import Outcomes
 >>> o = Outcomes.from_labels(["a", "b", "a", "b"], ["a", "b", "b", "b"])
 >>> run = RunData(o, scopes={"overall": np.arange(4)})
 >>> table = scope_metrics(run, None, ["accuracy"], seed=0, resamples=200)
@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from liveops.core.eval_summary import ERROR_COLUMN
-from liveops.core.gates import Evidence, MetricEvidence
-from liveops.core.metrics import ECE_BINS, Outcomes, metric_table
-from liveops.core.stats import RESAMPLES, bootstrap_weights, mcnemar, percentile_interval
+from liveops.core.evaluation.gates import Evidence, MetricEvidence
+from liveops.core.evaluation.metrics import ECE_BINS, Outcomes, metric_table
+from liveops.core.evaluation.stats import RESAMPLES, bootstrap_weights, mcnemar, percentile_interval
+from liveops.core.evaluation.summary import ERROR_COLUMN
 
 __all__ = [
     "BootstrapDraws",

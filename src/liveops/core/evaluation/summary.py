@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from liveops.core.gates import GateVerdict, Interval, interval_of
+from liveops.core.evaluation.gates import GateVerdict, Interval, interval_of
 from liveops.errors import IntegrityError
 
 __all__ = [

@@ -11,7 +11,7 @@ a retrained model: only the evidence differs. Rules (docs/conventions.md):
   otherwise inconclusive;
 - without a baseline, baseline gates are skipped with the reason; missing evidence is an error.
 
->>> from liveops.core.suite import GateSpec
+>>> from liveops.core.evaluation.suite import GateSpec
 >>> gate = Gate(GateSpec(metric="accuracy", min=0.8, kind="blocker"))
 >>> gate.evaluate(Evidence({("accuracy", "overall"): MetricEvidence(0.83, (0.8, 0.86))})).verdict
 'pass'
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from liveops.core import catalogue, exits
 
 if TYPE_CHECKING:  # only typed here: reading a stored verdict needs no suite (nor pydantic)
-    from liveops.core.suite import GateSpec
+    from liveops.core.evaluation.suite import GateSpec
 
 __all__ = [
     "Evidence",

@@ -8,10 +8,10 @@ evaluation compares a model's answers on the original and the perturbed copies
 
 Text families: ``typos, casing, punctuation, whitespace, truncation, long_input, emoji,
 mixed_language``; they change only the text field. ``drop_optional`` removes the optional
-fields. For numbers and categories (:mod:`liveops.core.perturb_tabular`): ``numeric_noise,
-missing_value, out_of_range, unit_mistake, unseen_category``; they need the columns' reference
-(``columns=``). All of them return a new dict and never touch the input. Randomness comes from
-the ``random.Random`` passed in, so a seed fixes every copy.
+fields. For numbers and categories (:mod:`liveops.core.evaluation.perturb_tabular`):
+``numeric_noise, missing_value, out_of_range, unit_mistake, unseen_category``; they need the
+columns' reference (``columns=``). All of them return a new dict and never touch the input.
+Randomness comes from the ``random.Random`` passed in, so a seed fixes every copy.
 
 >>> import random
 >>> rec = {"text": "My invoice shows the wrong amount", "channel": "email", "label": "billing"}
@@ -31,7 +31,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from liveops.core.perturb_tabular import TABULAR_FAMILIES, ColumnReference, perturb_record
+from liveops.core.evaluation.perturb_tabular import (
+    TABULAR_FAMILIES,
+    ColumnReference,
+    perturb_record,
+)
 from liveops.errors import UsageError
 
 __all__ = ["FAMILIES", "TEXT_FAMILIES", "perturb", "perturb_all"]

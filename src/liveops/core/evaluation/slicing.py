@@ -3,8 +3,8 @@
 A category column gives one slice per value among the reference's most frequent ones
 (``color=E``) plus ``color=other`` for every other value (a missing one included); a number
 column gives the quartile bins of the reference (``carat in [0.4, 0.7)``). Each slice is an
-ordinary :class:`~liveops.core.suite.SliceSpec` (a name and a ``where`` filter), so hand-written
-``slices`` and these are evaluated by the same code, and gates may name them.
+ordinary :class:`~liveops.core.evaluation.suite.SliceSpec` (a name and a ``where`` filter), so
+hand-written ``slices`` and these are evaluated by the same code, and gates may name them.
 
 The definitions depend on the reference only, never on the cases being evaluated, so they are
 computed once, stored with the evaluation run and reused by later runs (a bin that moved with
@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from liveops.core.suite import Predicate, SliceSpec
+from liveops.core.evaluation.suite import Predicate, SliceSpec
 from liveops.errors import InvalidInputError
 
 __all__ = ["OTHER", "TOP_VALUES", "slices_from_profile"]

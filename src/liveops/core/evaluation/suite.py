@@ -32,9 +32,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liveops.core import catalogue
+from liveops.core.evaluation.perturb import FAMILIES
 from liveops.core.hashing import content_hash
 from liveops.core.names import parse_dataset_ref
-from liveops.core.perturb import FAMILIES
 from liveops.core.yamltext import parse_yaml
 from liveops.errors import UsageError
 
@@ -329,7 +329,7 @@ class Suite(_Strict):
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"])
     slices: list[SliceSpec] = Field(default_factory=list)
     # Columns cut into named slices from the reference: top categories plus "other", or
-    # quartile bins (see liveops.core.slicing); the definitions are stored with each run.
+    # quartile bins (see liveops.core.evaluation.slicing); the definitions are stored with each run.
     slice_by: list[str] = Field(default_factory=list)
     robustness: RobustnessSpec | None = None
     consistency: ConsistencySpec | None = ConsistencySpec()

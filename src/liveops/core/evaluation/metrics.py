@@ -2,7 +2,7 @@
 
 Every metric is a ratio of weighted sums over cases, so it takes a weight matrix ``w`` of
 shape ``(k, n)``: one row of ones gives the plain value, a bootstrap matrix from
-:func:`liveops.core.stats.bootstrap_weights` gives ``k`` resampled values in one pass.
+:func:`liveops.core.evaluation.stats.bootstrap_weights` gives ``k`` resampled values in one pass.
 
 Definitions (the suite file's comments say the same):
 

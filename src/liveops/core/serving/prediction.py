@@ -112,7 +112,7 @@ class PredictionRecord:
     label: str | None
     scores: Mapping[str, float] = field(default_factory=dict)
     confidence: float | None = None
-    decision: str = "automatic"  # one of liveops.core.decision.DECISIONS
+    decision: str = "automatic"  # one of liveops.core.serving.decision.DECISIONS
     fallback: str | None = None  # what answered instead: "rules", "support-router@1", None
     reason: str | None = None  # the decision layer's reason string
     latency_ms: float = 0.0

@@ -1,0 +1,1 @@
+"""Evaluation: suites, metrics with intervals, gates, slices, perturbations, the typed summary."""

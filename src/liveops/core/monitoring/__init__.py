@@ -1,0 +1,1 @@
+"""Monitoring: mergeable window statistics."""

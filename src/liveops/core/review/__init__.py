@@ -1,0 +1,1 @@
+"""Human review: items and their sampling, rubrics, agreement between reviewers."""

@@ -1,0 +1,1 @@
+"""Serving: request checks, the decision layer, routing tables, breaker, prediction records."""
