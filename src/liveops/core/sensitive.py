@@ -30,6 +30,7 @@ Overlaps are resolved by kind (email, iban, card, phone, then custom patterns), 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -435,6 +436,14 @@ def _builtin_candidates(text: str) -> Iterator[Finding]:
     yield from _phones(text)
 
 
+@functools.lru_cache(maxsize=512)
+def _builtin_ranked(text: str) -> tuple[tuple[int, Finding], ...]:
+    # Cached because the gateway scans the same message twice within one batch: the decision
+    # layer (is it sensitive?) and then the log's redaction (mask it before the spool). A str
+    # caches its own hash, so a hit costs a dictionary lookup, not a rescan.
+    return tuple((_PRIORITY[f.kind], f) for f in _builtin_candidates(text))
+
+
 def _resolve(candidates: list[tuple[int, Finding]]) -> list[Finding]:
     """Keep the best non-overlapping findings: by kind priority, then longest, then earliest."""
     chosen: list[Finding] = []
@@ -462,7 +471,7 @@ def find_sensitive(
     """
     candidates: list[tuple[int, Finding]] = []
     if "@" in text or _DIGIT.search(text) is not None:
-        candidates = [(_PRIORITY[f.kind], f) for f in _builtin_candidates(text)]
+        candidates = list(_builtin_ranked(text))
     for offset, (name, pattern) in enumerate((extra_patterns or {}).items()):
         for m in pattern.finditer(text):
             if m.end() > m.start():
