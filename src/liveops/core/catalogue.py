@@ -156,6 +156,13 @@ CATALOGUE: tuple[MetricDef, ...] = (
     # What the model answers.
     _m("label_share.LABEL", "live", "ratio", "ratio", "share of answers with one label"),
     _m("confidence.mean", "live", "ratio", "ratio", "mean confidence of the answers"),
+    _m(
+        "confidence_share.BIN",
+        "live",
+        "ratio",
+        "ratio",
+        "share of answers whose confidence is in a tenth (BIN 0, 10, ..., 90: its lower edge in %)",
+    ),
     # User impact.
     _m("rating.mean", "live", "score", "ratio", "mean user rating"),
     _m(

@@ -104,6 +104,9 @@ class LoggingSpec(_Strict):
     raw_inputs: bool = False
     raw_retention_days: float = Field(default=7, gt=0)
     fsync_ms: int = Field(default=200, ge=0)
+    # How long the (redacted) log rows are kept; None keeps them forever. The monitor's runner
+    # deletes older rows; the 5-minute windows already computed from them stay.
+    retention_days: float | None = Field(default=None, gt=0)
 
     @field_validator("redact")
     @classmethod
@@ -133,6 +136,23 @@ class LoggingSpec(_Strict):
         return {name: re.compile("|".join(parts)) for name, parts in grouped.items()}
 
 
+class MonitoringSpec(_Strict):
+    """What the monitor keeps for this service (the ``monitoring:`` block).
+
+    ``retention_days``: how long its 5-minute windows are kept; ``top_values``: how many values
+    of each segment field get a slice of their own (the rest is ``FIELD=other``);
+    ``unhelpful_at_most``: a rating at or below it counts as unhelpful (2: one and two stars of
+    five; set 0 for thumbs given as 1 and 0).
+
+    >>> MonitoringSpec().retention_days, MonitoringSpec().top_values
+    (400.0, 10)
+    """
+
+    retention_days: float = Field(default=400.0, gt=0)
+    top_values: int = Field(default=10, ge=1, le=100)
+    unhelpful_at_most: float = 2.0
+
+
 class ServiceSpec(_Strict):
     """One AI feature, as declared in ``liveops.yaml``."""
 
@@ -148,6 +168,7 @@ class ServiceSpec(_Strict):
     suite: str | None = None
     serving: ServingSpec | None = None  # None: the defaults (keeps older spec hashes stable)
     logging: LoggingSpec | None = None  # None: the defaults (kept out of the spec hash)
+    monitoring: MonitoringSpec | None = None  # None: the defaults (kept out of the spec hash)
     # Declared by later rounds; accepted and kept so a project file can grow ahead of the code.
     alerts: list[dict[str, Any]] | None = None
     rollout: dict[str, Any] | None = None
@@ -171,6 +192,10 @@ class ServiceSpec(_Strict):
     def logging_settings(self) -> LoggingSpec:
         """The ``logging:`` block, or its defaults."""
         return self.logging or LoggingSpec()
+
+    def monitoring_settings(self) -> MonitoringSpec:
+        """The ``monitoring:`` block, or its defaults."""
+        return self.monitoring or MonitoringSpec()
 
     def serving_settings(self) -> ServingSpec:
         return self.serving or ServingSpec()

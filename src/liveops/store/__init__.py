@@ -1,4 +1,5 @@
-"""Persistence: one :class:`Store` gathers the aggregates (registry, datasets, audit, artifacts).
+"""Persistence: one :class:`Store` gathers the aggregates (registry, datasets, audit, artifacts,
+predictions, monitoring).
 
 >>> import tempfile
 >>> store = open_store("sqlite://", artifacts_root=Path(tempfile.mkdtemp()))
@@ -25,6 +26,7 @@ from liveops.store.audit import AuditStore
 from liveops.store.datasets import DatasetStore
 from liveops.store.db import connect, default_url, is_sqlite, make_engine, unavailable
 from liveops.store.evaluation import EvaluationStore
+from liveops.store.monitoring import MonitoringStore
 from liveops.store.predictions import PredictionStore
 from liveops.store.registry import RegistryStore
 from liveops.store.review import ReviewStore
@@ -34,6 +36,7 @@ __all__ = [
     "AuditStore",
     "DatasetStore",
     "EvaluationStore",
+    "MonitoringStore",
     "PredictionStore",
     "RegistryStore",
     "ReviewStore",
@@ -57,6 +60,7 @@ class Store:
         self.audit = AuditStore(engine, clock)
         self.reviews = ReviewStore(engine)
         self.predictions = PredictionStore(engine)
+        self.monitoring = MonitoringStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -54,6 +54,7 @@ predictions = Table(
     Column("redactions", Integer, nullable=False),  # how many values redaction masked
     Column("logged_at", _TS, nullable=False),
     Index("ix_predictions_service_ts", "service", "ts"),
+    Index("ix_predictions_service_logged_at", "service", "logged_at"),  # the monitor's reads
 )
 
 # The unredacted input, only for services whose ``logging.raw_inputs`` is on, until expires_at;
@@ -85,4 +86,5 @@ feedback = Table(
     # A label the service does not declare, accepted because it allows new labels.
     Column("new_label", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_feedback_prediction_id", "prediction_id"),
+    Index("ix_feedback_created_at", "created_at"),  # the monitor's reads
 )

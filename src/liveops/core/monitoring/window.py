@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CONFIDENCE_BINS",
     "LATENCY_EDGES_MS",
     "LatencyHistogram",
     "WindowStats",
     "bucket_of",
+    "confidence_bin",
 ]
 
 # 0.1 ms to 10^5 ms (100 s), 24 buckets a decade: a bucket's upper edge is 10.1 % above its
@@ -39,6 +41,19 @@ _PER_DECADE = 24
 LATENCY_EDGES_MS: tuple[float, ...] = tuple(
     10 ** (-1 + k / _PER_DECADE) for k in range(6 * _PER_DECADE + 1)
 )
+
+
+# The confidence histogram: ten bins of width 0.1; bin 9 holds [0.9, 1.0].
+CONFIDENCE_BINS = 10
+
+
+def confidence_bin(confidence: float) -> int:
+    """The bin of a confidence: ``int(10 * c)``, clipped to 0..9 (so 1.0 is in bin 9).
+
+    >>> confidence_bin(0.0), confidence_bin(0.95), confidence_bin(1.0)
+    (0, 9, 9)
+    """
+    return min(CONFIDENCE_BINS - 1, max(0, int(confidence * CONFIDENCE_BINS)))
 
 
 def bucket_of(latency_ms: float) -> int:
@@ -108,6 +123,15 @@ class WindowStats:
     confidence_sum: float = 0.0
     confidences: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (predicted, actual)
+    timeouts: int = 0
+    confidence_bins: Counter[int] = field(default_factory=Counter)  # see confidence_bin
+    rating_sum: float = 0.0
+    ratings: int = 0
+    unhelpful: int = 0  # ratings at or below the service's unhelpful_at_most
+    corrections: int = 0  # answers with a current correction
+    # Sums other signals add (estimated quality, outcome events): merged by addition, kept
+    # and read back as they are, so a later signal needs no change here.
+    extra: dict[str, float] = field(default_factory=dict)
 
     def add_answer(
         self,
@@ -120,10 +144,12 @@ class WindowStats:
         below_threshold: bool = False,
         review: bool = False,
         cost: float = 0.0,
+        timeout: bool = False,
     ) -> None:
         """Count one answered request."""
         self.volume += 1
         self.errors += int(error)
+        self.timeouts += int(timeout)
         if fallback:
             self.fallbacks[fallback] += 1
         self.below_threshold += int(below_threshold)
@@ -135,10 +161,17 @@ class WindowStats:
         if confidence is not None:
             self.confidence_sum += confidence
             self.confidences += 1
+            self.confidence_bins[confidence_bin(confidence)] += 1
 
     def add_label(self, *, predicted: str, actual: str) -> None:
         """Count one label that arrived for an answer of this window."""
         self.confusion[(predicted, actual)] += 1
+
+    def add_rating(self, rating: float, *, unhelpful: bool) -> None:
+        """Count one current rating of an answer of this window."""
+        self.rating_sum += rating
+        self.ratings += 1
+        self.unhelpful += int(unhelpful)
 
     def merged(self, other: WindowStats) -> WindowStats:
         """The statistics of both windows together."""
@@ -154,6 +187,13 @@ class WindowStats:
             confidence_sum=self.confidence_sum + other.confidence_sum,
             confidences=self.confidences + other.confidences,
             confusion=self.confusion + other.confusion,
+            timeouts=self.timeouts + other.timeouts,
+            confidence_bins=self.confidence_bins + other.confidence_bins,
+            rating_sum=self.rating_sum + other.rating_sum,
+            ratings=self.ratings + other.ratings,
+            unhelpful=self.unhelpful + other.unhelpful,
+            corrections=self.corrections + other.corrections,
+            extra=_add(self.extra, other.extra),
         )
 
     @property
@@ -170,12 +210,19 @@ class WindowStats:
             return self.fallbacks[name.split(".", 1)[1]] / self.volume
         if name.startswith("label_share."):
             return self.labels[name.split(".", 1)[1]] / self.volume
+        if name.startswith("confidence_share."):
+            low = name.split(".", 1)[1]
+            if not low.isdigit() or int(low) % 10 or int(low) > 90:
+                raise KeyError(name)
+            return self.confidence_bins[int(low) // 10] / self.volume
         count = {
             "error_rate": self.errors,
             "fallback_rate": sum(self.fallbacks.values()),
             "below_threshold_rate": self.below_threshold,
             "review_rate": self.reviews,
+            "timeout_rate": self.timeouts,
             "label_coverage": self.labelled,
+            "correction_rate": self.corrections,
         }.get(name)
         if count is None:
             raise KeyError(name)
@@ -194,8 +241,15 @@ class WindowStats:
         if name in ("cost.per_request", "cost.per_1k"):
             per = self.cost / self.volume if self.volume else None
             return None if per is None else per * (1000 if name == "cost.per_1k" else 1)
+        if name == "cost.per_success":
+            ok = self.volume - self.errors
+            return self.cost / ok if ok else None
         if name == "confidence.mean":
             return self.confidence_sum / self.confidences if self.confidences else None
+        if name == "rating.mean":
+            return self.rating_sum / self.ratings if self.ratings else None
+        if name == "rating.unhelpful_rate":
+            return self.unhelpful / self.ratings if self.ratings else None
         return self.rate(name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,6 +266,13 @@ class WindowStats:
             "confidence_sum": self.confidence_sum,
             "confidences": self.confidences,
             "confusion": [[p, a, n] for (p, a), n in sorted(self.confusion.items())],
+            "timeouts": self.timeouts,
+            "confidence_bins": {str(b): n for b, n in sorted(self.confidence_bins.items())},
+            "rating_sum": self.rating_sum,
+            "ratings": self.ratings,
+            "unhelpful": self.unhelpful,
+            "corrections": self.corrections,
+            "extra": dict(sorted(self.extra.items())),
         }
 
     @classmethod
@@ -228,7 +289,24 @@ class WindowStats:
             confidence_sum=float(d["confidence_sum"]),
             confidences=int(d["confidences"]),
             confusion=Counter({(str(p), str(a)): int(n) for p, a, n in d["confusion"]}),
+            # Fields added after the first stored windows read as empty when absent.
+            timeouts=int(d.get("timeouts", 0)),
+            confidence_bins=Counter(
+                {int(k): int(v) for k, v in d.get("confidence_bins", {}).items()}
+            ),
+            rating_sum=float(d.get("rating_sum", 0.0)),
+            ratings=int(d.get("ratings", 0)),
+            unhelpful=int(d.get("unhelpful", 0)),
+            corrections=int(d.get("corrections", 0)),
+            extra={str(k): float(v) for k, v in d.get("extra", {}).items()},
         )
+
+
+def _add(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0.0) + v
+    return out
 
 
 def _quality(confusion: Counter[tuple[str, str]], name: str) -> float | None:

@@ -1,0 +1,431 @@
+"""The monitoring aggregate: reads of the prediction log by window, and the monitor's own tables.
+
+The monitor recomputes whole windows, so its writes are replacements: every window of a time
+range is deleted and written again in one transaction (:meth:`MonitoringStore.replace_windows`),
+which makes a re-run, an overlap or a run killed half-way harmless. Like the log's inserts,
+these writes do not take the project-wide audit lock (they are not state changes a release
+must queue behind); on SQLite they begin ``IMMEDIATE``.
+
+Windows are numbered ``floor(epoch seconds / 300)``; the number is computed in SQL from the
+stored time, so a row's window does not depend on a float round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from liveops.store.db import is_sqlite, unavailable
+from liveops.store.monitoring_tables import (
+    monitor_lease,
+    monitor_segment_values,
+    monitor_state,
+    monitor_windows,
+)
+from liveops.store.prediction_tables import feedback, predictions
+from liveops.store.registry import utc
+
+__all__ = ["WINDOW_S", "MonitorState", "MonitoringStore", "window_start"]
+
+WINDOW_S = 300  # five minutes
+
+
+def window_start(window: int) -> datetime:
+    """The start of window number ``window``.
+
+    >>> window_start(5_900_000).isoformat()
+    '2026-02-02T02:40:00+00:00'
+    """
+    return datetime.fromtimestamp(window * WINDOW_S, UTC)
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """How far the monitor has read one service's log and feedback."""
+
+    service: str
+    watermark: datetime | None
+    feedback_watermark: datetime | None
+    last_run_at: datetime | None
+    rows_read: int
+    feedback_read: int
+    windows_written: int
+
+
+# Columns of a log row as the monitor reads them, in this order.
+ROW_COLUMNS = (
+    "window",
+    "prediction_id",
+    "version",
+    "arm",
+    "label",
+    "confidence",
+    "decision",
+    "fallback",
+    "reason",
+    "latency_ms",
+    "cost",
+    "error",
+    "channel",
+    "plan",
+    "language",
+    "segments",
+    "inputs",
+)
+
+
+class MonitoringStore:
+    """Reads of the log for the monitor, and the windows, state, lease and segment values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # --- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                c = conn.execution_options(write=True) if write and self._sqlite else conn
+                with c.begin():
+                    yield c
+        except (OperationalError, InterfaceError) as exc:
+            raise unavailable(self._engine, exc) from exc
+
+    @property
+    def _sqlite(self) -> bool:
+        return is_sqlite(self._engine)
+
+    def _window(self, column: Any) -> ColumnElement[Any]:
+        name = f"{column.table.name}.{column.name}"
+        if self._sqlite:
+            return literal_column(f"(CAST(strftime('%s', {name}) AS INTEGER) / {WINDOW_S})")
+        return cast(
+            literal_column(f"floor(extract(epoch from {name}) / {WINDOW_S})"), BigInteger
+        )
+
+    def _insert(self, table: Any) -> Any:
+        return (sqlite if self._sqlite else postgresql).insert(table)
+
+    # --- which windows changed ----------------------------------------------------------
+
+    def services_logged(self) -> list[str]:
+        """Services with rows in the log."""
+        q = select(predictions.c.service).distinct().order_by(predictions.c.service)
+        with self._tx(write=False) as conn:
+            return list(conn.execute(q).scalars())
+
+    def touched_by_log(
+        self, service: str, after: datetime | None
+    ) -> tuple[list[int], datetime | None, int]:
+        """The windows (by request time) of rows stored after ``after``, the newest stored
+        time among them and how many rows there were."""
+        p = predictions.c
+        cond = [p.service == service]
+        if after is not None:
+            cond.append(p.logged_at > after)
+        w = self._window(p.ts)
+        with self._tx(write=False) as conn:
+            wins = conn.execute(select(w).where(*cond).distinct()).scalars().all()
+            top, n = conn.execute(select(func.max(p.logged_at), func.count()).where(*cond)).one()
+        return sorted(int(x) for x in wins), (utc(top) if top else None), int(n)
+
+    def touched_by_feedback(
+        self, service: str, after: datetime | None
+    ) -> tuple[list[int], datetime | None, int]:
+        """The windows of the predictions that got feedback created after ``after`` (feedback
+        whose prediction is not stored yet touches nothing: the prediction's own arrival
+        touches its window later), the newest creation time and how many rows."""
+        f, p = feedback.c, predictions.c
+        cond = [] if after is None else [f.created_at > after]
+        joined = feedback.join(predictions, p.prediction_id == f.prediction_id)
+        w = self._window(p.ts)
+        with self._tx(write=False) as conn:
+            wins = (
+                conn.execute(select(w).select_from(joined).where(p.service == service, *cond))
+                .scalars()
+                .all()
+            )
+            top, n = conn.execute(
+                select(func.max(f.created_at), func.count())
+                .select_from(joined)
+                .where(p.service == service, *cond)
+            ).one()
+        return sorted({int(x) for x in wins}), (utc(top) if top else None), int(n)
+
+    def window_span(self, service: str) -> tuple[int, int] | None:
+        """The first and last window with rows of ``service``; None without rows."""
+        p = predictions.c
+        q = select(func.min(p.ts), func.max(p.ts)).where(p.service == service)
+        with self._tx(write=False) as conn:
+            lo, hi = conn.execute(q).one()
+        if lo is None:
+            return None
+        return int(utc(lo).timestamp()) // WINDOW_S, int(utc(hi).timestamp()) // WINDOW_S
+
+    # --- reading a range of windows -----------------------------------------------------
+
+    def read_rows(
+        self, service: str, first: int, end: int, *, inputs: bool
+    ) -> list[tuple[Any, ...]]:
+        """The log rows of windows ``first`` to ``end`` (exclusive), as :data:`ROW_COLUMNS`;
+        JSON columns come back as text on SQLite and parsed on PostgreSQL, ``inputs`` is
+        None unless asked for."""
+        p = predictions.c
+        cols: list[Any] = [self._window(p.ts), *(getattr(p, c) for c in ROW_COLUMNS[1:-2])]
+        cols.append(type_coerce(p.segments, Text))
+        cols.append(type_coerce(p.inputs, Text) if inputs else literal_column("NULL"))
+        q = select(*cols).where(
+            p.service == service, p.ts >= window_start(first), p.ts < window_start(end)
+        )
+        with self._tx(write=False) as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    def read_feedback(self, service: str, first: int, end: int) -> list[tuple[Any, ...]]:
+        """The current (not superseded) feedback on the predictions of windows ``first`` to
+        ``end``: ``(prediction_id, kind, value, rating)``, oldest first."""
+        f, p = feedback.c, predictions.c
+        q = (
+            select(f.prediction_id, f.kind, f.value, f.rating)
+            .select_from(feedback.join(predictions, p.prediction_id == f.prediction_id))
+            .where(
+                p.service == service,
+                p.ts >= window_start(first),
+                p.ts < window_start(end),
+                f.superseded_by.is_(None),
+            )
+            .order_by(f.created_at, f.id)
+        )
+        with self._tx(write=False) as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    # --- the windows --------------------------------------------------------------------
+
+    def replace_windows(
+        self,
+        service: str,
+        first: int,
+        end: int,
+        rows: Sequence[Mapping[str, Any]],
+        now: datetime,
+        *,
+        state: MonitorState | None = None,
+    ) -> None:
+        """Replace every window of ``service`` from ``first`` to ``end`` (exclusive) by
+        ``rows`` (``version, arm, slice, window, stats``), in one transaction; ``state`` is
+        saved in the same transaction when given."""
+        w = monitor_windows.c
+        values = [
+            {
+                "service": service,
+                "version": r["version"],
+                "arm": r["arm"],
+                "slice": r["slice"],
+                "window_start": window_start(r["window"]),
+                "stats": r["stats"],
+                "computed_at": now,
+            }
+            for r in rows
+        ]
+        with self._tx(write=True) as conn:
+            conn.execute(
+                delete(monitor_windows).where(
+                    w.service == service,
+                    w.window_start >= window_start(first),
+                    w.window_start < window_start(end),
+                )
+            )
+            if values:
+                conn.execute(insert(monitor_windows), values)
+            if state is not None:
+                self._save_state(conn, state)
+
+    def windows(
+        self, service: str, since: datetime, until: datetime | None = None
+    ) -> list[tuple[int, str, str, datetime, dict[str, Any]]]:
+        """``(version, arm, slice, window_start, stats)`` of ``service`` from ``since``."""
+        w = monitor_windows.c
+        cond = [w.service == service, w.window_start >= since]
+        if until is not None:
+            cond.append(w.window_start < until)
+        q = select(w.version, w.arm, w.slice, w.window_start, w.stats).where(*cond)
+        with self._tx(write=False) as conn:
+            return [
+                (int(r.version), str(r.arm), str(r.slice), utc(r.window_start), dict(r.stats))
+                for r in conn.execute(q.order_by(w.window_start))
+            ]
+
+    def window_count(self, service: str | None = None) -> int:
+        q = select(func.count()).select_from(monitor_windows)
+        if service is not None:
+            q = q.where(monitor_windows.c.service == service)
+        with self._tx(write=False) as conn:
+            return int(conn.execute(q).scalar_one())
+
+    # --- state --------------------------------------------------------------------------
+
+    def state(self, service: str) -> MonitorState | None:
+        q = select(monitor_state).where(monitor_state.c.service == service)
+        with self._tx(write=False) as conn:
+            r = conn.execute(q).mappings().first()
+        if r is None:
+            return None
+        return MonitorState(
+            service=str(r["service"]),
+            watermark=utc(r["watermark"]) if r["watermark"] else None,
+            feedback_watermark=utc(r["feedback_watermark"]) if r["feedback_watermark"] else None,
+            last_run_at=utc(r["last_run_at"]) if r["last_run_at"] else None,
+            rows_read=int(r["rows_read"]),
+            feedback_read=int(r["feedback_read"]),
+            windows_written=int(r["windows_written"]),
+        )
+
+    def states(self) -> list[MonitorState]:
+        with self._tx(write=False) as conn:
+            names = conn.execute(select(monitor_state.c.service)).scalars().all()
+        return [s for s in (self.state(n) for n in sorted(names)) if s is not None]
+
+    def save_state(self, state: MonitorState) -> None:
+        with self._tx(write=True) as conn:
+            self._save_state(conn, state)
+
+    def _save_state(self, conn: Connection, state: MonitorState) -> None:
+        values = {
+            "service": state.service,
+            "watermark": state.watermark,
+            "feedback_watermark": state.feedback_watermark,
+            "last_run_at": state.last_run_at,
+            "rows_read": state.rows_read,
+            "feedback_read": state.feedback_read,
+            "windows_written": state.windows_written,
+        }
+        stmt = self._insert(monitor_state).values(**values)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["service"],
+                set_={k: v for k, v in values.items() if k != "service"},
+            )
+        )
+
+    def log_status(self, service: str, after: datetime | None) -> tuple[datetime | None, int]:
+        """The newest stored time in ``service``'s log and how many rows were stored after
+        ``after`` (all of them when None): what the monitor has not read yet."""
+        p = predictions.c
+        cond = [p.service == service]
+        with self._tx(write=False) as conn:
+            top = conn.execute(select(func.max(p.logged_at)).where(*cond)).scalar()
+            if after is not None:
+                cond.append(p.logged_at > after)
+            n = conn.execute(select(func.count()).where(*cond)).scalar_one()
+        return (utc(top) if top else None), int(n)
+
+    # --- the lease ----------------------------------------------------------------------
+
+    def acquire(self, name: str, owner: str, now: datetime, ttl_s: float) -> bool:
+        """Take (or renew) lease ``name`` for ``owner`` until ``now + ttl_s``; False when
+        another owner holds it unexpired. Atomic on both backends: the conditional UPDATE
+        is decided under the row's write lock."""
+        until = now + timedelta(seconds=ttl_s)
+        lease = monitor_lease.c
+        with self._tx(write=True) as conn:
+            conn.execute(
+                self._insert(monitor_lease)
+                .values(name=name, owner=owner, expires_at=until)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            got = conn.execute(
+                update(monitor_lease)
+                .where(lease.name == name, or_(lease.owner == owner, lease.expires_at <= now))
+                .values(owner=owner, expires_at=until)
+            )
+            return bool(got.rowcount)
+
+    def release(self, name: str, owner: str) -> None:
+        """Give lease ``name`` back (only if ``owner`` holds it)."""
+        lease = monitor_lease.c
+        with self._tx(write=True) as conn:
+            conn.execute(
+                delete(monitor_lease).where(and_(lease.name == name, lease.owner == owner))
+            )
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        q = select(monitor_lease.c.owner, monitor_lease.c.expires_at).where(
+            monitor_lease.c.name == name
+        )
+        with self._tx(write=False) as conn:
+            r = conn.execute(q).first()
+        return None if r is None else (str(r.owner), utc(r.expires_at))
+
+    # --- segment values -----------------------------------------------------------------
+
+    def segment_values(self, service: str) -> dict[str, tuple[list[str], str]]:
+        """The fixed values per segment field of ``service``: ``{field: (values, source)}``."""
+        s = monitor_segment_values.c
+        q = select(s.field, s.top_values, s.source).where(s.service == service)
+        with self._tx(write=False) as conn:
+            return {
+                str(r.field): ([str(v) for v in r.top_values], str(r.source))
+                for r in conn.execute(q)
+            }
+
+    def fix_segment_values(
+        self, service: str, field: str, values: Sequence[str], source: str, now: datetime
+    ) -> list[str]:
+        """Store the values of ``field`` unless some are stored already; the stored ones."""
+        s = monitor_segment_values.c
+        with self._tx(write=True) as conn:
+            conn.execute(
+                self._insert(monitor_segment_values)
+                .values(
+                    service=service,
+                    field=field,
+                    top_values=list(values),
+                    source=source,
+                    fixed_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["service", "field"])
+            )
+            stored = conn.execute(
+                select(s.top_values).where(s.service == service, s.field == field)
+            ).scalar_one()
+        return [str(v) for v in stored]
+
+    # --- retention ----------------------------------------------------------------------
+
+    def delete_windows_before(self, service: str, cutoff: datetime) -> int:
+        w = monitor_windows.c
+        with self._tx(write=True) as conn:
+            got = conn.execute(
+                delete(monitor_windows).where(w.service == service, w.window_start < cutoff)
+            )
+            return int(got.rowcount or 0)
+
+    def delete_log_before(self, service: str, cutoff: datetime) -> int:
+        """Delete ``service``'s log rows whose request time is before ``cutoff``."""
+        p = predictions.c
+        with self._tx(write=True) as conn:
+            got = conn.execute(delete(predictions).where(p.service == service, p.ts < cutoff))
+            return int(got.rowcount or 0)
