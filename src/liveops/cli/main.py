@@ -39,6 +39,7 @@ def _register_commands() -> None:
         demo_cmd,
         eval_cmds,
         init_cmd,
+        monitor_cmds,
         prediction_cmds,
         registry_cmds,
         review_cmds,
@@ -57,6 +58,7 @@ def _register_commands() -> None:
         demo_cmd,
         serve_cmd,
         prediction_cmds,
+        monitor_cmds,
     ):
         module.register(app)
 

@@ -9,11 +9,15 @@ import signal
 import socket
 import tempfile
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
 from liveops.cli.output import Cli, make_cli
 from liveops.errors import LiveopsError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from liveops.services.monitoring import MonitorRunner
 
 ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"  # read by liveops.server.app:app_from_env in each worker
 
@@ -37,11 +41,18 @@ def serve(
         0.5, "--poll-s", min=0.05, help="How often aliases and kill switches are re-read."
     ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    monitor_every: str | None = typer.Option(
+        None,
+        "--monitor-every",
+        help="Also run the monitor (and retention) this often, e.g. 60s; one runner at a time "
+        "across gateways.",
+    ),
 ) -> None:
     """Serve every service whose production alias is set, until Ctrl-C."""
     import uvicorn
 
     cli = make_cli(ctx, False, None)
+    runner = _monitor_runner(cli, monitor_every) if monitor_every else None
     _check_port(host, port)
     _report_services(cli)
     options = {
@@ -62,6 +73,9 @@ def serve(
     # handler it found: make that ours, so a requested stop ends with exit 0 and one line
     # (not the default SIGTERM death or a KeyboardInterrupt), also before uvicorn is up.
     previous = {sig: signal.signal(sig, _stop_requested) for sig in STOP_SIGNALS}
+    if runner is not None:
+        runner.start()
+        cli.note(f"monitor every {runner.every_s:g} s (`liveops monitor status` shows it)")
     try:
         uvicorn.run(
             "liveops.server.app:app_from_env",
@@ -82,10 +96,24 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if runner is not None:
+            runner.stop()
     cli.note("liveops gateway stopped")
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _monitor_runner(cli: Cli, every: str) -> MonitorRunner:
+    """The background monitor of this serving process (its own store connections)."""
+    from liveops.services.monitoring import MonitorRunner, parse_every
+    from liveops.store import open_store
+
+    seconds = parse_every(every)
+    project_dir = cli.project_dir
+    return MonitorRunner(
+        lambda: open_store(project_dir=project_dir), seconds, project_dir=project_dir
+    )
 
 
 class _Stopped(BaseException):

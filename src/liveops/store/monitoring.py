@@ -123,9 +123,7 @@ class MonitoringStore:
         name = f"{column.table.name}.{column.name}"
         if self._sqlite:
             return literal_column(f"(CAST(strftime('%s', {name}) AS INTEGER) / {WINDOW_S})")
-        return cast(
-            literal_column(f"floor(extract(epoch from {name}) / {WINDOW_S})"), BigInteger
-        )
+        return cast(literal_column(f"floor(extract(epoch from {name}) / {WINDOW_S})"), BigInteger)
 
     def _insert(self, table: Any) -> Any:
         return (sqlite if self._sqlite else postgresql).insert(table)

@@ -25,12 +25,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from liveops.core.catalogue import lookup
+
 __all__ = [
     "CONFIDENCE_BINS",
     "LATENCY_EDGES_MS",
+    "WINDOW_METRICS",
     "LatencyHistogram",
     "WindowStats",
     "bucket_of",
+    "computes",
     "confidence_bin",
 ]
 
@@ -41,6 +45,50 @@ _PER_DECADE = 24
 LATENCY_EDGES_MS: tuple[float, ...] = tuple(
     10 ** (-1 + k / _PER_DECADE) for k in range(6 * _PER_DECADE + 1)
 )
+
+
+# Catalogue patterns a window's statistics give (see WindowStats.value).
+WINDOW_METRICS = frozenset(
+    {
+        "accuracy",
+        "macro_f1",
+        "per_class.LABEL.precision",
+        "per_class.LABEL.recall",
+        "per_class.LABEL.f1",
+        "per_class.LABEL.fpr",
+        "label_coverage",
+        "latency.p50_ms",
+        "latency.p95_ms",
+        "latency.p99_ms",
+        "cost.per_1k",
+        "cost.per_request",
+        "cost.per_success",
+        "cost.total",
+        "volume",
+        "error_rate",
+        "fallback_rate",
+        "fallback_rate.REASON",
+        "below_threshold_rate",
+        "review_rate",
+        "timeout_rate",
+        "label_share.LABEL",
+        "confidence.mean",
+        "confidence_share.BIN",
+        "rating.mean",
+        "rating.unhelpful_rate",
+        "correction_rate",
+    }
+)
+
+
+def computes(name: str) -> bool:
+    """Whether :meth:`WindowStats.value` gives metric ``name`` (a catalogue name).
+
+    >>> computes("per_class.billing.recall"), computes("estimated.accuracy")
+    (True, False)
+    """
+    found = lookup(name)
+    return found is not None and found.definition.pattern in WINDOW_METRICS
 
 
 # The confidence histogram: ten bins of width 0.1; bin 9 holds [0.9, 1.0].

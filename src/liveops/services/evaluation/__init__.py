@@ -8,6 +8,7 @@ from liveops.services.evaluation.cases import (
     latest_regression,
     regression_dataset_name,
 )
+from liveops.services.evaluation.reference import stored_slices
 from liveops.services.evaluation.runs import (
     EvalResult,
     Progress,
@@ -28,4 +29,5 @@ __all__ = [
     "load_suite",
     "regression_dataset_name",
     "run_eval",
+    "stored_slices",
 ]

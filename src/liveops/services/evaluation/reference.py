@@ -20,7 +20,7 @@ from liveops.errors import DatasetNotFound, InvalidInputError
 from liveops.services.datasets import resolve_dataset
 from liveops.store import Store
 
-__all__ = ["Reference", "reference_for", "resolve_slice_by"]
+__all__ = ["Reference", "reference_for", "resolve_slice_by", "stored_slices"]
 
 _PAST_RUNS = 200  # how far back a service's stored slice definitions are looked for
 
@@ -97,6 +97,13 @@ def resolve_slice_by(
             hint=f"slice_by made: {made}; name one of these in the gate",
         )
     return full, definition
+
+
+def stored_slices(store: Store, service: str, columns: list[str]) -> list[SliceSpec] | None:
+    """The ``slice_by`` slices of ``columns`` an evaluation run of ``service`` fixed, or None
+    (the monitor reads them, so live slices are the ones the evaluation reported)."""
+    stored = _stored(store, service, columns)
+    return None if stored is None else [SliceSpec.model_validate(s) for s in stored["slices"]]
 
 
 def _stored(store: Store, service: str, columns: list[str]) -> dict[str, Any] | None:

@@ -57,9 +57,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("fixed_at", _TS, nullable=False),
     )
-    op.create_index(
-        "ix_predictions_service_logged_at", "predictions", ["service", "logged_at"]
-    )
+    op.create_index("ix_predictions_service_logged_at", "predictions", ["service", "logged_at"])
     op.create_index("ix_feedback_created_at", "feedback", ["created_at"])
 
 

@@ -1,0 +1,35 @@
+"""The monitor: 5-minute windows of mergeable statistics per service, version, arm and slice,
+computed incrementally from the prediction log and feedback (:func:`run_monitor`), kept by a
+background runner in the serving process (:class:`MonitorRunner`), read back as rolled-up
+series (:func:`metric_series`) and a status (:func:`monitor_status`)."""
+
+from __future__ import annotations
+
+from liveops.services.monitoring.retention import enforce_retention
+from liveops.services.monitoring.run import MonitorReport, ServiceReport, run_monitor
+from liveops.services.monitoring.runner import MonitorRunner, parse_every
+from liveops.services.monitoring.series import (
+    DEFAULT_METRICS,
+    WINDOWS,
+    Series,
+    check_metric,
+    metric_series,
+    monitor_status,
+    parse_since,
+)
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "WINDOWS",
+    "MonitorReport",
+    "MonitorRunner",
+    "Series",
+    "ServiceReport",
+    "check_metric",
+    "enforce_retention",
+    "metric_series",
+    "monitor_status",
+    "parse_every",
+    "parse_since",
+    "run_monitor",
+]

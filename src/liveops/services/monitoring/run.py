@@ -1,0 +1,264 @@
+"""One pass of the monitor: read what the log and feedback gained, recompute the windows it
+touches, advance the watermark.
+
+The watermark is on the time a row was *stored* (``logged_at``), not its request time, so a row
+committed late, replayed from a gateway's spool or carrying an older timestamp is still read:
+each pass reads rows stored after ``watermark - overlap`` and feedback created after the
+feedback watermark minus the same overlap. The windows those rows (and the predictions that
+feedback is about) fall in, by *request* time, are recomputed completely from their raw rows
+and replaced, in batches of at most :data:`BATCH_WINDOWS` consecutive windows, one transaction
+each. A row read twice is therefore counted once, and a pass stopped half-way leaves every
+window either as it was or recomputed; the watermark moves only after the last batch, so the
+next pass redoes what was left.
+
+Only one pass runs at a time across processes and backends: the pass takes a lease (a row
+with an owner and an expiry) and renews it after every batch; another pass that finds it held
+returns at once, saying who holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from liveops.core.clock import Clock, SystemClock
+from liveops.core.project import ServiceSpec
+from liveops.errors import ServiceNotFound
+from liveops.services.monitoring.aggregate import aggregate, columns_of
+from liveops.services.monitoring.scopes import Scopes, scopes_for
+from liveops.services.registry import get_service_spec
+from liveops.store import Store
+from liveops.store.monitoring import MonitorState
+
+__all__ = [
+    "BATCH_WINDOWS",
+    "LEASE",
+    "OVERLAP",
+    "MonitorReport",
+    "Progress",
+    "ServiceReport",
+    "run_monitor",
+]
+
+OVERLAP = timedelta(minutes=5)  # a log writer commits its batch well within this
+BATCH_WINDOWS = 48  # four hours of windows per transaction: memory stays flat
+LEASE = "monitor"
+LEASE_TTL_S = 300.0
+
+Progress = Callable[[str, int, int], None]  # (service, batches done, batches in all)
+
+
+@dataclass
+class ServiceReport:
+    """What one pass did for one service."""
+
+    service: str
+    rows_read: int = 0  # log rows stored since the watermark (minus the overlap)
+    feedback_read: int = 0
+    windows_recomputed: int = 0  # 5-minute windows read again from raw rows
+    points_written: int = 0  # window rows written (one per version, arm, slice, window)
+    watermark: str | None = None
+    full: bool = False
+    notes: list[str] = field(default_factory=list)
+    slices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MonitorReport:
+    """What one pass did; ``ran`` is False when another runner held the lease."""
+
+    ran: bool
+    owner: str
+    services: list[ServiceReport] = field(default_factory=list)
+    skipped: str | None = None
+    retention: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_owner() -> str:
+    """``host:pid:random``: who holds the lease, as status shows it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def run_monitor(
+    store: Store,
+    project_dir: Path | None = None,
+    service: str | None = None,
+    *,
+    clock: Clock | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    owner: str | None = None,
+    retention: bool = False,
+) -> MonitorReport:
+    """Bring the windows of ``service`` (default: every service in the log) up to date.
+
+    ``full`` recomputes every window that has rows. ``retention`` also deletes windows and
+    log rows past the services' retention (the background runner does this).
+    ``project_dir`` is where the suite files are read from (for the suite's slices).
+
+    >>> import tempfile
+    >>> from liveops.store import open_store
+    >>> store = open_store("sqlite://", project_dir=Path(tempfile.mkdtemp()))
+    >>> report = run_monitor(store)
+    >>> report.ran, report.services
+    (True, [])
+    """
+    clock = clock or SystemClock()
+    owner = owner or default_owner()
+    started = time.perf_counter()
+    mon = store.monitoring
+    if not mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S):
+        holder = mon.lease_holder(LEASE)
+        who = f"{holder[0]} until {holder[1].isoformat()}" if holder else "another runner"
+        return MonitorReport(ran=False, owner=owner, skipped=f"the lease is held by {who}")
+    report = MonitorReport(ran=True, owner=owner)
+    try:
+        names = [service] if service is not None else _services(store)
+        for name in names:
+            spec = _spec(store, name, must_exist=service is not None)
+            report.services.append(
+                _one_service(store, name, spec, project_dir, clock, full, progress, owner)
+            )
+        if retention:
+            from liveops.services.monitoring.retention import enforce_retention
+
+            report.retention = enforce_retention(store, clock)
+    finally:
+        mon.release(LEASE, owner)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _services(store: Store) -> list[str]:
+    applied = {s.name for s in store.registry.list_services()}
+    return sorted(applied | set(store.monitoring.services_logged()))
+
+
+def _spec(store: Store, name: str, *, must_exist: bool) -> ServiceSpec | None:
+    try:
+        return get_service_spec(store, name)
+    except ServiceNotFound:
+        if must_exist and not store.predictions.count(name):
+            raise
+        return None  # rows of a service no longer applied: still monitored, without slices
+
+
+def _one_service(
+    store: Store,
+    name: str,
+    spec: ServiceSpec | None,
+    project_dir: Path | None,
+    clock: Clock,
+    full: bool,
+    progress: Progress | None,
+    owner: str,
+) -> ServiceReport:
+    mon = store.monitoring
+    state = mon.state(name)
+    report = ServiceReport(name, full=full or state is None)
+    if report.full:
+        span = mon.window_span(name)
+        windows = [] if span is None else list(range(span[0], span[1] + 1))
+        _, top_log, report.rows_read = mon.touched_by_log(name, None) if span else ([], None, 0)
+        _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None)
+    else:
+        assert state is not None
+        after = None if state.watermark is None else state.watermark - OVERLAP
+        fafter = None if state.feedback_watermark is None else state.feedback_watermark - OVERLAP
+        by_log, top_log, report.rows_read = mon.touched_by_log(name, after)
+        by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)
+        windows = sorted(set(by_log) | set(by_fb))
+    scopes = scopes_for(
+        store, spec, project_dir, clock, log_counts=lambda f: _log_counts(store, name, f)
+    )
+    report.notes += scopes.notes
+    report.slices = scopes.names()
+    unhelpful = spec.monitoring_settings().unhelpful_at_most if spec else 2.0
+    batches = _batches(windows)
+    for done, (first, end) in enumerate(batches, start=1):
+        report.points_written += _recompute(store, name, scopes, first, end, clock, unhelpful)
+        report.windows_recomputed += end - first
+        mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)  # renew: the pass is alive
+        if progress is not None:
+            progress(name, done, len(batches))
+    old = state or MonitorState(name, None, None, None, 0, 0, 0)
+    watermark = _later(old.watermark, top_log)
+    mon.save_state(
+        MonitorState(
+            service=name,
+            watermark=watermark,
+            feedback_watermark=_later(old.feedback_watermark, top_fb),
+            last_run_at=clock.now(),
+            rows_read=report.rows_read,
+            feedback_read=report.feedback_read,
+            windows_written=report.points_written,
+        )
+    )
+    report.watermark = watermark.isoformat() if watermark else None
+    return report
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _batches(windows: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive windows, at most BATCH_WINDOWS long: ``(first, end)``.
+
+    >>> _batches([1, 2, 3, 7, 8])
+    [(1, 4), (7, 9)]
+    """
+    out: list[tuple[int, int]] = []
+    for w in windows:
+        if out and out[-1][1] == w and w - out[-1][0] < BATCH_WINDOWS:
+            out[-1] = (out[-1][0], w + 1)
+        else:
+            out.append((w, w + 1))
+    return out
+
+
+def _recompute(
+    store: Store,
+    name: str,
+    scopes: Scopes,
+    first: int,
+    end: int,
+    clock: Clock,
+    unhelpful_at_most: float,
+) -> int:
+    """Recompute windows ``first`` to ``end`` from their raw rows and replace them."""
+    mon = store.monitoring
+    rows = mon.read_rows(name, first, end, inputs=scopes.needs_inputs)
+    fb = mon.read_feedback(name, first, end) if rows else []
+    fields = [s.name for s in scopes.segments]
+    cols = columns_of(rows, fb, fields)
+    masks = scopes.masks(cols.inputs, cols.segments, cols.n)
+    points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
+    mon.replace_windows(name, first, end, points, clock.now())
+    return len(points)
+
+
+def _log_counts(store: Store, service: str, field: str) -> Counter[str]:
+    """The values of a segment field in the service's latest 10,000 logged rows."""
+    counts: Counter[str] = Counter()
+    for row in store.predictions.recent(service, limit=10_000):
+        value = row.get(field)
+        if field not in ("channel", "plan", "language"):
+            value = (row.get("segments") or {}).get(field)
+        if value is not None:
+            counts[str(value)] += 1
+    return counts
