@@ -117,7 +117,7 @@ def test_every_number_equals_sklearn_and_numpy_on_the_joined_rows(store: Store, 
             if f["superseded_by"] is None and f["kind"] == "correction":
                 corrected.add(r["prediction_id"])
     checked = 0
-    for (version, arm, slice_, window), stats in got.items():
+    for (version, _arm, slice_, window), stats in got.items():
         mine = [
             r
             for r in rows
