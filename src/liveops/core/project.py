@@ -153,6 +153,47 @@ class MonitoringSpec(_Strict):
     unhelpful_at_most: float = 2.0
 
 
+class CalibrationSpec(_Strict):
+    """What the label-free quality estimate calibrates on (the ``calibration:`` block).
+
+    ``dataset``: a labelled dataset (``NAME`` or ``NAME@N``), never the version's training set;
+    without it, the suite's evaluation cases. ``by``: suite slices whose combinations get
+    calibration maps of their own (where the model's confidence means something different,
+    e.g. short messages). The plain form ``calibration: NAME`` names only the dataset.
+
+    >>> CalibrationSpec.model_validate("support-eval@2").dataset
+    'support-eval@2'
+    """
+
+    dataset: str | None = None
+    by: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, v: Any) -> Any:
+        return {"dataset": v} if isinstance(v, str) else v
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_ref(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        name, _, number = v.partition("@")
+        if not NAME_RE.match(name) or (number and not number.isdigit()):
+            raise ValueError(
+                f"{v!r} is not a dataset name: use NAME or NAME@N (lower-case letters, digits, "
+                "'-', '_' and '.')"
+            )
+        return v
+
+    @field_validator("by")
+    @classmethod
+    def _unique_slices(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("each slice may be named once")
+        return v
+
+
 class ServiceSpec(_Strict):
     """One AI feature, as declared in ``liveops.yaml``."""
 
@@ -166,6 +207,7 @@ class ServiceSpec(_Strict):
     decision: dict[str, Any] = Field(default_factory=dict)
     reference: str | None = None
     suite: str | None = None
+    calibration: CalibrationSpec | None = None  # None: the suite's cases (kept out of the hash)
     serving: ServingSpec | None = None  # None: the defaults (keeps older spec hashes stable)
     logging: LoggingSpec | None = None  # None: the defaults (kept out of the spec hash)
     monitoring: MonitoringSpec | None = None  # None: the defaults (kept out of the spec hash)
