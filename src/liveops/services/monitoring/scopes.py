@@ -158,10 +158,18 @@ def scopes_for(
     segments = _segments(store, spec, clock, log_counts)
     return Scopes(
         suite_slices=tuple(slices),
-        text_field=suite.cases.text_field if suite is not None else None,
+        text_field=_text_field(spec, suite),
         segments=tuple(segments),
         notes=tuple(notes),
     )
+
+
+def _text_field(spec: ServiceSpec, suite: Suite | None) -> str | None:
+    # The field ``text_length`` measures, chosen as evaluation chooses it: the suite's, else a
+    # field called ``text`` (load_cases does the same with the dataset's columns).
+    if suite is not None and suite.cases.text_field is not None:
+        return suite.cases.text_field
+    return "text" if "text" in spec.inputs else None
 
 
 def _slice_by(store: Store, spec: ServiceSpec, suite: Suite, notes: list[str]) -> list[SliceSpec]:
