@@ -38,6 +38,7 @@ def _register_commands() -> None:
         dataset_cmds,
         demo_cmd,
         eval_cmds,
+        feedback_cmds,
         init_cmd,
         monitor_cmds,
         prediction_cmds,
@@ -59,6 +60,7 @@ def _register_commands() -> None:
         serve_cmd,
         prediction_cmds,
         monitor_cmds,
+        feedback_cmds,
     ):
         module.register(app)
 

@@ -27,9 +27,11 @@ from liveops.store.datasets import DatasetStore
 from liveops.store.db import connect, default_url, is_sqlite, make_engine, unavailable
 from liveops.store.evaluation import EvaluationStore
 from liveops.store.monitoring import MonitoringStore
+from liveops.store.outcomes import OutcomeStore
 from liveops.store.predictions import PredictionStore
 from liveops.store.registry import RegistryStore
 from liveops.store.review import ReviewStore
+from liveops.store.ticks import TickStore
 
 __all__ = [
     "ArtifactStore",
@@ -37,10 +39,12 @@ __all__ = [
     "DatasetStore",
     "EvaluationStore",
     "MonitoringStore",
+    "OutcomeStore",
     "PredictionStore",
     "RegistryStore",
     "ReviewStore",
     "Store",
+    "TickStore",
     "open_store",
 ]
 
@@ -61,6 +65,8 @@ class Store:
         self.reviews = ReviewStore(engine)
         self.predictions = PredictionStore(engine)
         self.monitoring = MonitoringStore(engine)
+        self.ticks = TickStore(engine)
+        self.outcomes = OutcomeStore(engine, self.predictions)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Engine,
     RowMapping,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -251,6 +252,57 @@ class PredictionStore:
                 yield conn
         except DBAPIError as exc:
             raise unavailable(self._engine, exc) from exc
+
+    @contextmanager
+    def feedback_bulk_tx(
+        self, prediction_ids: Sequence[str], *, busy_timeout_ms: int = 10_000
+    ) -> Iterator[Connection]:
+        """:meth:`feedback_tx` for many predictions at once (a bulk import): one transaction,
+        the advisory locks taken in key order so two importers never deadlock."""
+        try:
+            with self._write_tx(busy_timeout_ms) as conn:
+                if not is_sqlite(self._engine) and prediction_ids:
+                    keys = sorted({zlib.crc32(p.encode()) & 0x7FFFFFFF for p in prediction_ids})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(k) FROM unnest(:ks) AS k ORDER BY k"),
+                        {"ks": keys},
+                    )
+                yield conn
+        except DBAPIError as exc:
+            raise unavailable(self._engine, exc) from exc
+
+    def services_of(self, prediction_ids: Sequence[str]) -> dict[str, str]:
+        """The service of each logged id among ``prediction_ids`` (absent: not logged)."""
+        q = select(predictions.c.prediction_id, predictions.c.service).where(
+            predictions.c.prediction_id.in_(list(prediction_ids))
+        )
+        with connect(self._engine, write=False) as conn:
+            return {r.prediction_id: r.service for r in conn.execute(q)}
+
+    def current_feedback_many(
+        self, conn: Connection, prediction_ids: Sequence[str], kind: str
+    ) -> dict[tuple[str, str], Row]:
+        """The rows not yet superseded of ``kind`` for ``prediction_ids``, by (id, source)."""
+        q = select(feedback).where(
+            feedback.c.prediction_id.in_(list(prediction_ids)),
+            feedback.c.kind == kind,
+            feedback.c.superseded_by.is_(None),
+        )
+        return {(r["prediction_id"], r["source"]): _feedback(r) for r in conn.execute(q).mappings()}
+
+    def insert_feedback_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(feedback), [dict(r) for r in rows])
+
+    def supersede_feedback_many(self, conn: Connection, pairs: Sequence[tuple[str, str]]) -> None:
+        """Mark each ``(old_id, new_id)``: the old row is superseded by the new one."""
+        if pairs:
+            stmt = (
+                update(feedback)
+                .where(feedback.c.id == bindparam("old"))
+                .values(superseded_by=bindparam("new"))
+            )
+            conn.execute(stmt, [{"old": o, "new": n} for o, n in pairs])
 
     def current_feedback(
         self, conn: Connection, prediction_id: str, source: str, kind: str

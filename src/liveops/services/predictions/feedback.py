@@ -95,16 +95,10 @@ def record_feedback(
     database, and lets a label be checked while the database is down.
     """
     kind, value, number = _one_value(label, rating, correction)
-    if not isinstance(source, str) or not source.strip() or len(source) > 200:
-        raise InvalidInputError(
-            "feedback needs a 'source' of 1-200 characters (who or what gives it)",
-            hint="e.g. source: 'agent:ana' or 'csat-survey'",
-        )
+    check_source(source)
     if comment is not None and len(comment) > 10_000:
         raise InvalidInputError("'comment' is longer than 10,000 characters")
-    if not isinstance(prediction_id, str) or not _ULID.match(prediction_id):
-        raise _not_found(prediction_id)
-    prediction_id = prediction_id.upper()
+    prediction_id = check_id(prediction_id)
     now = (clock or SystemClock()).now()
     payload: dict[str, Any] = {
         "id": new_prediction_id(now.timestamp()),
@@ -141,11 +135,29 @@ def record_feedback(
         )
 
 
+def check_source(source: object) -> str:
+    """``source`` if it is 1-200 characters, else the 422 feedback and outcomes answer."""
+    if not isinstance(source, str) or not source.strip() or len(source) > 200:
+        raise InvalidInputError(
+            "feedback needs a 'source' of 1-200 characters (who or what gives it)",
+            hint="e.g. source: 'agent:ana' or 'csat-survey'",
+        )
+    return source
+
+
+def check_id(prediction_id: object) -> str:
+    """The upper-cased id if it is a ULID, else a 404 (an id that cannot have been issued)."""
+    if not isinstance(prediction_id, str) or not _ULID.match(prediction_id):
+        raise _not_found(prediction_id)
+    return prediction_id.upper()
+
+
 def apply_deferred_feedback(
     store: Store, payload: Mapping[str, Any], issued_locally: Callable[[str], bool]
 ) -> bool:
-    """Store spooled feedback; False when its prediction id turns out never to have been issued
-    (it is dropped). Raises :class:`StoreUnavailableError` while the database is still down."""
+    """Store spooled feedback (or an outcome, ``kind: outcome``); False when its prediction id
+    turns out never to have been issued (it is dropped). Raises :class:`StoreUnavailableError`
+    while the database is still down."""
     pid = str(payload["prediction_id"])
     if (
         not payload.get("verified")
@@ -153,6 +165,11 @@ def apply_deferred_feedback(
         and not store.predictions.exists(pid)
     ):
         return False
+    if payload.get("kind") == "outcome":
+        from liveops.services.predictions.outcomes import apply_outcome
+
+        apply_outcome(store, payload)
+        return True
     if not payload.get("label_checked", True):
         try:
             payload = dict(payload)
