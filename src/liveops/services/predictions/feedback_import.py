@@ -232,11 +232,11 @@ def _import_chunk(
     # A logged prediction never changes service, so these reads may precede the transaction
     # (an in-memory SQLite database has one connection: no read can run inside it).
     services = fstore.services_of([r.pid for r in checked])
-    for service in set(services.values()) - set(specs):
+    for name in set(services.values()) - set(specs):
         try:
-            specs[service] = get_service_spec(store, service)
+            specs[name] = get_service_spec(store, name)
         except ServiceNotFound:
-            specs[service] = None  # a service no longer applied: nothing to check against
+            specs[name] = None  # a service no longer applied: nothing to check against
     with fstore.feedback_bulk_tx([r.pid for r in checked]) as conn:
         current = fstore.current_feedback_many(conn, list(services), "label")
         inserts: list[dict[str, Any]] = []
