@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from liveops.cli.output import Cli, make_cli
-from liveops.errors import LiveopsError, StoreUnavailableError
+from liveops.errors import LiveopsError, StoreUnavailableError, UsageError
 
 if TYPE_CHECKING:
     from liveops.services.monitoring import MonitorRunner
@@ -40,6 +41,14 @@ def serve(
     poll_s: float = typer.Option(
         0.5, "--poll-s", min=0.05, help="How often aliases and kill switches are re-read."
     ),
+    tick_s: float = typer.Option(
+        10.0, "--tick-s", min=0.05, help="Heartbeat interval (a gateway_ticks row each)."
+    ),
+    allow_time_override: bool = typer.Option(
+        False,
+        "--allow-time-override",
+        help="Let requests carry their time (X-Liveops-Time) for replays; loopback only.",
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
     monitor_every: str | None = typer.Option(
         None,
@@ -52,6 +61,14 @@ def serve(
     import uvicorn
 
     cli = make_cli(ctx, False, None)
+    if allow_time_override and not is_loopback(host):
+        # Until API keys exist anyone who reaches the port could rewrite the log's timeline.
+        raise UsageError(
+            f"--allow-time-override is refused on {host}: only a loopback address may take a "
+            "request's time, since any caller could then write answers into the past",
+            hint="serve the replay on --host 127.0.0.1 (or ::1), or leave out "
+            "--allow-time-override",
+        )
     runner = _monitor_runner(cli, monitor_every) if monitor_every else None
     _check_port(host, port)
     _report_services(cli)
@@ -63,6 +80,8 @@ def serve(
         "max_queue": max_queue,
         "body_limit": body_limit,
         "poll_s": poll_s,
+        "tick_s": tick_s,
+        "allow_time_override": allow_time_override,
     }
     os.environ[ENV_OPTIONS] = json.dumps(options)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -114,6 +133,20 @@ def _monitor_runner(cli: Cli, every: str) -> MonitorRunner:
     return MonitorRunner(
         lambda: open_store(project_dir=project_dir), seconds, project_dir=project_dir
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``localhost`` counts).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Stopped(BaseException):

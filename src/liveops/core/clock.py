@@ -32,3 +32,34 @@ class FixedClock:
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
+
+
+class AdvancingClock:
+    """A simulated clock that callers move forward: the latest time it was told, never going
+    back; the wall clock until it is first told. A gateway started with
+    ``--allow-time-override`` runs on one, so a replay of a week sets the time of every request,
+    log record, feedback and heartbeat.
+
+    >>> c = AdvancingClock()
+    >>> c.advance_to(datetime(2026, 1, 1, 12, tzinfo=UTC)).hour
+    12
+    >>> c.advance_to(datetime(2026, 1, 1, 9, tzinfo=UTC)).hour  # an earlier time leaves it
+    12
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._now: datetime | None = None
+
+    def now(self) -> datetime:
+        current = self._now
+        return current if current is not None else datetime.now(UTC)
+
+    def advance_to(self, at: datetime) -> datetime:
+        """Move to ``at`` if it is later than now; the clock's time afterwards."""
+        with self._lock:
+            if self._now is None or at > self._now:
+                self._now = at
+            return self._now

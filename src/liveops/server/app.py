@@ -3,20 +3,26 @@
 ``create_app(project_dir)`` builds the app; ``app_from_env()`` is the factory uvicorn calls in
 each worker process (``liveops serve`` puts the settings in ``LIVEOPS_SERVE_OPTIONS``).
 
-Routes: ``POST /v1/services/{name}/predict``, ``POST /v1/feedback``, ``GET /healthz``,
-``/readyz``, ``/metrics`` and ``/openapi.json``. Models load in the background after the
+Routes: ``POST /v1/services/{name}/predict``, ``POST /v1/feedback``, ``POST /v1/outcomes``,
+``GET /healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``. With the gateway's
+``allow_time_override``, predict, feedback and outcomes take the request's time from the
+``X-Liveops-Time`` header (ISO-8601 or seconds since the epoch); without it, that header is a
+400. Models load in the background after the
 socket is bound, so ``/healthz`` answers at once and ``/readyz`` says when models are loaded.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from liveops.core.clock import AdvancingClock, Clock, FixedClock
 from liveops.core.serving.prediction import PredictionSink
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
 from liveops.server.metrics import CONTENT_TYPE_LATEST, render_metrics
@@ -93,9 +100,10 @@ class GatewayApp:
                     f"the body is not valid JSON: {exc}",
                     hint='send {"inputs": {...}} or {"instances": [...]}',
                 ) from None
+            at = request_time(gw, _header(scope, TIME_HEADER))
             svc, instances, single = gw.check(name, data)
             caller = _header(scope, b"x-liveops-caller")
-            answers = await gw.predict(svc, instances, caller)
+            answers = await gw.predict(svc, instances, caller, at)
             out = answers[0] if single else {"predictions": answers}
             await _send(send, 200, orjson.dumps(out))
         except _TooLarge:
@@ -116,6 +124,7 @@ class GatewayApp:
             version = str(route.arms[0].version) if route and route.arms else "-"
             arm = route.arms[0].name if route and route.arms else "-"
             labels = (svc_label, version, arm)
+            gw.requests.add(svc_label, status)  # for the next heartbeat tick
             m.child(m.requests, *labels, str(status)).inc()
             m.child(m.latency, *labels).observe(time.perf_counter() - t0)
 
@@ -137,6 +146,53 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+TIME_HEADER = b"x-liveops-time"
+
+
+def request_time(gateway: Gateway, value: str | None) -> float | None:
+    """The time an ``X-Liveops-Time`` header gives (seconds since the epoch), which moves the
+    gateway's simulated clock; None without the header. A 400 when the gateway does not allow
+    a time override, or the value is not a time."""
+    if value is None:
+        return None
+    if not gateway.options.allow_time_override:
+        raise UsageError(
+            "this gateway does not take a request's time (the X-Liveops-Time header)",
+            hint="leave the header out; to replay traffic with its own times, start the "
+            "gateway with `liveops serve --allow-time-override` (loopback addresses only)",
+        )
+    at = parse_time(value)
+    clock = gateway.clock
+    if isinstance(clock, AdvancingClock):
+        clock.advance_to(at)
+    return at.timestamp()
+
+
+def parse_time(value: str) -> datetime:
+    """ISO-8601 (UTC when no zone is given) or seconds since the epoch; a 400 otherwise.
+
+    >>> parse_time("2026-03-01T12:00:00Z").isoformat()
+    '2026-03-01T12:00:00+00:00'
+    >>> parse_time("1772366400").isoformat()
+    '2026-03-01T12:00:00+00:00'
+    """
+    text = value.strip()
+    try:
+        try:
+            seconds = float(text)
+        except ValueError:
+            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+        if not math.isfinite(seconds):
+            raise ValueError(text)
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(
+            f"X-Liveops-Time {text[:40]!r} is not a time",
+            hint="send ISO-8601 (2026-03-01T12:00:00Z) or seconds since the epoch",
+        ) from None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -191,35 +247,12 @@ def _rest_app(gateway: Gateway) -> Starlette:
 
     async def openapi(request: Request) -> Response:
         return Response(
-            orjson.dumps(openapi_document(gateway.services)), media_type="application/json"
+            orjson.dumps(openapi_document(gateway.services, gateway.options.allow_time_override)),
+            media_type="application/json",
         )
 
-    async def feedback(request: Request) -> Response:
-        try:
-            try:  # the predict route's reader: refused by Content-Length or at the limit
-                body = await _read_body(request.scope, request.receive, FEEDBACK_LIMIT)
-            except _TooLarge:
-                msg = f"the feedback body is larger than {FEEDBACK_LIMIT} bytes"
-                hint = "send one feedback item per request; keep comments short"
-                return JSONResponse(
-                    {"error": "too_large", "message": msg, "hint": hint}, status_code=413
-                )
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise UsageError(f"the body is not valid JSON: {exc}") from None
-            kwargs = _feedback_args(data, request.headers.get("x-liveops-caller"))
-            if gateway.store is None or gateway.sink is None:
-                raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
-            from liveops.services.predictions import record_feedback
-
-            specs = {name: svc.spec for name, svc in gateway.services.items()}
-            result = await run_in_threadpool(
-                record_feedback, gateway.store, gateway.sink, **kwargs, services=specs
-            )
-            return JSONResponse(result.to_dict(), status_code=200)
-        except LiveopsError as exc:
-            return error(exc)
+    feedback = _feedback_handler(gateway, error)
+    outcomes = _outcome_handler(gateway, error)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -248,10 +281,76 @@ def _rest_app(gateway: Gateway) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/v1/feedback", feedback, methods=["POST"]),
+            Route("/v1/outcomes", outcomes, methods=["POST"]),
         ],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def _json_body(request: Request, what: str) -> Any:
+    """The parsed body of a feedback or outcome request, or the 413 response to send."""
+    try:  # the predict route's reader: refused by Content-Length or at the limit
+        body = await _read_body(request.scope, request.receive, FEEDBACK_LIMIT)
+    except _TooLarge:
+        msg = f"the {what} body is larger than {FEEDBACK_LIMIT} bytes"
+        hint = f"send one {what} item per request; keep comments short"
+        return JSONResponse({"error": "too_large", "message": msg, "hint": hint}, status_code=413)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"the body is not valid JSON: {exc}") from None
+
+
+def _feedback_handler(gateway: Gateway, error: Callable[[LiveopsError], Response]) -> Handler:
+    async def feedback(request: Request) -> Response:
+        try:
+            data = await _json_body(request, "feedback")
+            if isinstance(data, Response):
+                return data
+            kwargs = _feedback_args(data, request.headers.get("x-liveops-caller"))
+            clock = _clock_of(gateway, request)
+            if gateway.store is None or gateway.sink is None:
+                raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
+            from liveops.services.predictions import record_feedback
+
+            specs = {name: svc.spec for name, svc in gateway.services.items()}
+            result = await run_in_threadpool(
+                partial(record_feedback, clock=clock, services=specs),
+                gateway.store,
+                gateway.sink,
+                **kwargs,
+            )
+            return JSONResponse(result.to_dict(), status_code=200)
+        except LiveopsError as exc:
+            return error(exc)
+
+    return feedback
+
+
+def _outcome_handler(gateway: Gateway, error: Callable[[LiveopsError], Response]) -> Handler:
+    async def outcome(request: Request) -> Response:
+        try:
+            data = await _json_body(request, "outcome")
+            if isinstance(data, Response):
+                return data
+            kwargs = _outcome_args(data, request.headers.get("x-liveops-caller"))
+            clock = _clock_of(gateway, request)
+            if gateway.store is None or gateway.sink is None:
+                raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
+            from liveops.services.predictions.outcomes import record_outcome
+
+            result = await run_in_threadpool(
+                partial(record_outcome, clock=clock), gateway.store, gateway.sink, **kwargs
+            )
+            return JSONResponse(result.to_dict(), status_code=200)
+        except LiveopsError as exc:
+            return error(exc)
+
+    return outcome
 
 
 FEEDBACK_LIMIT = 100_000  # bytes
@@ -283,6 +382,48 @@ def _feedback_args(data: Any, caller: str | None) -> dict[str, Any]:
     source = data.get("source") or caller or "api"
     kwargs = {k: data.get(k) for k in ("label", "rating", "correction", "comment")}
     return {"prediction_id": pid, "source": source, **kwargs}
+
+
+OUTCOME_FIELDS = ("prediction_id", "source", "outcome", "value")
+
+
+def _outcome_args(data: Any, caller: str | None) -> dict[str, Any]:
+    """Check the outcome body's shape; :func:`record_outcome` checks the values."""
+    if not isinstance(data, dict):
+        raise InvalidInputError("the outcome body must be a JSON object")
+    problems = [{"loc": [k], "msg": "unknown field"} for k in data if k not in OUTCOME_FIELDS]
+    pid = data.get("prediction_id")
+    if not isinstance(pid, str) or not pid:
+        problems.append({"loc": ["prediction_id"], "msg": "must be the prediction id string"})
+    for key in ("source", "outcome"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems.append({"loc": [key], "msg": "must be a string"})
+    if data.get("outcome") is None:
+        problems.append({"loc": ["outcome"], "msg": "name the outcome (e.g. resolved)"})
+    value = data.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        problems.append({"loc": ["value"], "msg": "must be a number"})
+    if problems:
+        raise InvalidInputError(
+            f"the outcome does not fit ({len(problems)} problem(s))",
+            hint='e.g. {"prediction_id": "01J...", "outcome": "refunded", "value": 20}',
+            problems=problems,
+        )
+    return {
+        "prediction_id": pid,
+        "source": data.get("source") or caller or "api",
+        "outcome": data["outcome"],
+        "value": value,
+    }
+
+
+def _clock_of(gateway: Gateway, request: Request) -> Clock | None:
+    """A clock at the request's own time (X-Liveops-Time), else the gateway's simulated clock,
+    else None (the wall clock)."""
+    at = request_time(gateway, request.headers.get(TIME_HEADER.decode()))
+    if at is not None:
+        return FixedClock(datetime.fromtimestamp(at, UTC))
+    return None if gateway.wall_clock else gateway.clock
 
 
 # --- construction ------------------------------------------------------------------------------

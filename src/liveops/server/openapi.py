@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the gateway: predict per served service, feedback, health.
+"""The OpenAPI 3.1 document of the gateway: predict per served service, feedback, outcomes,
+health.
 
 Each service's request schema comes from its declared ``inputs``, so a client generator (or
 schemathesis) sees exactly what the gateway accepts.
@@ -12,7 +13,7 @@ schemathesis) sees exactly what the gateway accepts.
 ... ''').services[0]
 >>> doc = openapi_document({"echo": ServedService.build("echo", spec, "h", False, 1)})
 >>> sorted(doc["paths"])
-['/healthz', '/readyz', '/v1/feedback', '/v1/services/echo/predict']
+['/healthz', '/readyz', '/v1/feedback', '/v1/outcomes', '/v1/services/echo/predict']
 """
 
 from __future__ import annotations
@@ -129,12 +130,59 @@ def _predict_op(svc: ServedService) -> dict[str, Any]:
     }
 
 
-def openapi_document(services: Mapping[str, ServedService]) -> dict[str, Any]:
-    """The document for the services served now (a service without production is left out)."""
+_TIME_HEADER = {
+    "name": "X-Liveops-Time",
+    "in": "header",
+    "required": False,
+    "description": "The request's own time (ISO-8601 or seconds since the epoch); only on a "
+    "gateway started with --allow-time-override",
+    "schema": {"type": "string"},
+}
+
+
+def openapi_document(
+    services: Mapping[str, ServedService], time_override: bool = False
+) -> dict[str, Any]:
+    """The document for the services served now (a service without production is left out).
+    ``time_override``: the gateway takes the ``X-Liveops-Time`` header (documented then)."""
     paths: dict[str, Any] = {
         f"/v1/services/{name}/predict": _predict_op(svc)
         for name, svc in sorted(services.items())
         if svc.production is not None
+    }
+    paths["/v1/outcomes"] = {
+        "post": {
+            "operationId": "outcome",
+            "summary": "A named outcome of an answered prediction (resolved, refunded, ...)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "prediction_id": {"type": "string"},
+                                "outcome": {
+                                    "type": "string",
+                                    "pattern": "^[a-z][a-z0-9_]{0,63}$",
+                                },
+                                "value": {"type": ["number", "null"]},
+                                "source": {"type": ["string", "null"]},
+                            },
+                            "required": ["prediction_id", "outcome"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Stored (or already stored)",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_errors(400, 404, 413, 422, 503),
+            },
+        }
     }
     paths["/v1/feedback"] = {
         "post": {
@@ -200,6 +248,11 @@ def openapi_document(services: Mapping[str, ServedService]) -> dict[str, Any]:
                 },
             }
         }
+    if time_override:
+        for path in paths:
+            if path.startswith("/v1/"):
+                op = paths[path]["post"]
+                op["parameters"] = [*op.get("parameters", []), _TIME_HEADER]
     return {
         "openapi": "3.1.0",
         "info": {"title": "liveops gateway", "version": "1"},

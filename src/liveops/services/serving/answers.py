@@ -54,11 +54,13 @@ class AnswerBatch:
         cost: float | None = None,
         tokens_in: int | None = None,
         tokens_out: int | None = None,
+        started: float | None = None,
     ) -> Answer:
         """The answer for one instance; its record is kept for :meth:`submit`.
 
         ``fell_back_because`` is the reason counted in ``liveops_fallbacks`` (None: not a
-        fallback answer)."""
+        fallback answer). ``started``: the wall-clock arrival, when ``ts`` is a request's own
+        (overridden) time; the latency is measured from it."""
         scores = {} if scores is None else scores
         self.records.append(
             PredictionRecord(
@@ -74,7 +76,7 @@ class AnswerBatch:
                 decision=decision,
                 fallback=fallback,
                 reason=reason,
-                latency_ms=(self.now - ts) * 1000.0,
+                latency_ms=(self.now - (ts if started is None else started)) * 1000.0,
                 cost=cost,
                 tokens_in=tokens_in,
                 tokens_out=tokens_out,

@@ -28,7 +28,7 @@ PENDING, TAKEN, ABANDONED = 0, 1, 2
 class Job:
     """One request's instances, waiting for a model call."""
 
-    __slots__ = ("caller", "enqueued", "extra", "future", "ids", "records", "state", "ts")
+    __slots__ = ("caller", "enqueued", "extra", "future", "ids", "records", "state", "t0", "ts")
 
     def __init__(
         self,
@@ -38,10 +38,12 @@ class Job:
         caller: str | None,
         future: asyncio.Future[Any],
         extra: Any = None,
+        t0: float | None = None,
     ) -> None:
         self.records = records
         self.ids = ids
-        self.ts = ts
+        self.ts = ts  # the request's time, as logged (a simulated one with a time override)
+        self.t0 = ts if t0 is None else t0  # when it arrived by the wall clock: latency
         self.caller = caller
         self.future = future
         self.extra = extra  # e.g. why this job is a fallback call

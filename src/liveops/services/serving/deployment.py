@@ -39,6 +39,9 @@ class ServeOptions:
     max_queue: int | None = None
     poll_s: float = 0.5
     body_limit: int = 1_000_000
+    tick_s: float = 10.0  # the heartbeat: one gateway_ticks row per interval
+    # Requests may carry their time (the X-Liveops-Time header); the gateway's clock follows.
+    allow_time_override: bool = False
 
     def serving(self, spec: ServingSpec) -> ServingSpec:
         over = {
@@ -185,6 +188,7 @@ class Deployment:
                         version=primary.version.number,
                         arm=primary.arm,
                         ts=job.ts,
+                        started=job.t0,
                         caller=job.caller,
                         segments=primary.segments_of(job.records[k]),
                         label=label,

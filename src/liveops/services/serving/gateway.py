@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from liveops.core.clock import AdvancingClock, Clock, SystemClock
 from liveops.core.serving.decision import RulesFunction, sensitive_hold
 from liveops.core.serving.inputs import FieldProblem, check_instance
 from liveops.core.serving.prediction import PredictionSink, new_prediction_id
@@ -38,6 +39,7 @@ from liveops.services.serving.fallback import ChainFailures, Failure
 from liveops.services.serving.loading import ServedService
 from liveops.services.serving.metrics import GatewayMetrics
 from liveops.services.serving.routing import Router
+from liveops.services.serving.ticks import RequestCounts, TickWriter
 from liveops.store import Store
 
 __all__ = ["MAX_INSTANCES", "Gateway"]
@@ -57,11 +59,26 @@ class Gateway:
         open_sink: SinkFactory,
         project_dir: Path,
         options: ServeOptions | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._open_store = open_store
         self._open_sink = open_sink
         self.project_dir = project_dir
         self.options = options or ServeOptions()
+        # With a time override, requests move a simulated clock that the log records, feedback
+        # and heartbeats all read; otherwise the wall clock (read with time.time(): cheaper).
+        self.clock: Clock = clock or (
+            AdvancingClock() if self.options.allow_time_override else SystemClock()
+        )
+        self.wall_clock = isinstance(self.clock, SystemClock)
+        self.requests = RequestCounts()
+        self.ticks = TickWriter(
+            lambda: self.store,
+            self.requests,
+            self.clock,
+            self.options.tick_s,
+            simulated=not self.wall_clock,
+        )
         self.metrics = GatewayMetrics()
         self.failures = ChainFailures(self.metrics)
         self.router = Router(project_dir, self.options, self.failures)
@@ -99,11 +116,13 @@ class Gateway:
             self.router.loop = None
         self._thread = threading.Thread(target=self._poll_loop, name="liveops-poller", daemon=True)
         self._thread.start()
+        self.ticks.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.ticks.stop()
         self.router.close()
         if self.sink is not None:
             self.sink.close()
@@ -200,8 +219,14 @@ class Gateway:
         return svc, instances, single
 
     async def predict(
-        self, svc: ServedService, instances: list[dict[str, Any]], caller: str | None
+        self,
+        svc: ServedService,
+        instances: list[dict[str, Any]],
+        caller: str | None,
+        at: float | None = None,
     ) -> list[Answer]:
+        """The answers for ``instances``; ``at`` is the request's own time (seconds since the
+        epoch; only with ``allow_time_override``), else the gateway's clock gives it."""
         route = self.router.table.route(svc.name)
         if route is None:
             why = self.load_errors.get(svc.name)
@@ -216,26 +241,28 @@ class Gateway:
             )
         arm = route.pick(random.random()) if len(route.arms) > 1 else route.arms[0]
         dep = self.router.deployments[(svc.name, arm.version)]
-        now = time.time()
+        t0 = time.time()
+        now = at if at is not None else (t0 if self.wall_clock else self.clock.now().timestamp())
         ids = [new_prediction_id(now) for _ in instances]
         if route.disabled:
             skipped = Failure("model", dep.ref, "service_disabled")
-            return await self._fallback(dep, instances, ids, now, caller, skipped)
+            return await self._fallback(dep, instances, ids, now, caller, skipped, t0)
         if dep.unavailable is not None:  # it could not load: its fallback answers
             skipped = Failure("model", dep.ref, "version_unavailable", "version_unavailable")
-            return await self._fallback(dep, instances, ids, now, caller, skipped)
+            return await self._fallback(dep, instances, ids, now, caller, skipped, t0)
         if not dep.breaker.allow():
             skipped = Failure("model", dep.ref, "circuit_open")
-            return await self._fallback(dep, instances, ids, now, caller, skipped)
+            return await self._fallback(dep, instances, ids, now, caller, skipped, t0)
         try:
-            result: list[Answer] = await self._ask(dep, Job(instances, ids, now, caller, _fut()))
+            job = Job(instances, ids, now, caller, _fut(), t0=t0)
+            result: list[Answer] = await self._ask(dep, job)
         except TimeoutError:
             failed = self._model_failed(dep, "model_timeout", "model_timeout", None)
-            return await self._fallback(dep, instances, ids, now, caller, failed)
+            return await self._fallback(dep, instances, ids, now, caller, failed, t0)
         except ModelFailure as exc:
             code = f"model_error:{type(exc.cause).__name__}"
             failed = self._model_failed(dep, code, "model_error", str(exc.cause))
-            return await self._fallback(dep, instances, ids, now, caller, failed)
+            return await self._fallback(dep, instances, ids, now, caller, failed, t0)
         except OverloadedError:  # a 429: the caller retries; counted, not a fallback
             self.failures.record(
                 svc.name, dep.version.number, Failure("model", dep.ref, "queue_full")
@@ -268,6 +295,7 @@ class Gateway:
         ts: float,
         caller: str | None,
         failed: Failure,
+        t0: float,
     ) -> list[Answer]:
         """The chain after the model: the fallback version, then the rules, then a 503."""
         service, number = dep.version.service, dep.version.number
@@ -275,7 +303,9 @@ class Gateway:
         reason, error = failed.reason, failed.error
         fb = dep.fallback
         if fb is not None:
-            outcome = await self._ask_fallback_version(dep, fb, instances, ids, ts, caller, failed)
+            outcome = await self._ask_fallback_version(
+                dep, fb, instances, ids, ts, caller, failed, t0
+            )
             if not isinstance(outcome, Failure):
                 return outcome
             self.failures.record(service, number, outcome)
@@ -284,7 +314,7 @@ class Gateway:
         rules = dep.version.rules
         if rules is None:
             raise _nothing_answers(dep, failed, reason)
-        return self._answer_by_rules(dep, rules, instances, ids, ts, caller, reason, error)
+        return self._answer_by_rules(dep, rules, instances, ids, ts, t0, caller, reason, error)
 
     async def _ask_fallback_version(
         self,
@@ -295,6 +325,7 @@ class Gateway:
         ts: float,
         caller: str | None,
         failed: Failure,
+        t0: float,
     ) -> list[Answer] | Failure:
         """The fallback version's answers, or why it gave none."""
         if fb.unavailable is not None:
@@ -304,7 +335,7 @@ class Gateway:
         extra = FallbackFor(dep, failed.reason, failed.error)
         try:
             answers: list[Answer] = await self._ask(
-                fb, Job(instances, ids, ts, caller, _fut(), extra)
+                fb, Job(instances, ids, ts, caller, _fut(), extra, t0)
             )
         except TimeoutError:
             fb.breaker.record_failure()
@@ -323,13 +354,14 @@ class Gateway:
         instances: Sequence[dict[str, Any]],
         ids: Sequence[str],
         ts: float,
+        t0: float,
         caller: str | None,
         reason: str,
         error: str | None,
     ) -> list[Answer]:
         version = None if reason == "service_disabled" else dep.version.number
         settings, text_fields = dep.version.settings, dep.service.text_fields
-        batch = AnswerBatch(time.time())
+        batch = AnswerBatch(time.time())  # the wall clock: the answers' latency ends here
         answers: list[Answer] = []
         failed: dict[str, tuple[int, str | None]] = {}  # reason -> (instances, first message)
         for inst, pid in zip(instances, ids, strict=True):
@@ -360,6 +392,7 @@ class Gateway:
                     version=version,
                     arm=dep.arm,
                     ts=ts,
+                    started=t0,
                     caller=caller,
                     segments=dep.segments_of(inst),
                     label=label,
@@ -399,6 +432,13 @@ class Gateway:
             "load_errors": dict(self.load_errors),
             "database_ok": self.database_ok,
             "log": dict(stats),
+            "heartbeat": {
+                "instance": self.ticks.instance,
+                "tick_s": self.ticks.interval_s,
+                "written": self.ticks.written,
+                "pending": self.ticks.pending,
+                "dropped": self.ticks.dropped,
+            },
         }
 
 
