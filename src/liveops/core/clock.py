@@ -52,6 +52,7 @@ class AdvancingClock:
 
         self._lock = threading.Lock()
         self._now: datetime | None = None
+        self.first: datetime | None = None  # the first time it was told: a replay's start
 
     def now(self) -> datetime:
         current = self._now
@@ -62,4 +63,6 @@ class AdvancingClock:
         with self._lock:
             if self._now is None or at > self._now:
                 self._now = at
+            if self.first is None:
+                self.first = at
             return self._now

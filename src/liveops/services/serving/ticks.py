@@ -85,6 +85,7 @@ class TickWriter:
         self._pending: deque[dict[str, Any]] = deque()
         self._max_pending = max_pending
         self._last = clock.now()
+        self._anchored = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.written = 0
@@ -105,6 +106,9 @@ class TickWriter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.simulated and not self._anchored:
+            return  # never told a time: nothing to write for a replay that did not start
+        self.tick()  # a simulated clock may have moved since the thread last looked
         now = self.clock.now()
         elapsed = (now - self._last).total_seconds()
         if elapsed > 0:
@@ -119,9 +123,14 @@ class TickWriter:
 
     def tick(self) -> int:
         """Queue the ticks due by now and try to store what is pending; how many were due."""
+        if self.simulated and not self._anchored:
+            # Ticks start where the replay starts (the first time a request told); before
+            # that, the wall-clock time a simulated clock shows would mix into the replay's.
+            first = getattr(self.clock, "first", None)
+            if first is None:
+                return 0
+            self._last, self._anchored = first, True
         now = self.clock.now()
-        if now < self._last:  # a simulated clock was first set to an earlier time
-            self._last = now
         due = due_ticks(self._last, now, self.interval_s, catch_up=self.simulated)
         for i, at in enumerate(due):
             # The counts go with the last tick due; on the wall clock the interval covers the
