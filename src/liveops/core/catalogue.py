@@ -130,6 +130,7 @@ CATALOGUE: tuple[MetricDef, ...] = (
     _m("cost.total", "live", "currency", "sum", "total cost", higher=False),
     # Traffic and health.
     _m("volume", "live", "count", "sum", "answers given"),
+    _m("requests", "live", "count", "sum", "requests received, answered or refused"),
     _m("error_rate", "live", "ratio", "ratio", "share of requests that failed", higher=False),
     _m("fallback_rate", "live", "ratio", "ratio", "share answered by a fallback", higher=False),
     _m(
