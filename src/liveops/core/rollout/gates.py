@@ -176,6 +176,14 @@ class RolloutGate:
             "metric", "kind", "not_worse_than", "better_than", "margin", "slice", "require",
             "alpha", "min_sample", "planned_n", "name",
         }  # fmt: skip
+        fixed = [r for r in ("min", "max") if r in spec]
+        if fixed:
+            raise UsageError(
+                f"a rollout gate compares arms (not_worse_than or better_than: baseline); "
+                f"{fixed[0]} on a live metric is an alert rule, not a rollout gate",
+                hint="e.g. {metric: error_rate, kind: guardrail, not_worse_than: baseline, "
+                "margin: 0.005}",
+            )
         unknown = sorted(set(spec) - known)
         if unknown:
             raise UsageError(

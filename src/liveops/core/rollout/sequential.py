@@ -251,6 +251,8 @@ def _interval(
 ) -> Interval:
     if min_sample < 1:
         raise UsageError(f"min_sample must be at least 1, got {min_sample!r}")
+    shape = np.broadcast_shapes(np.shape(estimate), np.shape(nc), np.shape(nb))
+    estimate, half, nc, nb = (np.broadcast_to(a, shape) for a in (estimate, half, nc, nb))
     ready = (nc >= min_sample) & (nb >= min_sample)
     with np.errstate(invalid="ignore"):
         lower = np.where(ready, estimate - half, -np.inf)
@@ -278,11 +280,7 @@ def non_inferiority(cs: Interval, *, margin: float, higher_is_better: bool) -> I
         worse_lo, worse_hi = -cs.upper, -cs.lower
     else:
         worse_lo, worse_hi = cs.lower, cs.upper
-    out = np.full(np.shape(cs.estimate), INCONCLUSIVE, dtype=np.int8)
-    out[np.asarray(worse_hi < margin)] = PASS
-    out[np.asarray(worse_lo > margin)] = FAIL
-    out[~np.asarray(cs.ready)] = INCONCLUSIVE
-    return out
+    return _verdicts(cs, pass_=worse_hi < margin, fail=worse_lo > margin)
 
 
 def superiority(cs: Interval, *, higher_is_better: bool) -> IntArray:
@@ -297,11 +295,13 @@ def superiority(cs: Interval, *, higher_is_better: bool) -> IntArray:
         better_lo, better_hi = cs.lower, cs.upper
     else:
         better_lo, better_hi = -cs.upper, -cs.lower
-    out = np.full(np.shape(cs.estimate), INCONCLUSIVE, dtype=np.int8)
-    out[np.asarray(better_lo > 0)] = PASS
-    out[np.asarray(better_hi < 0)] = FAIL
-    out[~np.asarray(cs.ready)] = INCONCLUSIVE
-    return out
+    return _verdicts(cs, pass_=better_lo > 0, fail=better_hi < 0)
+
+
+def _verdicts(cs: Interval, *, pass_: npt.ArrayLike, fail: npt.ArrayLike) -> IntArray:
+    """Verdict codes; inconclusive wherever an arm is below the minimum sample."""
+    out = np.where(fail, FAIL, np.where(pass_, PASS, INCONCLUSIVE))
+    return np.asarray(np.where(cs.ready, out, INCONCLUSIVE), dtype=np.int8)
 
 
 @dataclass(frozen=True)
