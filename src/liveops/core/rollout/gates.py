@@ -20,7 +20,7 @@ call of the same function the controller calls once a minute.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -315,7 +315,6 @@ class GateSetResult:
     rollback: npt.NDArray[np.bool_]
     ready: npt.NDArray[np.bool_]  # every gate has its minimum sample per arm
     required_passed: npt.NDArray[np.bool_]
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def records(self) -> list[dict[str, Any]]:
         """The verdicts of a single look (scalar counts) with their raw values, as JSON data."""
