@@ -56,10 +56,16 @@ def serve(
         help="Also run the monitor (and retention) this often, e.g. 60s; one runner at a time "
         "across gateways.",
     ),
+    alias: str = typer.Option(
+        "production", "--alias", help="The alias to serve (staging: a release's smoke test)."
+    ),
 ) -> None:
-    """Serve every service whose production alias is set, until Ctrl-C."""
+    """Serve every service whose production alias (or --alias) is set, until Ctrl-C."""
     import uvicorn
 
+    from liveops.core.names import check_name
+
+    check_name(alias, "alias")
     cli = make_cli(ctx, False, None)
     if allow_time_override and not is_loopback(host):
         # Until API keys exist anyone who reaches the port could rewrite the log's timeline.
@@ -71,7 +77,7 @@ def serve(
         )
     runner = _monitor_runner(cli, monitor_every) if monitor_every else None
     _check_port(host, port)
-    _report_services(cli)
+    _report_services(cli, alias)
     options = {
         "announce": True,
         "project_dir": str(cli.project_dir),
@@ -82,6 +88,7 @@ def serve(
         "poll_s": poll_s,
         "tick_s": tick_s,
         "allow_time_override": allow_time_override,
+        "alias": alias,
     }
     os.environ[ENV_OPTIONS] = json.dumps(options)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -183,7 +190,7 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
-def _report_services(cli: Cli) -> None:
+def _report_services(cli: Cli, alias: str = "production") -> None:
     """Say at start which services will be served (and with which version) and which cannot,
     and why; each worker then says what it loaded and what it could not (see app.py)."""
     from rich.markup import escape
@@ -197,7 +204,7 @@ def _report_services(cli: Cli) -> None:
         cli.note(f"cannot list the services yet: {escape(exc.message)}")
         return
     try:
-        services = read_services(store)
+        services = read_services(store, alias=alias)
     finally:
         store.close()
     serving = 0
@@ -206,15 +213,15 @@ def _report_services(cli: Cli) -> None:
             cli.note(f"not serving {escape(name)}: switched off (`liveops service enable {name}`)")
         elif svc.production is None:
             cli.note(
-                f"not serving {escape(name)}: no production alias "
-                f"(`liveops alias set {name} production N`)"
+                f"not serving {escape(name)}: no {alias} alias "
+                f"(`liveops alias set {name} {alias} N`)"
             )
         else:
             serving += 1
-            cli.note(f"loading {escape(name)}@{svc.production} (production)")
+            cli.note(f"loading {escape(name)}@{svc.production} ({alias})")
     if not serving:
         cli.note(
-            "nothing to serve yet: services are picked up once they have a production alias"
+            f"nothing to serve yet: services are picked up once they have a {alias} alias"
             if services
             else "nothing to serve yet: no services applied (`liveops service apply`)"
         )

@@ -87,6 +87,9 @@ class ServingSpec(_Strict):
     # handoffs; entry-point models (an LLM call, I/O) in a worker thread, so that a timeout
     # answers from the fallback while the call is still out. "thread" or "loop" force one.
     model_runs_on: Literal["auto", "thread", "loop"] = "auto"
+    # The p95 latency (ms) a release's staging smoke test must stay under; None: the decision's
+    # timeout_ms, else DEFAULT_P95_TARGET_MS (kept out of the spec hash when unset).
+    p95_target_ms: float | None = Field(default=None, gt=0)
 
 
 class LoggingSpec(_Strict):
@@ -252,8 +255,69 @@ class ServiceSpec(_Strict):
         return content_hash(self.to_dict())
 
 
+RiskTier = Literal["low", "medium", "high"]
+RISK_TIERS: tuple[RiskTier, ...] = ("low", "medium", "high")
+
+
+class ApprovalsSpec(_Strict):
+    """Who must approve a release (the ``approvals:`` block): groups of people, and per risk
+    tier the groups that must each give one approval; ``overrides`` names the group that
+    approves an override of a failed evaluation.
+
+    >>> spec = ApprovalsSpec(groups={"eng": ["ann", "bo"], "product": ["cy"]},
+    ...                      low=["eng"], medium=["eng", "product"], overrides="product")
+    >>> spec.required("medium"), spec.required("high"), spec.members("eng")
+    (['eng', 'product'], ['eng', 'product'], ['ann', 'bo'])
+    """
+
+    groups: dict[str, list[str]] = Field(min_length=1)
+    low: list[str] = Field(default_factory=list)
+    medium: list[str] | None = None  # None: as low
+    high: list[str] | None = None  # None: as medium
+    overrides: str | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_ok(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, people in v.items():
+            if not NAME_RE.match(name):
+                raise ValueError(f"group name {name!r}: use lower-case letters, digits, '-', '_'")
+            if not people:
+                raise ValueError(f"group {name!r} has nobody in it")
+            if any(not str(p).strip() for p in people):
+                raise ValueError(f"group {name!r} names an empty person")
+            if len(set(people)) != len(people):
+                raise ValueError(f"group {name!r} names a person twice")
+        return v
+
+    def required(self, risk: RiskTier) -> list[str]:
+        """The groups that must approve a release of a service at ``risk``."""
+        low = list(self.low)
+        medium = list(self.medium) if self.medium is not None else low
+        if risk == "low":
+            return low
+        if risk == "medium":
+            return medium
+        return list(self.high) if self.high is not None else medium
+
+    def members(self, group: str) -> list[str]:
+        return list(self.groups.get(group, []))
+
+    def unknown_groups(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Group names used by a tier or ``overrides`` but not declared: (path, name)."""
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        for tier in RISK_TIERS:
+            for i, g in enumerate(getattr(self, tier) or []):
+                if g not in self.groups:
+                    out.append(((tier, i), g))
+        if self.overrides is not None and self.overrides not in self.groups:
+            out.append((("overrides",), self.overrides))
+        return out
+
+
 class Project(_Strict):
     services: list[ServiceSpec] = Field(default_factory=list)
+    approvals: ApprovalsSpec | None = None
 
     def service(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)
@@ -281,6 +345,13 @@ def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
             svc.decision_settings()
         except InvalidInputError as exc:
             raise doc.error(("services", i, "decision"), exc.message) from None
+    if project.approvals is not None:
+        for path, group in project.approvals.unknown_groups():
+            known = ", ".join(project.approvals.groups)
+            raise doc.error(
+                ("approvals", *path),
+                f"group {group!r} is not declared under approvals.groups (declared: {known})",
+            )
     return project
 
 

@@ -1,5 +1,5 @@
 """Persistence: one :class:`Store` gathers the aggregates (registry, datasets, audit, artifacts,
-predictions, monitoring).
+evaluation, review, predictions, monitoring, releases).
 
 >>> import tempfile
 >>> store = open_store("sqlite://", artifacts_root=Path(tempfile.mkdtemp()))
@@ -30,6 +30,7 @@ from liveops.store.monitoring import MonitoringStore
 from liveops.store.outcomes import OutcomeStore
 from liveops.store.predictions import PredictionStore
 from liveops.store.registry import RegistryStore
+from liveops.store.releases import ReleaseStore
 from liveops.store.review import ReviewStore
 from liveops.store.ticks import TickStore
 
@@ -42,6 +43,7 @@ __all__ = [
     "OutcomeStore",
     "PredictionStore",
     "RegistryStore",
+    "ReleaseStore",
     "ReviewStore",
     "Store",
     "TickStore",
@@ -67,6 +69,7 @@ class Store:
         self.monitoring = MonitoringStore(engine)
         self.ticks = TickStore(engine)
         self.outcomes = OutcomeStore(engine, self.predictions)
+        self.releases = ReleaseStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -93,12 +93,17 @@ class RoutingTable:
 
     @classmethod
     def from_aliases(
-        cls, production: Mapping[str, int | None], *, disabled: Iterable[str] = ()
+        cls,
+        production: Mapping[str, int | None],
+        *,
+        disabled: Iterable[str] = (),
+        arm: str = "production",
     ) -> RoutingTable:
-        """One ``production`` arm per service whose production alias is set."""
+        """One arm per service whose alias is set: ``production``, or the alias a gateway
+        serves instead (``liveops serve --alias staging``)."""
         off = set(disabled)
         routes = {
-            name: Route(name, (Arm("production", number),), disabled=name in off)
+            name: Route(name, (Arm(arm, number),), disabled=name in off)
             for name, number in production.items()
             if number is not None
         }

@@ -42,6 +42,8 @@ class ServeOptions:
     tick_s: float = 10.0  # the heartbeat: one gateway_ticks row per interval
     # Requests may carry their time (the X-Liveops-Time header); the gateway's clock follows.
     allow_time_override: bool = False
+    # The alias this gateway serves: production, or e.g. staging for a release's smoke test.
+    alias: str = "production"
 
     def serving(self, spec: ServingSpec) -> ServingSpec:
         over = {

@@ -63,12 +63,13 @@ class ServedService:
 
 
 def read_services(
-    store: Store, previous: Mapping[str, ServedService] | None = None
+    store: Store, previous: Mapping[str, ServedService] | None = None, alias: str = LIVE_ALIAS
 ) -> dict[str, ServedService]:
-    """Every applied service; a spec is re-read only when its hash changed."""
+    """Every applied service; a spec is re-read only when its hash changed. ``production``
+    of each is the version ``alias`` points at (another alias: a staging gateway)."""
     previous = previous or {}
     out: dict[str, ServedService] = {}
-    for name, spec_hash, disabled, number in store.registry.alias_snapshot(LIVE_ALIAS):
+    for name, spec_hash, disabled, number in store.registry.alias_snapshot(alias):
         old = previous.get(name)
         spec = old.spec if old is not None and old.spec_hash == spec_hash else None
         if spec is None:

@@ -84,10 +84,11 @@ class Router:
 
     def refresh(self, store: Store, sink: PredictionSink) -> None:
         """Re-read services and aliases; load what the new table needs, then publish it."""
-        services = read_services(store, self.services)
+        services = read_services(store, self.services, self.options.alias)
         table = RoutingTable.from_aliases(
             {n: s.production for n, s in services.items()},
             disabled=[n for n, s in services.items() if s.disabled],
+            arm=self.options.alias,
         )
         deployments = dict(self.deployments)
         routes = dict(table.routes)
