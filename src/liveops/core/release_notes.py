@@ -37,6 +37,7 @@ _VAGUE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+")
 _SCOPE = re.compile(
     r"\b(scope|slice[sd]?|segment|overall|all traffic|all users|every (?:user|request)|"
     r"language|channel|region|only for)\b",
@@ -63,15 +64,16 @@ def check_notes(text: str) -> list[NoteFlag]:
     all, no scope, no rollout plan (in that order)."""
     flags: list[NoteFlag] = []
     for n, line in enumerate(text.splitlines(), start=1):
-        m = _VAGUE.search(line)
-        if m and not _NUMBER.search(line):
-            flags.append(
-                NoteFlag(
-                    "vague_claim",
-                    n,
-                    f"{m.group(0)!r} with no number: say by how much, with the interval",
+        for sentence in _SENTENCE.split(line):  # a number elsewhere on the line is no excuse
+            m = _VAGUE.search(sentence)
+            if m and not _NUMBER.search(sentence):
+                flags.append(
+                    NoteFlag(
+                        "vague_claim",
+                        n,
+                        f"{m.group(0)!r} with no number: say by how much, with the interval",
+                    )
                 )
-            )
     if not _NUMBER.search(text):
         flags.append(NoteFlag("no_number", 0, "no number anywhere: give the metric deltas"))
     if not _SCOPE.search(text):
