@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint lock bench bench-eval bench-rollout bench-serving bench-tools clean
+.PHONY: demo test lint lock bench bench-eval bench-rollout bench-serving bench-drift bench-tools clean
 
 # Installs come from the lock files (exact pins of everything, generated from pyproject.toml's
 # ranges by `make lock`), then liveops itself with --no-deps: every machine and CI get the same
@@ -63,6 +63,12 @@ bench-rollout: $(VENV)/.installed
 # BENCH_ARGS=--quick for a short run.
 bench-serving: $(VENV)/.installed bench-tools
 	$(BIN)/python bench/run.py serving $(BENCH_ARGS)
+
+# Drift benchmark (docs/benchmarks.md): liveops against Evidently and NannyML at 1M rows, plus
+# 1,000 no-drift trials at 10k rows. The peers' venv is created in /tmp/peers-venv on first run.
+# BENCH_ARGS="--rows 100000 --trials 200" for a short run.
+bench-drift: $(VENV)/.installed
+	$(BIN)/python bench/run.py drift $(if $(BENCH_ARGS),$(BENCH_ARGS),--trials 1000)
 
 # The load generator: wrk, from the Debian package, installed only if missing.
 bench-tools:

@@ -178,6 +178,21 @@ CATALOGUE: tuple[MetricDef, ...] = (
     _m("outcome.NAME.rate", "live", "ratio", "ratio", "share of answers with a named outcome"),
     # Data.
     _m("drift.COLUMN", "live", "distance", "distance", "drift of a column", higher=False),
+    _m(
+        "drift_pvalue.COLUMN",
+        "live",
+        "p-value",
+        "distance",
+        "p-value of a column's drift test (KS, chi-square)",
+    ),
+    _m(
+        "oov_rate.COLUMN",
+        "live",
+        "ratio",
+        "ratio",
+        "share of a text column's tokens not in the reference",
+        higher=False,
+    ),
     _m("missing.COLUMN", "live", "ratio", "ratio", "share of missing values", higher=False),
 )
 
