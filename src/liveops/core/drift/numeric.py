@@ -80,13 +80,16 @@ def wasserstein_sorted(u: Floats, v: Floats) -> float:
     >>> wasserstein_sorted(np.array([0.0, 1.0]), np.array([1.0, 2.0]))
     1.0
     """
-    # Two sorted runs: the stable sort (timsort) merges them in linear time.
-    merged = np.sort(np.concatenate([u, v]), kind="stable")
-    deltas = np.diff(merged)
-    points = merged[:-1]
-    u_cdf = np.searchsorted(u, points, side="right") / u.size
-    v_cdf = np.searchsorted(v, points, side="right") / v.size
-    return float(np.dot(np.abs(u_cdf - v_cdf), deltas))
+    both = np.concatenate([u, v])
+    # Two sorted runs: the stable sort (timsort) merges them in linear time. Counting, in merged
+    # order, how many of each sample came so far gives both CDFs without a search; within a run
+    # of ties the counts differ from scipy's, but there the gap to the next value is 0.
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    from_u = order[:-1] < u.size
+    u_cdf = np.cumsum(from_u) / u.size
+    v_cdf = np.cumsum(~from_u) / v.size
+    return float(np.dot(np.abs(u_cdf - v_cdf), np.diff(merged)))
 
 
 def wasserstein_null_quantile(
