@@ -18,7 +18,7 @@ def test_the_example_suite_loads_as_written() -> None:
     path = DEMO
     suite = parse_suite(path.read_text(), str(path))
     assert suite.cases.dataset == "support-eval"
-    assert [s.name for s in suite.slices] == ["spanish", "chat", "short"]
+    assert [s.name for s in suite.slices] == ["spanish", "chat", "short", "mid"]
     assert len(suite.robustness.perturbations if suite.robustness else []) == 9
     assert [g.kind for g in suite.gates].count("guardrail") == 3
     assert suite.suite_hash() == parse_suite(path.read_text()).suite_hash()

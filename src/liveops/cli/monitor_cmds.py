@@ -119,6 +119,9 @@ def status(ctx: typer.Context, json: bool = JSON_OPT) -> None:
             f"{s.windows:,}",
         )
     human: Any = table if st.services else "the monitor has not run yet (`liveops monitor run`)"
+    for s in st.services:
+        for version, said in s.estimates.items():
+            cli.note(f"{escape(s.service)} {version}: {escape(said)}")
     if st.lease_owner:
         cli.note(f"a run holds the lease: {escape(st.lease_owner)} until {st.lease_expires_at}")
     cli.emit(st.to_dict(), human)
@@ -177,16 +180,23 @@ def _series_human(series: Series) -> Any:
     table.add_column("period", justify="right")
     table.add_column("answers", justify="right")
     for row in series.rows:
-        latest = next((v for v in reversed(row.values) if v is not None), None)
+        at = next((i for i in reversed(range(len(row.values))) if row.values[i] is not None), None)
+        latest = None if at is None else row.values[at]
+        latest_iv = None if at is None or row.intervals is None else row.intervals[at]
         table.add_row(
             escape(row.key),
             escape(row.metric),
             sparkline(row.values[-SPARK_WIDTH:]),
-            _fmt(latest, row.metric),
-            _fmt(row.total, row.metric),
+            _fmt(latest, row.metric) + _fmt_interval(latest_iv, row.metric),
+            _fmt(row.total, row.metric) + _fmt_interval(row.total_interval, row.metric),
             f"{row.volume:,}",
         )
     return table
+
+
+def _fmt_interval(iv: tuple[float, float] | None, metric: str) -> str:
+    # An estimate is shown with its 95 % interval: "0.871 [0.856, 0.886]".
+    return "" if iv is None else f" [{_fmt(iv[0], metric)}, {_fmt(iv[1], metric)}]"
 
 
 def register(app: typer.Typer) -> None:

@@ -33,7 +33,15 @@ from typing import Any, Final, Literal
 from liveops.demo import vocab
 from liveops.errors import UsageError
 
-__all__ = ["MODES", "DemoData", "Mode", "generate", "generate_records", "must_pass_records"]
+__all__ = [
+    "MODES",
+    "DemoData",
+    "Mode",
+    "calibration_records",
+    "generate",
+    "generate_records",
+    "must_pass_records",
+]
 
 Mode = Literal["normal", "covariate_shift", "new_world"]
 MODES: Final[tuple[str, ...]] = ("normal", "covariate_shift", "new_world")
@@ -151,6 +159,19 @@ def generate_records(n: int, seed: int, mode: Mode = "normal") -> list[dict[str,
     450
     """
     return _records(n, f"{seed}:live", mode)
+
+
+def calibration_records(seed: int = 0, n: int = 10_000) -> list[dict[str, Any]]:
+    """A labelled calibration set for the label-free estimate: ``n`` normal-mode messages,
+    independent of the training, evaluation and live draws of the same seed.
+
+    Large enough that each language and length band gets calibration maps of its own (the
+    2,400 evaluation cases leave the Spanish bands too small).
+
+    >>> len(calibration_records(0, n=50))
+    50
+    """
+    return _records(n, f"{seed}:calibration", "normal")
 
 
 def must_pass_records() -> list[dict[str, Any]]:

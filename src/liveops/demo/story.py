@@ -132,19 +132,21 @@ def _data_files(folder: Path) -> dict[str, Path]:
         "support-train": data / "support-train.csv",
         "support-eval": data / "support-eval.jsonl",
         "support-must-pass": data / "support-must-pass.jsonl",
+        "support-calibration": data / "support-calibration.jsonl",
     }
 
 
 def _write_data(files: dict[str, Path], seed: int) -> bool:
     if all(p.exists() for p in files.values()):
         return False
-    from liveops.demo.data import generate
+    from liveops.demo.data import calibration_records, generate
 
     data = generate(seed)
     files["support-train"].parent.mkdir(parents=True, exist_ok=True)
     _write_csv(files["support-train"], data.train)
     _write_jsonl(files["support-eval"], data.eval)
     _write_jsonl(files["support-must-pass"], data.must_pass)
+    _write_jsonl(files["support-calibration"], calibration_records(seed))
     return True
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from liveops.store.db import is_sqlite, unavailable
 from liveops.store.monitoring_tables import (
+    monitor_calibrations,
     monitor_lease,
     monitor_segment_values,
     monitor_state,
@@ -48,7 +49,7 @@ from liveops.store.monitoring_tables import (
 from liveops.store.prediction_tables import feedback, predictions
 from liveops.store.registry import utc
 
-__all__ = ["WINDOW_S", "MonitorState", "MonitoringStore", "window_start"]
+__all__ = ["WINDOW_S", "CalibrationRow", "MonitorState", "MonitoringStore", "window_start"]
 
 WINDOW_S = 300  # five minutes
 
@@ -73,6 +74,20 @@ class MonitorState:
     rows_read: int
     feedback_read: int
     windows_written: int
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """A version's calibrator (its artifact hash) or why it could not be fitted (``error``)."""
+
+    service: str
+    version: int
+    key: str
+    dataset: str
+    artifact: str | None
+    error: str | None
+    cases: int
+    fitted_at: datetime
 
 
 # Columns of a log row as the monitor reads them, in this order.
@@ -202,6 +217,19 @@ class MonitoringStore:
         with self._tx(write=False) as conn:
             return [tuple(r) for r in conn.execute(q)]
 
+    def read_scores(self, service: str, first: int, end: int) -> list[tuple[str, int | None, Any]]:
+        """``(prediction_id, version, scores)`` of the rows of windows ``first`` to ``end``
+        that a version answered; ``scores`` is JSON text on SQLite, parsed on PostgreSQL."""
+        p = predictions.c
+        q = select(p.prediction_id, p.version, type_coerce(p.scores, Text)).where(
+            p.service == service,
+            p.ts >= window_start(first),
+            p.ts < window_start(end),
+            p.version.is_not(None),
+        )
+        with self._tx(write=False) as conn:
+            return [(str(r[0]), r[1], r[2]) for r in conn.execute(q)]
+
     def read_feedback(self, service: str, first: int, end: int) -> list[tuple[Any, ...]]:
         """The current (not superseded) feedback on the predictions of windows ``first`` to
         ``end``: ``(prediction_id, kind, value, rating)``, oldest first."""
@@ -276,12 +304,86 @@ class MonitoringStore:
                 for r in conn.execute(q.order_by(w.window_start))
             ]
 
+    def latest_windows(
+        self, until: datetime, since: datetime
+    ) -> list[tuple[str, int, str, datetime, dict[str, Any]]]:
+        """``(service, version, arm, window_start, stats)`` of the newest ``all`` window per
+        service, version and arm that started in ``[since, until)``."""
+        w = monitor_windows.c
+        cond = [w.slice == "all", w.window_start >= since, w.window_start < until]
+        newest = (
+            select(w.service, w.version, w.arm, func.max(w.window_start).label("start"))
+            .where(*cond)
+            .group_by(w.service, w.version, w.arm)
+            .subquery()
+        )
+        q = (
+            select(w.service, w.version, w.arm, w.window_start, w.stats)
+            .join(
+                newest,
+                and_(
+                    w.service == newest.c.service,
+                    w.version == newest.c.version,
+                    w.arm == newest.c.arm,
+                    w.window_start == newest.c.start,
+                ),
+            )
+            .where(w.slice == "all")
+        )
+        with self._tx(write=False) as conn:
+            return [
+                (str(r[0]), int(r[1]), str(r[2]), utc(r[3]), dict(r[4]))
+                for r in conn.execute(q.order_by(w.service, w.version, w.arm))
+            ]
+
     def window_count(self, service: str | None = None) -> int:
         q = select(func.count()).select_from(monitor_windows)
         if service is not None:
             q = q.where(monitor_windows.c.service == service)
         with self._tx(write=False) as conn:
             return int(conn.execute(q).scalar_one())
+
+    # --- calibrations ------------------------------------------------------------------
+
+    def calibration(self, service: str, version: int, key: str) -> CalibrationRow | None:
+        c = monitor_calibrations.c
+        q = select(monitor_calibrations).where(
+            c.service == service, c.version == version, c.key == key
+        )
+        with self._tx(write=False) as conn:
+            r = conn.execute(q).first()
+        return None if r is None else _calibration(r)
+
+    def calibrations(self, service: str) -> list[CalibrationRow]:
+        """Every calibration of ``service``'s versions, newest fit last."""
+        c = monitor_calibrations.c
+        q = select(monitor_calibrations).where(c.service == service)
+        with self._tx(write=False) as conn:
+            rows = [_calibration(r) for r in conn.execute(q.order_by(c.version, c.fitted_at))]
+        return rows
+
+    def save_calibration(self, row: CalibrationRow) -> None:
+        """Insert or replace the calibration of (service, version, key)."""
+        c = monitor_calibrations.c
+        with self._tx(write=True) as conn:
+            conn.execute(
+                delete(monitor_calibrations).where(
+                    c.service == row.service, c.version == row.version, c.key == row.key
+                )
+            )
+            conn.execute(
+                insert(monitor_calibrations),
+                {
+                    "service": row.service,
+                    "version": row.version,
+                    "key": row.key,
+                    "dataset": row.dataset,
+                    "artifact": row.artifact,
+                    "error": row.error,
+                    "cases": row.cases,
+                    "fitted_at": row.fitted_at,
+                },
+            )
 
     # --- state --------------------------------------------------------------------------
 
@@ -427,3 +529,16 @@ class MonitoringStore:
         with self._tx(write=True) as conn:
             got = conn.execute(delete(predictions).where(p.service == service, p.ts < cutoff))
             return int(got.rowcount or 0)
+
+
+def _calibration(r: Any) -> CalibrationRow:
+    return CalibrationRow(
+        service=str(r.service),
+        version=int(r.version),
+        key=str(r.key),
+        dataset=str(r.dataset),
+        artifact=r.artifact,
+        error=r.error,
+        cases=int(r.cases),
+        fitted_at=utc(r.fitted_at),
+    )

@@ -59,3 +59,20 @@ monitor_segment_values = Table(
     Column("source", String(200), nullable=False),
     Column("fixed_at", _TS, nullable=False),
 )
+
+# A version's calibrator for the label-free estimate, fitted once per calibration set: ``key``
+# is the hash of the set's content hash and the calibration's settings. ``artifact`` is the
+# calibrator's JSON in the artifact store; a fit that failed keeps ``error`` (why) instead, so
+# the monitor neither refits it on every pass nor says it more than once.
+monitor_calibrations = Table(
+    "monitor_calibrations",
+    metadata,
+    Column("service", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("dataset", String(200), nullable=False),
+    Column("artifact", String(64), nullable=True),
+    Column("error", String(2000), nullable=True),
+    Column("cases", Integer, nullable=False),
+    Column("fitted_at", _TS, nullable=False),
+)

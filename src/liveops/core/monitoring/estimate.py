@@ -400,6 +400,12 @@ class EstimateSums:
             self.rep_actual + other.rep_actual,
         )
 
+    def __eq__(self, other: object) -> bool:
+        # Field by field, arrays by value (the generated __eq__ would compare arrays as tuples).
+        return isinstance(other, EstimateSums) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable sums
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "labels": list(self.labels),

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liveops.core.catalogue import lookup
+from liveops.core.monitoring.estimate import Estimate, EstimateSums, Interval, estimate
 
 __all__ = [
     "CONFIDENCE_BINS",
@@ -77,6 +78,8 @@ WINDOW_METRICS = frozenset(
         "rating.mean",
         "rating.unhelpful_rate",
         "correction_rate",
+        "estimated.accuracy",
+        "estimated.macro_f1",
     }
 )
 
@@ -85,7 +88,7 @@ def computes(name: str) -> bool:
     """Whether :meth:`WindowStats.value` gives metric ``name`` (a catalogue name).
 
     >>> computes("per_class.billing.recall"), computes("estimated.accuracy")
-    (True, False)
+    (True, True)
     """
     found = lookup(name)
     return found is not None and found.definition.pattern in WINDOW_METRICS
@@ -180,6 +183,9 @@ class WindowStats:
     # Sums other signals add (estimated quality, outcome events): merged by addition, kept
     # and read back as they are, so a later signal needs no change here.
     extra: dict[str, float] = field(default_factory=dict)
+    # The label-free estimate's sums (CBPE) of the answers the version's calibrator could
+    # read; None when the version has no calibrator (or no such answer in the window).
+    estimate: EstimateSums | None = None
 
     def add_answer(
         self,
@@ -242,6 +248,7 @@ class WindowStats:
             unhelpful=self.unhelpful + other.unhelpful,
             corrections=self.corrections + other.corrections,
             extra=_add(self.extra, other.extra),
+            estimate=_merge_estimates(self.estimate, other.estimate),
         )
 
     @property
@@ -276,8 +283,27 @@ class WindowStats:
             raise KeyError(name)
         return count / self.volume
 
+    def estimated(self) -> Estimate | None:
+        """The label-free estimate of this window's answers, with intervals; None without
+        calibrated answers."""
+        return None if self.estimate is None else estimate(self.estimate)
+
+    def interval(self, name: str) -> Interval | None:
+        """The 95 % interval of an ``estimated.*`` metric; None for other metrics."""
+        found = self.estimated() if name.startswith("estimated.") else None
+        if found is None:
+            return None
+        if name == "estimated.accuracy":
+            return found.accuracy
+        if name == "estimated.macro_f1":
+            return found.macro_f1
+        raise KeyError(name)
+
     def value(self, name: str) -> float | None:
         """A metric of the catalogue computed from these statistics; None without evidence."""
+        if name.startswith("estimated."):
+            iv = self.interval(name)
+            return None if iv is None else iv.value
         if name in ("accuracy", "macro_f1") or name.startswith("per_class."):
             return _quality(self.confusion, name)
         if name.startswith("latency.p") and name.endswith("_ms"):
@@ -321,6 +347,7 @@ class WindowStats:
             "unhelpful": self.unhelpful,
             "corrections": self.corrections,
             "extra": dict(sorted(self.extra.items())),
+            **({} if self.estimate is None else {"estimate": self.estimate.to_dict()}),
         }
 
     @classmethod
@@ -347,6 +374,7 @@ class WindowStats:
             unhelpful=int(d.get("unhelpful", 0)),
             corrections=int(d.get("corrections", 0)),
             extra={str(k): float(v) for k, v in d.get("extra", {}).items()},
+            estimate=EstimateSums.from_dict(d["estimate"]) if d.get("estimate") else None,
         )
 
 
@@ -355,6 +383,16 @@ def _add(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
     for k, v in b.items():
         out[k] = out.get(k, 0.0) + v
     return out
+
+
+def _merge_estimates(a: EstimateSums | None, b: EstimateSums | None) -> EstimateSums | None:
+    if a is None or b is None:
+        return a or b
+    if a.labels != b.labels or a.rep_tp.shape != b.rep_tp.shape:
+        # Versions with different labels (or calibrators of another form) answer different
+        # questions: no single estimate covers both.
+        return None
+    return a.merged(b)
 
 
 def _quality(confusion: Counter[tuple[str, str]], name: str) -> float | None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from liveops.services.evaluation.calibration import (
+    Calibration,
+    calibration_groups,
+    fit_calibrator,
+)
 from liveops.services.evaluation.cases import (
     REVIEW_ITEM_COLUMN,
     compact_inputs,
@@ -20,9 +25,12 @@ from liveops.services.evaluation.runs import (
 
 __all__ = [
     "REVIEW_ITEM_COLUMN",
+    "Calibration",
     "EvalResult",
     "Progress",
+    "calibration_groups",
     "compact_inputs",
+    "fit_calibrator",
     "get_run",
     "latest_regression",
     "list_runs",

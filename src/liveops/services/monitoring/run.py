@@ -33,6 +33,7 @@ from liveops.core.clock import Clock, SystemClock
 from liveops.core.project import ServiceSpec
 from liveops.errors import ServiceNotFound
 from liveops.services.monitoring.aggregate import aggregate, columns_of
+from liveops.services.monitoring.estimates import Calibrators, add_estimates
 from liveops.services.monitoring.scopes import Scopes, scopes_for
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
@@ -186,13 +187,15 @@ def _one_service(
     report.notes += scopes.notes
     report.slices = scopes.names()
     unhelpful = spec.monitoring_settings().unhelpful_at_most if spec else 2.0
+    cals = Calibrators(store, spec, project_dir, clock, scopes.suite_slices, scopes.text_field)
     batches = _batches(windows)
     for done, (first, end) in enumerate(batches, start=1):
-        report.points_written += _recompute(store, name, scopes, first, end, clock, unhelpful)
+        report.points_written += _recompute(store, name, scopes, first, end, clock, unhelpful, cals)
         report.windows_recomputed += end - first
         mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)  # renew: the pass is alive
         if progress is not None:
             progress(name, done, len(batches))
+    report.notes += cals.notes
     old = state or MonitorState(name, None, None, None, 0, 0, 0)
     watermark = _later(old.watermark, top_log)
     mon.save_state(
@@ -239,6 +242,7 @@ def _recompute(
     end: int,
     clock: Clock,
     unhelpful_at_most: float,
+    calibrators: Calibrators,
 ) -> int:
     """Recompute windows ``first`` to ``end`` from their raw rows and replace them."""
     mon = store.monitoring
@@ -248,6 +252,9 @@ def _recompute(
     cols = columns_of(rows, fb, fields)
     masks = scopes.masks(cols.inputs, cols.segments, cols.n)
     points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
+    if rows:  # the label-free estimate (CBPE): its sums into the same points
+        scores = mon.read_scores(name, first, end)
+        add_estimates(points, [r[1] for r in rows], cols, masks, scores, calibrators)
     mon.replace_windows(name, first, end, points, clock.now())
     return len(points)
 

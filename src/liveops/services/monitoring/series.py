@@ -78,6 +78,9 @@ class MetricRow:
     values: list[float | None]  # per bucket, None where there is no evidence
     total: float | None  # over the whole period
     volume: int  # answers in the period
+    # The 95 % interval per bucket and over the period, for estimated.* metrics only.
+    intervals: list[tuple[float, float] | None] | None = None
+    total_interval: tuple[float, float] | None = None
 
 
 @dataclass
@@ -163,7 +166,11 @@ def metric_series(
                 whole = whole.merged(part)
         for name in names:
             values = [None if st is None else _value(st, name) for st in buckets]
-            series.rows.append(MetricRow(key, name, values, _value(whole, name), whole.volume))
+            row = MetricRow(key, name, values, _value(whole, name), whole.volume)
+            if name.startswith("estimated."):
+                row.intervals = [None if st is None else _bounds(st, name) for st in buckets]
+                row.total_interval = _bounds(whole, name)
+            series.rows.append(row)
     return series
 
 
@@ -172,6 +179,11 @@ def _value(stats: WindowStats, name: str) -> float | None:
         return stats.value(name)
     except KeyError:
         return None
+
+
+def _bounds(stats: WindowStats, name: str) -> tuple[float, float] | None:
+    iv = stats.interval(name)
+    return None if iv is None else (iv.lower, iv.upper)
 
 
 def _key_order(key: str) -> tuple[int, int, str]:
@@ -194,6 +206,9 @@ class ServiceStatus:
     unread_rows: int  # stored after the watermark
     lag_s: float | None  # newest stored row minus the watermark
     windows: int  # window rows stored
+    # Per version with a calibration: "calibrated on DATASET (N cases)" or why there is no
+    # estimated quality.
+    estimates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -227,10 +242,22 @@ def monitor_status(store: Store) -> Status:
                 unread_rows=unread,
                 lag_s=lag,
                 windows=mon.window_count(st.service),
+                estimates=_estimates(store, st.service),
             )
         )
     holder = mon.lease_holder("monitor")
     return Status(out, holder[0] if holder else None, holder[1].isoformat() if holder else None)
+
+
+def _estimates(store: Store, service: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for c in store.monitoring.calibrations(service):  # the newest fit of a version wins
+        out[f"v{c.version}"] = (
+            f"calibrated on {c.dataset} ({c.cases} cases)"
+            if c.error is None
+            else f"no estimated quality: {c.error}"
+        )
+    return out
 
 
 def _iso(t: datetime | None) -> str | None:

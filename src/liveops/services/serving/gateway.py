@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from liveops.services.serving.metrics import GatewayMetrics
 from liveops.services.serving.routing import Router
 from liveops.services.serving.ticks import RequestCounts, TickWriter
 from liveops.store import Store
+from liveops.store.monitoring import WINDOW_S
 
 __all__ = ["MAX_INSTANCES", "Gateway"]
 
@@ -48,6 +51,7 @@ log = logging.getLogger("liveops.gateway")
 SinkFactory = Callable[[Store, Path], PredictionSink]
 StoreFactory = Callable[[], Store]
 MAX_INSTANCES = 1000
+MONITOR_GAUGES_S = 15.0  # how often the poller re-reads the monitor's latest windows
 
 
 class Gateway:
@@ -89,6 +93,7 @@ class Gateway:
         self.started_at = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._monitor_read_at = -math.inf
 
     # Read on every request: the router replaces each whole when the routing changes.
     @property
@@ -148,6 +153,7 @@ class Gateway:
                 gc.collect()
                 gc.freeze()  # the loaded models never need scanning again: shorter GC pauses
             self._update_gauges()
+            self._update_monitor_gauges()
             self._stop.wait(self.options.poll_s)
 
     def refresh(self) -> None:
@@ -166,6 +172,23 @@ class Gateway:
                 m.log_stats(self.sink.stats())
             except Exception as exc:
                 log.warning("prediction log stats failed: %s", exc)
+
+    def _update_monitor_gauges(self) -> None:
+        # Read from the store here, on the poller thread, never on a request; at most every
+        # MONITOR_GAUGES_S (a window is 5 minutes: nothing new arrives faster).
+        now = time.monotonic()
+        if self.store is None or now - self._monitor_read_at < MONITOR_GAUGES_S:
+            return
+        self._monitor_read_at = now
+        try:
+            at = self.store.clock.now()
+            # Complete windows only: one that started at least a window ago.
+            rows = self.store.monitoring.latest_windows(
+                at - timedelta(seconds=WINDOW_S), at - timedelta(days=1)
+            )
+            self.metrics.monitor_windows([(s, v, a, st) for s, v, a, _, st in rows])
+        except Exception as exc:
+            log.warning("monitor gauges failed: %s", exc)
 
     # --- answering (event loop) --------------------------------------------------------
 

@@ -11,13 +11,20 @@ so the numbers are the gateway's, not one worker's.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["GatewayMetrics"]
+from liveops.core.monitoring.window import WindowStats
+
+__all__ = ["MONITOR_GAUGES", "GatewayMetrics"]
+
+# The monitor's values /metrics shows, by catalogue name: the latest complete 5-minute window
+# of each service, version and arm (slice all). A gauge's name is the catalogue name with dots
+# as underscores: liveops_monitor_estimated_accuracy.
+MONITOR_GAUGES = ("accuracy", "estimated.accuracy", "label_coverage", "cost.per_request")
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -112,6 +119,16 @@ class GatewayMetrics:
         self.loaded_versions = Gauge(
             "liveops_loaded_versions", "Versions loaded and ready to answer.", **gauge_kw
         )
+        self.monitor = {
+            name: Gauge(
+                "liveops_monitor_" + name.replace(".", "_"),
+                f"The monitor's {name} in the latest complete 5-minute window (slice all).",
+                SVA,
+                registry=reg,
+                multiprocess_mode="livemax",  # every worker reads the same stored value
+            )
+            for name in MONITOR_GAUGES
+        }
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def child(self, metric: Any, *labels: str) -> Any:
@@ -126,6 +143,18 @@ class GatewayMetrics:
         self.log_backlog.set(float(stats.get("backlog", 0.0)))
         self.spool_bytes.set(float(stats.get("spool_bytes", 0.0)))
         self.database_ok.set(float(stats.get("database_ok", 1.0)))
+
+    def monitor_windows(self, rows: Sequence[tuple[str, int, str, Mapping[str, Any]]]) -> None:
+        """Set the monitor gauges from ``(service, version, arm, stats)`` of the latest
+        windows; a value the window cannot give (no labels yet, no calibrator) is left out."""
+        for gauge in self.monitor.values():
+            gauge.clear()
+        for service, version, arm, stats in rows:
+            ws = WindowStats.from_dict(stats)
+            for name, gauge in self.monitor.items():
+                value = ws.value(name)
+                if value is not None:
+                    gauge.labels(service, str(version), arm).set(value)
 
     @property
     def registry(self) -> CollectorRegistry | None:
