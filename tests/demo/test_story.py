@@ -28,9 +28,10 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
         "support-train@1",
         "support-eval@1",
         "support-must-pass@1",
+        "support-calibration@1",  # the label-free estimate's calibration set
         "support-train@2",  # v2's training records: English + 7 % of the Spanish ones
     ]
-    train1, train2 = first["datasets"][0], first["datasets"][3]
+    train1, train2 = first["datasets"][0], first["datasets"][4]
     assert 0.8 * train1["rows"] < train2["rows"] < train1["rows"]
     assert first["aliases"] == {"production": 1, "candidate": 2}
     v1, v2 = first["versions"]
