@@ -34,11 +34,13 @@ def _register_commands() -> None:
     if app.registered_commands or app.registered_groups:
         return  # already done in this process (tests call run() many times)
     from liveops.cli import (
+        alert_cmds,
         audit_cmds,
         dataset_cmds,
         demo_cmd,
         eval_cmds,
         feedback_cmds,
+        incident_cmds,
         init_cmd,
         monitor_cmds,
         prediction_cmds,
@@ -63,6 +65,8 @@ def _register_commands() -> None:
         prediction_cmds,
         monitor_cmds,
         feedback_cmds,
+        alert_cmds,
+        incident_cmds,
     ):
         module.register(app)
 

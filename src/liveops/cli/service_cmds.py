@@ -26,7 +26,11 @@ def apply(
     from liveops.services.registry import apply_project, load_project
 
     cli = make_cli(ctx, json, as_)
-    project = load_project(file or cli.project_dir)
+    import os
+
+    # Secrets are read from the environment: a receiver whose variable is unset is refused
+    # here, naming its line, rather than failing at the first alert.
+    project = load_project(file or cli.project_dir, env=os.environ)
     results = apply_project(cli.store(), project, actor=cli.actor)
     table = Table("service", "outcome", title="service apply")
     for r in results:

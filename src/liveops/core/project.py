@@ -18,14 +18,16 @@ error names the file, the line and the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liveops.core.alerting.rules import AlertRule, ReceiverSpec
 from liveops.core.hashing import content_hash
 from liveops.core.names import NAME_RE
 from liveops.core.serving.decision import DecisionSettings
-from liveops.core.yamltext import parse_yaml
+from liveops.core.yamltext import YamlDoc, parse_yaml
 from liveops.errors import InvalidInputError
 
 
@@ -214,8 +216,8 @@ class ServiceSpec(_Strict):
     serving: ServingSpec | None = None  # None: the defaults (keeps older spec hashes stable)
     logging: LoggingSpec | None = None  # None: the defaults (kept out of the spec hash)
     monitoring: MonitoringSpec | None = None  # None: the defaults (kept out of the spec hash)
+    alerts: list[AlertRule] | None = None  # docs/alerts.md
     # Declared by later rounds; accepted and kept so a project file can grow ahead of the code.
-    alerts: list[dict[str, Any]] | None = None
     rollout: dict[str, Any] | None = None
 
     @field_validator("name")
@@ -249,7 +251,10 @@ class ServiceSpec(_Strict):
         return DecisionSettings.from_config(self.decision)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+    def alert_rules(self) -> list[AlertRule]:
+        return list(self.alerts or [])
 
     def spec_hash(self) -> str:
         return content_hash(self.to_dict())
@@ -318,13 +323,19 @@ class ApprovalsSpec(_Strict):
 class Project(_Strict):
     services: list[ServiceSpec] = Field(default_factory=list)
     approvals: ApprovalsSpec | None = None
+    receivers: dict[str, ReceiverSpec] | None = None  # where alerts go (docs/alerts.md)
 
     def service(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)
 
 
-def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
-    """Parse and validate project-file text; raise :class:`ProjectFileError` naming the line."""
+def parse_project(
+    text: str, filename: str = "liveops.yaml", *, env: Mapping[str, str] | None = None
+) -> Project:
+    """Parse and validate project-file text; raise :class:`ProjectFileError` naming the line.
+
+    With ``env`` (``service apply`` passes the process's environment), every variable a
+    receiver reads its secrets from must be set there."""
     doc = parse_yaml(text, filename)
     if doc.value is None:
         raise doc.error(
@@ -345,6 +356,7 @@ def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
             svc.decision_settings()
         except InvalidInputError as exc:
             raise doc.error(("services", i, "decision"), exc.message) from None
+    _check_alerts(doc, project, env)
     if project.approvals is not None:
         for path, group in project.approvals.unknown_groups():
             known = ", ".join(project.approvals.groups)
@@ -353,6 +365,37 @@ def parse_project(text: str, filename: str = "liveops.yaml") -> Project:
                 f"group {group!r} is not declared under approvals.groups (declared: {known})",
             )
     return project
+
+
+def _check_alerts(doc: YamlDoc, project: Project, env: Mapping[str, str] | None) -> None:
+    receivers = project.receivers or {}
+    for name in receivers:
+        if not NAME_RE.match(name):
+            raise doc.error(("receivers", name), "use lower-case letters, digits, '-' and '_'")
+    for i, svc in enumerate(project.services):
+        seen: set[str] = set()
+        for j, rule in enumerate(svc.alert_rules()):
+            if rule.name in seen:
+                raise doc.error(("services", i, "alerts", j, "name"), "two rules share a name")
+            seen.add(rule.name)
+            for k, receiver in enumerate(rule.receivers):
+                if receiver not in receivers:
+                    known = ", ".join(receivers) or "none"
+                    raise doc.error(
+                        ("services", i, "alerts", j, "receivers", k),
+                        f"unknown receiver {receiver!r} (declared under receivers: {known})",
+                    )
+    if env is None:
+        return
+    for name, spec in receivers.items():
+        for path, variable in spec.secret_envs():
+            if not env.get(variable):
+                raise doc.error(
+                    ("receivers", name, *path.split(".")),
+                    f"environment variable {variable} is not set",
+                    hint=f"export {variable}=... before `liveops service apply` (and in the "
+                    "process that serves: secrets are read from the environment, never stored)",
+                )
 
 
 def service_from_dict(data: dict[str, Any]) -> ServiceSpec:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from liveops.core.clock import Clock, SystemClock
 from liveops.errors import StoreUnavailableError
 from liveops.store import migrate
+from liveops.store.alerts import AlertStore
 from liveops.store.artifacts import ENV_ARTIFACTS, ArtifactStore
 from liveops.store.audit import AuditStore
 from liveops.store.datasets import DatasetStore
@@ -35,6 +36,7 @@ from liveops.store.review import ReviewStore
 from liveops.store.ticks import TickStore
 
 __all__ = [
+    "AlertStore",
     "ArtifactStore",
     "AuditStore",
     "DatasetStore",
@@ -70,6 +72,7 @@ class Store:
         self.ticks = TickStore(engine)
         self.outcomes = OutcomeStore(engine, self.predictions)
         self.releases = ReleaseStore(engine)
+        self.alerts = AlertStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -82,6 +82,7 @@ class MonitorReport:
     skipped: str | None = None
     retention: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # what the rules judged
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +133,7 @@ def run_monitor(
             report.services.append(
                 _one_service(store, name, spec, project_dir, clock, full, progress, owner)
             )
+        report.alerts = _judge_alerts(store, report.services, project_dir, clock)
         if retention:
             from liveops.services.monitoring.retention import enforce_retention
 
@@ -140,6 +142,19 @@ def run_monitor(
         mon.release(LEASE, owner)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _judge_alerts(
+    store: Store, done: list[ServiceReport], project_dir: Path | None, clock: Clock
+) -> list[dict[str, Any]]:
+    """The alert rules of the services just brought up to date (docs/alerts.md): they only
+    queue notifications, so a receiver never slows the pass."""
+    from liveops.services.alerts import evaluate_alerts
+
+    return [
+        evaluate_alerts(store, s.service, clock=clock, project_dir=project_dir).to_dict()
+        for s in done
+    ]
 
 
 def _services(store: Store) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,9 @@ def require_project_dir(start: Path | None = None) -> Path:
     return found
 
 
-def load_project(path: Path) -> Project:
-    """Read and validate a project file; errors name the line and the field."""
+def load_project(path: Path, *, env: Mapping[str, str] | None = None) -> Project:
+    """Read and validate a project file; errors name the line and the field. With ``env``,
+    the variables receivers read their secrets from must be set in it."""
     if path.is_dir():
         path = path / PROJECT_FILE
     try:
@@ -66,7 +68,7 @@ def load_project(path: Path) -> Project:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read {path}: {exc}") from None
-    return parse_project(text, str(path))
+    return parse_project(text, str(path), env=env)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,19 @@ def apply_project(store: Store, project: Project, *, actor: str) -> list[Applied
                     data={"spec_hash": spec.spec_hash()},
                 )
             results.append(Applied(spec.name, outcome))
+        receivers = {
+            k: v.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for k, v in (project.receivers or {}).items()
+        }
+        if store.alerts.set_receivers(conn, receivers, now):
+            store.audit.append(
+                conn,
+                actor=actor,
+                action="receivers.changed",
+                object_type="receivers",
+                object_id="project",
+                data={"receivers": sorted(receivers)},
+            )
     return results
 
 

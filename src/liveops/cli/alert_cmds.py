@@ -1,0 +1,135 @@
+"""``liveops alerts list|silence|test|send|export`` (see docs/alerts.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+
+alerts_app = typer.Typer(help="Alert rules: states, silences, noise, receivers, export.")
+
+
+@alerts_app.command("list")
+def list_(
+    ctx: typer.Context,
+    service: str | None = typer.Option(None, "--service", "-s"),
+    noisy: bool = typer.Option(False, "--noisy", help="Per rule: fired, for how long, acked."),
+    days: float = typer.Option(7.0, "--days", min=0.01, help="The period --noisy looks at."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Every alert's state (firing first), or with --noisy how each rule behaved."""
+    from rich.table import Table
+
+    from liveops.services.alerts import alert_states, noise
+
+    cli = make_cli(ctx, json, None)
+    store = cli.store()
+    if noisy:
+        rows = noise(store, clock=store.clock, days=days)
+        if service:
+            rows = [r for r in rows if r.service == service]
+        table = Table("service", "rule", "fired", "mean min", "acked", "noisy", title="alert noise")
+        for r in rows:
+            mean = "-" if r.mean_minutes is None else f"{r.mean_minutes:.0f}"
+            table.add_row(
+                r.service, r.rule, str(r.fired), mean, str(r.acknowledged), "yes" if r.noisy else ""
+            )
+        cli.emit([r.to_dict() for r in rows], table)
+        return
+    states = alert_states(store, service)
+    table = Table("service", "rule", "scope", "state", "value", "since", title="alerts")
+    for s in states:
+        sc = s["scope"]
+        scope = f"v{sc.get('version')} {sc.get('arm') or ''} {sc.get('slice')}".strip()
+        value = "-" if s["value"] is None else f"{s['value']:.4g}"
+        table.add_row(
+            s["service"], s["rule"], scope, s["state"], value, s.get("active_since") or ""
+        )
+    cli.emit(states, table)
+
+
+@alerts_app.command("silence")
+def silence_(
+    ctx: typer.Context,
+    rule: str = typer.Argument(..., help="The rule's name."),
+    for_: str = typer.Option(..., "--for", help="How long: 30m, 2h, 1d."),
+    reason: str = typer.Option(..., "--reason", "-m"),
+    service: str | None = typer.Option(None, "--service", "-s"),
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Stop telling receivers about a rule for a while (judged still; audited)."""
+    from liveops.services.alerts import silence
+
+    cli = make_cli(ctx, json, as_)
+    s = silence(cli.store(), rule, duration=for_, reason=reason, actor=cli.actor, service=service)
+    cli.emit(s.to_dict(), f"{s.service}: rule {s.rule!r} silenced until {s.ends_at.isoformat()}")
+
+
+@alerts_app.command("test")
+def send_test(
+    ctx: typer.Context,
+    receiver: str,
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Send a test message to a receiver now (exit 4 when it is not delivered)."""
+    from liveops.errors import LiveopsError
+    from liveops.services.alerts import queue_test, send_outbox
+
+    cli = make_cli(ctx, json, as_)
+    store = cli.store()
+    key = queue_test(store, receiver, actor=cli.actor)
+    got = send_outbox(store, clock=store.clock, receiver=receiver)
+    if key not in got.delivered:
+        error = got.failed.get(key, "an earlier notification to it is waiting for a retry")
+        raise LiveopsError(
+            f"the test message to {receiver} was not delivered: {error}",
+            hint="it stays in the outbox and is retried; check the receiver's address and secrets",
+        )
+    cli.emit(
+        {"receiver": receiver, "key": key, "delivered": True},
+        f"delivered to {receiver} (key {key})",
+    )
+
+
+@alerts_app.command("send")
+def send(ctx: typer.Context, json: bool = JSON_OPT) -> None:
+    """Deliver what the outbox holds (one round; `liveops serve` does it continuously)."""
+    from liveops.services.alerts import send_outbox
+
+    cli = make_cli(ctx, json, None)
+    store = cli.store()
+    got = send_outbox(store, clock=store.clock)
+    human = f"delivered {len(got.delivered)}, failed {len(got.failed)}, waiting {got.waiting}"
+    for key, error in got.failed.items():
+        human += f"\n  {key}: {error}"
+    cli.emit(got.to_dict(), human)
+
+
+@alerts_app.command("export")
+def export(
+    ctx: typer.Context,
+    service: str,
+    fmt: str = typer.Option("prometheus", "--format"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Alerting rules over the gateway's /metrics, for Prometheus (`promtool check rules`)."""
+    from liveops.services.alerts import export_rules
+
+    cli = make_cli(ctx, json, None)
+    text, skipped = export_rules(cli.store(), service, fmt=fmt)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        cli.note(f"wrote {output}")
+    if json:
+        cli.emit({"rules": text, "monitor_only": skipped})
+    elif output is None:
+        typer.echo(text, nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(alerts_app, name="alerts")

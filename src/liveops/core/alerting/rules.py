@@ -1,0 +1,306 @@
+"""Alert rules (a service's ``alerts:`` list) and receivers (the top-level ``receivers:``).
+
+A rule names a monitor metric, a scope (version, arm, slice), one condition (``above``,
+``below``, or a change against the previous window or the same window a week earlier:
+``rises_by``/``falls_by`` in percent), the evidence it needs (``min_count`` answers, or labels
+for quality metrics), the span it reads (``window``, whole 5-minute windows merged) and how long
+the condition must hold (``for``, at least the window).
+
+>>> rule = AlertRule.model_validate(
+...     {"name": "slow", "metric": "latency.p95_ms", "above": 400, "for": "15m"})
+>>> rule.for_s, rule.window_s, rule.condition()
+(900, 300, 'latency.p95_ms > 400')
+>>> parse_duration("1d"), parse_duration("90s")
+(86400, 90)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from liveops.core import catalogue
+from liveops.core.names import NAME_RE
+
+__all__ = [
+    "ACTIONS",
+    "KEPT",
+    "WINDOW_S",
+    "AlertRule",
+    "ReceiverSpec",
+    "SmtpSpec",
+    "WebhookSpec",
+    "evidence_kind",
+    "parse_duration",
+]
+
+WINDOW_S = 300  # the monitor's window
+# The catalogue patterns the monitor's windows give (core.monitoring.window.WINDOW_METRICS; a
+# test keeps the two equal: the project file's model may not import a core capability group).
+KEPT = frozenset(
+    {
+        "accuracy",
+        "macro_f1",
+        "per_class.LABEL.precision",
+        "per_class.LABEL.recall",
+        "per_class.LABEL.f1",
+        "per_class.LABEL.fpr",
+        "label_coverage",
+        "latency.p50_ms",
+        "latency.p95_ms",
+        "latency.p99_ms",
+        "cost.per_1k",
+        "cost.per_request",
+        "cost.per_success",
+        "cost.total",
+        "volume",
+        "error_rate",
+        "fallback_rate",
+        "fallback_rate.REASON",
+        "below_threshold_rate",
+        "review_rate",
+        "timeout_rate",
+        "label_share.LABEL",
+        "confidence.mean",
+        "confidence_share.BIN",
+        "rating.mean",
+        "rating.unhelpful_rate",
+        "correction_rate",
+        "estimated.accuracy",
+        "estimated.macro_f1",
+    }
+)
+ACTIONS = ("kill_switch", "rollback", "raise_threshold")
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+Severity = Literal["page", "ticket", "info"]
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds of ``90s``, ``15m``, ``2h``, ``1d``, ``1w`` (a bare integer is seconds)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"{text} is not a duration (negative)")
+        return text
+    m = _DURATION.match(str(text).strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a duration: write e.g. 90s, 15m, 2h, 1d or 1w")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+def _is_drift(name: str) -> bool:
+    return name.startswith("drift.")
+
+
+def evidence_kind(metric: str) -> Literal["labels", "ratings", "answers"]:
+    """What ``min_count`` counts for ``metric``: labels for quality that needs them, ratings
+    for user ratings, answers otherwise.
+
+    >>> evidence_kind("accuracy"), evidence_kind("rating.mean"), evidence_kind("error_rate")
+    ('labels', 'ratings', 'answers')
+    """
+    if metric in ("accuracy", "macro_f1") or metric.startswith("per_class."):
+        return "labels"
+    if metric.startswith("rating."):
+        return "ratings"
+    return "answers"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AlertRule(_Strict):
+    """One rule of a service's ``alerts:`` list."""
+
+    name: str = Field(min_length=1, max_length=120)
+    metric: str
+    version: int | str | None = None  # a number or an alias (production); None: each version
+    arm: str | None = None  # None: every arm merged
+    slice: str = "all"
+    above: float | None = None
+    below: float | None = None
+    rises_by: float | None = Field(default=None, gt=0)  # percent
+    falls_by: float | None = Field(default=None, gt=0, le=100)  # percent
+    against: Literal["previous", "week"] = "previous"
+    min_count: int = Field(default=0, ge=0)
+    window: str | int = "5m"
+    for_: str | int | None = Field(default=None, alias="for")
+    severity: Severity = "ticket"
+    receivers: list[str] = Field(default_factory=list)
+    runbook: str | None = None
+    action: Literal["kill_switch", "rollback", "raise_threshold"] | None = None
+    threshold: float | None = Field(default=None, gt=0, lt=1)  # raise_threshold's new value
+    cooldown: str | int = "1h"
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        from liveops.errors import UsageError
+
+        try:
+            catalogue.check(v, "live")
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+        found = catalogue.lookup(v)
+        if not _is_drift(v) and (found is None or found.definition.pattern not in KEPT):
+            raise ValueError(
+                f"metric {v!r} is not kept in the monitor's windows (rules may use: "
+                f"{', '.join(sorted(KEPT))}, drift.COLUMN)"
+            )
+        return v
+
+    @field_validator("window", "cooldown")
+    @classmethod
+    def _duration(cls, v: str | int) -> str | int:
+        parse_duration(v)
+        return v
+
+    @field_validator("for_")
+    @classmethod
+    def _for_duration(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @field_validator("receivers")
+    @classmethod
+    def _receiver_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not NAME_RE.match(name):
+                raise ValueError(f"receiver name {name!r}: use lower-case letters, digits, '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> AlertRule:
+        given = [
+            k for k in ("above", "below", "rises_by", "falls_by") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one condition: above, below, rises_by or falls_by "
+                f"(given: {', '.join(given) or 'none'})"
+            )
+        if self.window_s % WINDOW_S or self.window_s == 0:
+            raise ValueError(f"window {self.window!r} is not a whole number of 5-minute windows")
+        if self.for_ is not None and self.for_s < self.window_s:
+            raise ValueError(
+                f"for: {self.for_} is shorter than the window ({self.window}): the monitor "
+                "judges the rule once per window, so it could never hold that briefly"
+            )
+        if self.action == "raise_threshold" and self.threshold is None:
+            raise ValueError("action raise_threshold needs 'threshold', the new value (0..1)")
+        return self
+
+    @property
+    def window_s(self) -> int:
+        return parse_duration(self.window)
+
+    @property
+    def for_s(self) -> int:
+        return self.window_s if self.for_ is None else parse_duration(self.for_)
+
+    @property
+    def cooldown_s(self) -> int:
+        return parse_duration(self.cooldown)
+
+    def condition(self) -> str:
+        """The condition as text: ``accuracy < 0.75``, ``error_rate rises by 50 % vs previous``."""
+        if self.above is not None:
+            return f"{self.metric} > {self.above:g}"
+        if self.below is not None:
+            return f"{self.metric} < {self.below:g}"
+        word, pct = (
+            ("rises", self.rises_by) if self.rises_by is not None else ("falls", self.falls_by)
+        )
+        return f"{self.metric} {word} by {pct:g} % vs {self.against}"
+
+    def judge(self, value: float | None, baseline: float | None) -> bool | None:
+        """Whether the condition holds; None when it cannot be told (no value, no baseline).
+
+        >>> r = AlertRule(name="x", metric="error_rate", rises_by=50)
+        >>> r.judge(0.03, 0.02), r.judge(0.029, 0.02), r.judge(0.03, None)
+        (True, False, None)
+        """
+        if value is None:
+            return None
+        if self.above is not None:
+            return value > self.above
+        if self.below is not None:
+            return value < self.below
+        if baseline is None:
+            return None
+        if self.rises_by is not None:
+            return value >= baseline * (1 + self.rises_by / 100) and value > baseline
+        assert self.falls_by is not None
+        return value <= baseline * (1 - self.falls_by / 100) and value < baseline
+
+    @property
+    def needs_baseline(self) -> bool:
+        return self.rises_by is not None or self.falls_by is not None
+
+
+class WebhookSpec(_Strict):
+    """A JSON webhook; signed with HMAC-SHA256 when ``secret_env`` names the secret's variable."""
+
+    url: str | None = None
+    url_env: str | None = None  # the URL itself is a secret (Slack's are)
+    secret_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookSpec:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give the address as exactly one of url or url_env")
+        return self
+
+
+class SmtpSpec(_Strict):
+    """E-mail over SMTP; ``starttls`` upgrades the connection, ``user_env``/``password_env``
+    name the login's variables."""
+
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    to: list[str] = Field(min_length=1)
+    sender: str = Field(default="liveops@localhost", alias="from")
+    starttls: bool = False
+    user_env: str | None = None
+    password_env: str | None = None
+
+
+class ReceiverSpec(_Strict):
+    """One receiver: exactly one of webhook, slack, smtp or alertmanager (its base URL)."""
+
+    webhook: WebhookSpec | None = None
+    slack: WebhookSpec | None = None
+    smtp: SmtpSpec | None = None
+    alertmanager: str | None = None
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ReceiverSpec:
+        kinds = [k for k in ("webhook", "slack", "smtp", "alertmanager") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a receiver is exactly one of webhook, slack, smtp or alertmanager "
+                f"(given: {', '.join(kinds) or 'none'})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("webhook", "slack", "smtp", "alertmanager") if getattr(self, k))
+
+    def secret_envs(self) -> list[tuple[str, str]]:
+        """``(field path, variable)`` of every environment variable the receiver reads."""
+        out: list[tuple[str, str]] = []
+        for block in ("webhook", "slack", "smtp"):
+            spec = getattr(self, block)
+            if spec is None:
+                continue
+            for key in ("url_env", "secret_env", "user_env", "password_env"):
+                name = getattr(spec, key, None)
+                if name:
+                    out.append((f"{block}.{key}", name))
+        return out
