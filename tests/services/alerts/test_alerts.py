@@ -4,6 +4,7 @@ checks the HMAC: ``for:``, cooldown, silences, a receiver that is down or hangs.
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 from datetime import datetime
 
 from liveops.core.clock import FixedClock
@@ -61,7 +62,7 @@ def test_a_flapping_metric_sends_one_notification_per_cooldown(
         if r.kind == "notify"
     )
     assert len(hook.keys()) == len(sent)
-    gaps = [(b - a).total_seconds() for a, b in zip(sent, sent[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(sent)]
     assert len(sent) >= 2
     assert min(gaps) >= 3600
 
