@@ -55,8 +55,20 @@ services:
     suite: suites/{name}.yaml      # what "good enough" means (`liveops eval`)
     # reference: {name}-train      # the dataset drift is measured against
 
+    # Alert rules, judged by the monitor (docs/alerts.md); receivers are declared below.
+    # alerts:
+    #   - {{name: errors, metric: error_rate, above: 0.05, for: 15m, severity: page,
+    #      receivers: [oncall]}}
+    #   - {{name: slow answers, metric: latency.p95_ms, above: 400, for: 15m, severity: ticket,
+    #      receivers: [oncall]}}
+    #   - {{name: quality drop, metric: accuracy, falls_by: 10, against: week, min_count: 200,
+    #      window: 1h, for: 1h, severity: ticket, receivers: [oncall]}}
+
     # serving: {{max_batch_size: 64, max_wait_ms: 1}}       # how `liveops serve` batches
     # logging: {{raw_inputs: false, raw_retention_days: 7}}  # what the prediction log keeps
+
+# receivers:                          # where alerts go; secrets come from environment variables
+#   oncall: {{webhook: {{url: https://hooks.example.com/liveops, secret_env: LIVEOPS_HOOK_SECRET}}}}
 """
 
 SUITE_TEMPLATE = """\

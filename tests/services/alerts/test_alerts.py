@@ -4,8 +4,8 @@ checks the HMAC: ``for:``, cooldown, silences, a receiver that is down or hangs.
 from __future__ import annotations
 
 import threading
-from itertools import pairwise
 from datetime import datetime
+from itertools import pairwise
 
 from liveops.core.clock import FixedClock
 from liveops.services.alerts import send_outbox, silence

@@ -123,7 +123,7 @@ def test_a_firing_alert_shows_in_alertmanagers_own_api(tmp_path: Path, alertmana
     start = clock.now()
     for minute in range(0, 25, 5):
         traffic(store, (start - T0).total_seconds() / 60 + minute, errors=True)
-    for k in range(1, 5):
+    for _ in range(4):
         clock.advance(300)
         run_monitor(store, clock=clock)
     assert send_outbox(store, clock=clock).delivered
