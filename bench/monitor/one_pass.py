@@ -1,0 +1,45 @@
+"""One monitor pass in a process of its own, so that its peak memory is its own:
+``python -m bench.monitor.one_pass URL [--full]`` prints one JSON line (the pass's report,
+``maxrss_mib`` after the pass and ``baseline_mib`` before it, both ``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+from liveops.services.monitoring import run_monitor
+from liveops.store import open_store
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--service", default=None)
+    parser.add_argument("--full", action="store_true")
+    args = parser.parse_args()
+    store = open_store(args.url, upgrade=False)
+    baseline = _rss_mib()
+    t0 = time.perf_counter()
+    report = run_monitor(store, None, args.service, full=args.full)
+    wall = time.perf_counter() - t0
+    store.close()
+    out = {
+        "seconds": wall,
+        "services": [s.__dict__ for s in report.services],
+        "baseline_mib": baseline,
+        "maxrss_mib": _rss_mib(),
+    }
+    print(json.dumps(out, default=str))
+    return 0 if report.ran else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
