@@ -1,6 +1,12 @@
 """One monitor pass in a process of its own, so that its peak memory is its own:
 ``python -m bench.monitor.one_pass URL [--full]`` prints one JSON line (the pass's report,
-``maxrss_mib`` after the pass and ``baseline_mib`` before it, both ``ru_maxrss``).
+``maxrss_mib``: the process's peak resident set after the pass, ``baseline_mib``: the same
+before it, after the imports and opening the store).
+
+The peak is the kernel's high-water mark of this process's memory (``VmHWM`` in
+``/proc/self/status``), not ``getrusage``'s ``ru_maxrss``: after ``exec`` Linux carries the
+parent's high-water mark into ``ru_maxrss``, so a child of the benchmark (which holds the
+generated week in memory) would report the parent's size.
 """
 
 from __future__ import annotations
@@ -10,13 +16,20 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 from liveops.services.monitoring import run_monitor
 from liveops.store import open_store
 
 
 def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB or bytes
 
 
 def main() -> int:
