@@ -7,7 +7,14 @@ these writes do not take the project-wide audit lock (they are not state changes
 must queue behind); on SQLite they begin ``IMMEDIATE``.
 
 Windows are numbered ``floor(epoch seconds / 300)``; the number is computed in SQL from the
-stored time, so a row's window does not depend on a float round trip.
+stored time, so a row's window does not depend on a float round trip. A pass works on a set of
+windows given as *runs* (``(first, end)`` pairs, ``end`` exclusive), so windows scattered over
+a week (those late feedback touched) are read and replaced in a few transactions.
+
+The monitor's bulk reads take the driver's tuples as they are (:func:`_fetch`) and its window
+rows go in as one driver-level executemany with JSON encoded by orjson (as the log writer
+does): SQLAlchemy's per-row result and bind processing cost more than the database's own work
+at a million rows.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -28,10 +36,10 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    insert,
     literal_column,
     or_,
     select,
+    true,
     type_coerce,
     update,
 )
@@ -152,26 +160,30 @@ class MonitoringStore:
             return list(conn.execute(q).scalars())
 
     def touched_by_log(
-        self, service: str, after: datetime | None
+        self, service: str, after: datetime | None, *, windows: bool = True
     ) -> tuple[list[int], datetime | None, int]:
         """The windows (by request time) of rows stored after ``after``, the newest stored
-        time among them and how many rows there were."""
+        time among them and how many rows there were. ``windows=False`` skips finding the
+        windows (a full recompute takes them all) and gives an empty list."""
         p = predictions.c
         cond = [p.service == service]
         if after is not None:
             cond.append(p.logged_at > after)
         w = self._window(p.ts)
         with self._tx(write=False) as conn:
-            wins = conn.execute(select(w).where(*cond).distinct()).scalars().all()
+            wins = (
+                conn.execute(select(w).where(*cond).distinct()).scalars().all() if windows else []
+            )
             top, n = conn.execute(select(func.max(p.logged_at), func.count()).where(*cond)).one()
         return sorted(int(x) for x in wins), (utc(top) if top else None), int(n)
 
     def touched_by_feedback(
-        self, service: str, after: datetime | None
+        self, service: str, after: datetime | None, *, windows: bool = True
     ) -> tuple[list[int], datetime | None, int]:
         """The windows of the predictions that got feedback created after ``after`` (feedback
         whose prediction is not stored yet touches nothing: the prediction's own arrival
-        touches its window later), the newest creation time and how many rows."""
+        touches its window later), the newest creation time and how many rows.
+        ``windows=False`` skips finding the windows (an empty list)."""
         f, p = feedback.c, predictions.c
         cond = [] if after is None else [f.created_at > after]
         joined = feedback.join(predictions, p.prediction_id == f.prediction_id)
@@ -181,6 +193,8 @@ class MonitoringStore:
                 conn.execute(select(w).select_from(joined).where(p.service == service, *cond))
                 .scalars()
                 .all()
+                if windows
+                else []
             )
             top, n = conn.execute(
                 select(func.max(f.created_at), func.count())
@@ -202,92 +216,87 @@ class MonitoringStore:
     # --- reading a range of windows -----------------------------------------------------
 
     def read_rows(
-        self, service: str, first: int, end: int, *, inputs: bool
+        self, service: str, runs: Sequence[tuple[int, int]], *, inputs: bool
     ) -> list[tuple[Any, ...]]:
-        """The log rows of windows ``first`` to ``end`` (exclusive), as :data:`ROW_COLUMNS`;
-        JSON columns come back as text on SQLite and parsed on PostgreSQL, ``inputs`` is
-        None unless asked for."""
+        """The log rows of the windows of ``runs`` (``(first, end)``, end exclusive), as
+        :data:`ROW_COLUMNS`; JSON columns come back as text on SQLite and parsed on
+        PostgreSQL, ``inputs`` is None unless asked for."""
         p = predictions.c
         cols: list[Any] = [self._window(p.ts), *(getattr(p, c) for c in ROW_COLUMNS[1:-2])]
         cols.append(type_coerce(p.segments, Text))
         cols.append(type_coerce(p.inputs, Text) if inputs else literal_column("NULL"))
-        q = select(*cols).where(
-            p.service == service, p.ts >= window_start(first), p.ts < window_start(end)
-        )
+        q = select(*cols).where(p.service == service, _in_runs(p.ts, runs))
         with self._tx(write=False) as conn:
-            return [tuple(r) for r in conn.execute(q)]
+            return _fetch(conn, q)
 
-    def read_scores(self, service: str, first: int, end: int) -> list[tuple[str, int | None, Any]]:
-        """``(prediction_id, version, scores)`` of the rows of windows ``first`` to ``end``
-        that a version answered; ``scores`` is JSON text on SQLite, parsed on PostgreSQL."""
+    def read_scores(
+        self, service: str, runs: Sequence[tuple[int, int]]
+    ) -> list[tuple[str, int | None, Any]]:
+        """``(prediction_id, version, scores)`` of the rows of the windows of ``runs`` that a
+        version answered; ``scores`` is JSON text on SQLite, parsed on PostgreSQL."""
         p = predictions.c
         q = select(p.prediction_id, p.version, type_coerce(p.scores, Text)).where(
-            p.service == service,
-            p.ts >= window_start(first),
-            p.ts < window_start(end),
-            p.version.is_not(None),
+            p.service == service, _in_runs(p.ts, runs), p.version.is_not(None)
         )
         with self._tx(write=False) as conn:
-            return [(str(r[0]), r[1], r[2]) for r in conn.execute(q)]
+            return [(str(r[0]), r[1], r[2]) for r in _fetch(conn, q)]
 
-    def read_feedback(self, service: str, first: int, end: int) -> list[tuple[Any, ...]]:
-        """The current (not superseded) feedback on the predictions of windows ``first`` to
-        ``end``: ``(prediction_id, kind, value, rating)``, oldest first."""
+    def read_feedback(self, service: str, runs: Sequence[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        """The current (not superseded) feedback on the predictions of the windows of
+        ``runs``: ``(prediction_id, kind, value, rating)``, oldest first."""
         f, p = feedback.c, predictions.c
         q = (
             select(f.prediction_id, f.kind, f.value, f.rating)
             .select_from(feedback.join(predictions, p.prediction_id == f.prediction_id))
-            .where(
-                p.service == service,
-                p.ts >= window_start(first),
-                p.ts < window_start(end),
-                f.superseded_by.is_(None),
-            )
+            .where(p.service == service, _in_runs(p.ts, runs), f.superseded_by.is_(None))
             .order_by(f.created_at, f.id)
         )
         with self._tx(write=False) as conn:
-            return [tuple(r) for r in conn.execute(q)]
+            return _fetch(conn, q)
 
     # --- the windows --------------------------------------------------------------------
 
     def replace_windows(
         self,
         service: str,
-        first: int,
-        end: int,
+        runs: Sequence[tuple[int, int]],
         rows: Sequence[Mapping[str, Any]],
         now: datetime,
         *,
         state: MonitorState | None = None,
     ) -> None:
-        """Replace every window of ``service`` from ``first`` to ``end`` (exclusive) by
-        ``rows`` (``version, arm, slice, window, stats``), in one transaction; ``state`` is
+        """Replace every window of ``service`` in ``runs`` (``(first, end)``, end exclusive)
+        by ``rows`` (``version, arm, slice, window, stats``), in one transaction; ``state`` is
         saved in the same transaction when given."""
         w = monitor_windows.c
-        values = [
-            {
-                "service": service,
-                "version": r["version"],
-                "arm": r["arm"],
-                "slice": r["slice"],
-                "window_start": window_start(r["window"]),
-                "stats": r["stats"],
-                "computed_at": now,
-            }
-            for r in rows
-        ]
+        time_of = _sqlite_time if self._sqlite else (lambda t: t)
+        computed = time_of(now)
+        starts: dict[int, Any] = {}
+        values = []
+        for r in rows:
+            win = r["window"]
+            start = starts.get(win)
+            if start is None:
+                start = starts[win] = time_of(window_start(win))
+            stats = orjson.dumps(r["stats"]).decode()
+            values.append((service, r["version"], r["arm"], r["slice"], start, stats, computed))
         with self._tx(write=True) as conn:
             conn.execute(
-                delete(monitor_windows).where(
-                    w.service == service,
-                    w.window_start >= window_start(first),
-                    w.window_start < window_start(end),
-                )
+                delete(monitor_windows).where(w.service == service, _in_runs(w.window_start, runs))
             )
             if values:
-                conn.execute(insert(monitor_windows), values)
+                conn.exec_driver_sql(self._insert_windows_sql, values)
             if state is not None:
                 self._save_state(conn, state)
+
+    @property
+    def _insert_windows_sql(self) -> str:
+        names = [c.name for c in monitor_windows.columns]
+        mark = "?" if self._sqlite else "%s"
+        return (
+            f"INSERT INTO {monitor_windows.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
+        )
 
     def windows(
         self, service: str, since: datetime, until: datetime | None = None
@@ -542,3 +551,29 @@ def _calibration(r: Any) -> CalibrationRow:
         cases=int(r.cases),
         fitted_at=utc(r.fitted_at),
     )
+
+
+def _in_runs(column: Any, runs: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """``column`` (a time) falls in one of the runs of windows; each run is a range the
+    time index serves."""
+    if not runs:
+        return ~true()
+    return or_(*(and_(column >= window_start(a), column < window_start(b)) for a, b in runs))
+
+
+def _fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` as the driver returns them: tuples, no SQLAlchemy ``Row`` per
+    row and no result processing, which the monitor's columns (numbers, text, and JSON read
+    as text) do not need."""
+    result = conn.execute(query)
+    try:
+        cursor = result.cursor
+        assert cursor is not None
+        return list(cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _sqlite_time(value: datetime) -> str:
+    # SQLAlchemy's SQLite DateTime storage: naive UTC text with microseconds.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

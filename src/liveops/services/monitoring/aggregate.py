@@ -22,7 +22,6 @@ What a row counts as:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +29,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from liveops.core.monitoring.window import (
-    CONFIDENCE_BINS,
-    LATENCY_EDGES_MS,
-    LatencyHistogram,
-    WindowStats,
-)
+from liveops.core.monitoring.window import CONFIDENCE_BINS, LATENCY_EDGES_MS
 from liveops.services.monitoring.scopes import TYPED_SEGMENTS
 
 __all__ = ["Columns", "aggregate", "columns_of"]
@@ -82,83 +76,121 @@ def columns_of(
     segment_fields: Sequence[str],
 ) -> Columns:
     """Columns of ``rows`` (``MonitoringStore.read_rows``) joined with their current
-    ``feedback`` (``read_feedback``, oldest first: the newest label wins)."""
+    ``feedback`` (``read_feedback``, oldest first: the newest label wins).
+
+    Built a column at a time: the rows are transposed once, numbers go to numpy directly and
+    text columns (labels, arms, reasons) are coded through their few distinct values, so no
+    Python code runs per row and field except the JSON segment fields and inputs.
+
+    >>> row = (5, "p1", 2, "production", "billing", 0.9, "automatic", None, None, 12.0,
+    ...        0.001, None, "web", None, None, None, None)
+    >>> c = columns_of([row], [("p1", "label", "refund", None)], ["channel"])
+    >>> c.groups, c.vocab, c.label.tolist(), c.actual.tolist(), c.segments
+    ([(2, 'production')], ['billing', 'refund'], [0], [1], {'channel': ['web']})
+    """
     n = len(rows)
     actual_of, corrected, rating_row, rating = _feedback_of(rows, feedback)
+    col: list[Sequence[Any]] = list(zip(*rows, strict=True)) if n else [()] * 17
+    (w, _, version, arm, lab, conf, decision, fb, reason, lat, c, err) = col[:12]
 
-    vocab: dict[str, int] = {}
-    groups: dict[tuple[int, str], int] = {}
-    reasons: dict[str, int] = {}
-    window = np.empty(n, dtype=np.int64)
-    group = np.empty(n, dtype=np.int64)
-    label = np.full(n, -1, dtype=np.int64)
+    group, groups = _groups(version, arm, n)
+    vocab = {v: i for i, v in enumerate(dict.fromkeys(x for x in lab if x is not None))}
+    label = _codes(lab, vocab, n)
+    for a in actual_of.values():
+        vocab.setdefault(a, len(vocab))
     actual = np.full(n, -1, dtype=np.int64)
-    confidence = np.full(n, np.nan)
-    latency = np.empty(n)
-    cost = np.zeros(n)
-    error = np.zeros(n, dtype=bool)
-    timeout = np.zeros(n, dtype=bool)
-    below = np.zeros(n, dtype=bool)
-    review = np.zeros(n, dtype=bool)
-    fallback = np.full(n, -1, dtype=np.int64)
+    if actual_of:
+        actual[np.fromiter(actual_of, np.int64)] = [vocab[a] for a in actual_of.values()]
+    # a reason decides "below threshold" and the fallback's reason code: once per distinct one
+    reason_code = {r: i for i, r in enumerate(dict.fromkeys(reason))}
+    rcode = _codes(reason, reason_code, n, none=True)
+    below_of = np.array([r is not None and "below_threshold" in r for r in reason_code], bool)
+    reasons: dict[str, int] = {}
+    fallback_of = np.array(
+        [
+            reasons.setdefault(
+                r.split(";", 1)[0].split(":", 1)[0] if r else "unknown", len(reasons)
+            )
+            for r in reason_code
+        ],
+        dtype=np.int64,
+    )
+    errors = np.array(err, dtype=object)
+    fallback_given = np.array(fb, dtype=object) != None  # noqa: E711 (element-wise)
+    fallback = np.where(fallback_given, fallback_of[rcode] if n else rcode, -1)
+    # reasons not behind a fallback get no code: renumber so the list holds only used ones
+    fallback, reason_list = _used(fallback, list(reasons))
     extra = [f for f in segment_fields if f not in TYPED_SEGMENTS]
-    segments: dict[str, list[str | None]] = {f: [None] * n for f in segment_fields}
-    typed = {f: 12 + TYPED_SEGMENTS.index(f) for f in segment_fields if f in TYPED_SEGMENTS}
-    inputs: list[dict[str, Any]] | None = [] if n and rows[0][16] is not None else None
-    for i, r in enumerate(rows):
-        (w, _, version, arm, lab, conf, decision, fb, reason, lat, c, err) = r[:12]
-        window[i] = w
-        group[i] = groups.setdefault((int(version or 0), str(arm)), len(groups))
-        if lab is not None:
-            label[i] = vocab.setdefault(lab, len(vocab))
-        if conf is not None:
-            confidence[i] = conf
-        latency[i] = lat
-        if c is not None:
-            cost[i] = c
-        if err is not None:
-            error[i] = True
-            timeout[i] = err == "model_timeout"
-        if reason is not None and "below_threshold" in reason:
-            below[i] = True
-        review[i] = decision == "human_review"
-        if fb is not None:
-            code = reason.split(";", 1)[0].split(":", 1)[0] if reason else "unknown"
-            fallback[i] = reasons.setdefault(code, len(reasons))
-        for f, col in typed.items():
-            segments[f][i] = r[col]
-        if extra:
-            seg = _json(r[15]) or {}
-            for f in extra:
-                v = seg.get(f)
-                segments[f][i] = None if v is None else str(v)
-        if inputs is not None:
-            inputs.append(_json(r[16]) or {})
-    for i, a in actual_of.items():
-        actual[i] = vocab.setdefault(a, len(vocab))
+    segments: dict[str, list[str | None]] = {}
+    for f in segment_fields:
+        if f in TYPED_SEGMENTS:
+            segments[f] = list(col[12 + TYPED_SEGMENTS.index(f)])
+    if extra:
+        parsed = [_json(x) or {} for x in col[15]]
+        for f in extra:
+            segments[f] = [None if (v := seg.get(f)) is None else str(v) for seg in parsed]
+    segments = {f: segments[f] for f in segment_fields}
+    inputs = [_json(x) or {} for x in col[16]] if n and rows[0][16] is not None else None
     return Columns(
         n=n,
-        window=window,
+        window=np.fromiter(w, dtype=np.int64, count=n),
         group=group,
-        groups=list(groups),
+        groups=groups,
         label=label,
         actual=actual,
         vocab=list(vocab),
-        confidence=confidence,
-        error=error,
-        timeout=timeout,
-        below=below,
-        review=review,
+        confidence=np.array(conf, dtype=float).reshape(n),  # None -> nan
+        error=errors != None,  # noqa: E711
+        timeout=errors == "model_timeout",
+        below=below_of[rcode] if n else np.zeros(0, dtype=bool),
+        review=np.array(decision, dtype=object) == "human_review",
         corrected=corrected,
         fallback=fallback,
-        reasons=list(reasons),
-        latency_bucket=np.searchsorted(np.asarray(LATENCY_EDGES_MS), latency, side="left"),
-        cost=cost,
+        reasons=reason_list,
+        latency_bucket=np.searchsorted(
+            np.asarray(LATENCY_EDGES_MS), np.array(lat, dtype=float).reshape(n), side="left"
+        ),
+        cost=np.nan_to_num(np.array(c, dtype=float).reshape(n)),  # unknown -> 0
         rating_row=np.asarray(rating_row, dtype=np.int64),
         rating=np.asarray(rating, dtype=float),
         inputs=inputs,
         segments=segments,
     )
+
+
+def _groups(
+    version: Sequence[int | None], arm: Sequence[str], n: int
+) -> tuple[Array, list[tuple[int, str]]]:
+    """Each row's (version, arm) group, numbered in order of first appearance, and the groups;
+    version 0 stands for none."""
+    arms = list(dict.fromkeys(arm))
+    arm_code = np.fromiter(map({a: i for i, a in enumerate(arms)}.__getitem__, arm), np.int64, n)
+    v = np.nan_to_num(np.array(version, dtype=float).reshape(n)).astype(np.int64)  # None -> 0
+    _, first, inverse = np.unique(v * len(arms) + arm_code, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # the groups by their first row
+    number = np.empty_like(order)
+    number[order] = np.arange(order.size)
+    groups = [(int(v[first[o]]), arms[int(arm_code[first[o]])]) for o in order.tolist()]
+    return number[inverse.reshape(n)], groups
+
+
+def _codes(values: Sequence[Any], code: Mapping[Any, int], n: int, *, none: bool = False) -> Array:
+    """The code of each value; None is -1 unless ``none`` (then None has a code of its own)."""
+    if none:
+        return np.fromiter(map(code.__getitem__, values), dtype=np.int64, count=n)
+    return np.fromiter((-1 if v is None else code[v] for v in values), dtype=np.int64, count=n)
+
+
+def _used(codes: Array, names: list[str]) -> tuple[Array, list[str]]:
+    """``codes`` (-1: none) renumbered over the names they use, in order of first use."""
+    used = codes[codes >= 0]
+    if not used.size:
+        return codes, []
+    _, first = np.unique(used, return_index=True)
+    order = used[np.sort(first)]
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), [names[i] for i in order]
 
 
 def _feedback_of(
@@ -184,15 +216,26 @@ def _feedback_of(
     return actual_of, corrected, rating_row, rating
 
 
-def _sparse(key: Array, code: Array, size: int) -> dict[int, Counter[int]]:
-    """Counts of ``code`` (0..size-1) per key, for the keys that have any."""
-    if not key.size:
-        return {}
-    u, c = np.unique(key * size + code, return_counts=True)
-    out: dict[int, Counter[int]] = {}
-    for k, v, m in zip((u // size).tolist(), (u % size).tolist(), c.tolist(), strict=True):
-        out.setdefault(k, Counter())[v] = m
-    return out
+class _Sparse:
+    """Counts of a code (0..size-1) per key, for the keys that have any: parallel arrays
+    sorted by key, then code, and a key's slice of them found by binary search."""
+
+    def __init__(self, key: Array, code: Array, size: int) -> None:
+        u, c = np.unique(key * size + code, return_counts=True)
+        self.keys = u // size
+        self.codes: list[int] = (u % size).tolist()
+        self.counts: list[int] = c.tolist()
+
+    def spans(self, keys: Array) -> list[tuple[int, int]]:
+        """``(lo, hi)`` into codes and counts for each of ``keys``."""
+        lo = np.searchsorted(self.keys, keys, side="left").tolist()
+        hi = np.searchsorted(self.keys, keys, side="right").tolist()
+        return list(zip(lo, hi, strict=True))
+
+    def named(self, keys: Array, names: Sequence[Any]) -> list[dict[Any, int]]:
+        """For each of ``keys``: ``{names[code]: count}``, in code order."""
+        codes, counts = self.codes, self.counts
+        return [{names[codes[j]]: counts[j] for j in range(lo, hi)} for lo, hi in self.spans(keys)]
 
 
 def _ints(a: Array) -> list[int]:
@@ -216,7 +259,8 @@ class _Shared:
     has_conf: Array
     conf_bin: Array
     labelled: Array
-    pair: Array
+    pair: Array  # (predicted, actual) numbered in the order of their names
+    pair_names: list[list[str]]  # pair number -> [predicted, actual]
     unhelpful: Array
 
     @classmethod
@@ -225,6 +269,9 @@ class _Shared:
         keys = (cols.window - w0) * len(cols.groups) + cols.group
         n_vocab = max(1, len(cols.vocab))
         conf = np.nan_to_num(cols.confidence)
+        # Labels ranked by name, so that pairs sort as WindowStats.to_dict sorts its confusion.
+        ranked = sorted(cols.vocab)
+        rank = np.array([ranked.index(v) for v in cols.vocab] or [0], dtype=np.int64)
         return cls(
             cols=cols,
             w0=w0,
@@ -235,7 +282,8 @@ class _Shared:
             has_conf=~np.isnan(cols.confidence),
             conf_bin=np.clip((conf * CONFIDENCE_BINS).astype(np.int64), 0, CONFIDENCE_BINS - 1),
             labelled=(cols.label >= 0) & (cols.actual >= 0),
-            pair=cols.label * n_vocab + cols.actual,
+            pair=rank[np.maximum(cols.label, 0)] * n_vocab + rank[np.maximum(cols.actual, 0)],
+            pair_names=[[p, a] for p in ranked for a in ranked] or [["", ""]],
             unhelpful=cols.rating <= unhelpful_at_most,
         )
 
@@ -247,7 +295,8 @@ def aggregate(
     unhelpful_at_most: float,
 ) -> list[dict[str, Any]]:
     """One row per (version, arm, slice, window) with answers:
-    ``{"version", "arm", "slice", "window", "stats"}`` (``stats``: the WindowStats dict)."""
+    ``{"version", "arm", "slice", "window", "stats"}`` (``stats``: the WindowStats dict,
+    exactly as :meth:`WindowStats.to_dict` writes it)."""
     if cols.n == 0:
         return []
     shared = _Shared.of(cols, unhelpful_at_most)
@@ -259,65 +308,71 @@ def aggregate(
     return out
 
 
+_BUCKET_NAMES = [str(b) for b in range(len(LATENCY_EDGES_MS) + 1)]
+_BIN_NAMES = [str(b) for b in range(CONFIDENCE_BINS)]
+
+
 def _one_slice(sh: _Shared, name: str, mask: Array, idx: Array) -> list[dict[str, Any]]:
+    """The window rows of one slice. The stats dicts are built column-wise, straight in
+    :meth:`WindowStats.to_dict`'s form (sparse counts keyed by name, histograms by bucket in
+    order, the confusion as sorted triples), with no WindowStats object per row."""
     cols, nk = sh.cols, sh.nk
     k = sh.keys[idx]
+    present = np.flatnonzero(np.bincount(k, minlength=nk))  # the keys with answers
 
-    def count(x: Array) -> list[float]:
-        return _floats(np.bincount(k, weights=x[idx], minlength=nk))
+    def count(x: Array) -> Array:
+        return np.bincount(k, weights=x[idx], minlength=nk)[present]
 
     def where(m: Array) -> tuple[Array, Array]:  # the keys and rows of the slice where m holds
         sel = m[idx]
         return k[sel], idx[sel]
 
-    volume = _ints(np.bincount(k, minlength=nk))
-    errors, timeouts = _ints(np.asarray(count(cols.error))), _ints(np.asarray(count(cols.timeout)))
-    below, reviews = _ints(np.asarray(count(cols.below))), _ints(np.asarray(count(cols.review)))
-    corrected = _ints(np.asarray(count(cols.corrected)))
-    confs = _ints(np.asarray(count(sh.has_conf)))
-    cost, conf_sum = count(cols.cost), count(np.nan_to_num(cols.confidence))
-    lat = _sparse(k, cols.latency_bucket[idx], len(LATENCY_EDGES_MS) + 1)
+    volume = _ints(np.bincount(k, minlength=nk)[present])
+    errors, timeouts = _ints(count(cols.error)), _ints(count(cols.timeout))
+    below, reviews = _ints(count(cols.below)), _ints(count(cols.review))
+    corrected = _ints(count(cols.corrected))
+    confs = _ints(count(sh.has_conf))
+    cost, conf_sum = _floats(count(cols.cost)), _floats(count(np.nan_to_num(cols.confidence)))
+    lat = _Sparse(k, cols.latency_bucket[idx], len(LATENCY_EDGES_MS) + 1)
     kl, il = where(cols.label >= 0)
-    labels = _sparse(kl, cols.label[il], sh.n_vocab)
+    labels = _Sparse(kl, cols.label[il], sh.n_vocab).named(present, cols.vocab)
     kf, i_f = where(cols.fallback >= 0)
-    fallbacks = _sparse(kf, cols.fallback[i_f], sh.n_reasons)
+    fallbacks = _Sparse(kf, cols.fallback[i_f], sh.n_reasons).named(present, cols.reasons)
     kc, ic = where(sh.has_conf)
-    bins = _sparse(kc, sh.conf_bin[ic], CONFIDENCE_BINS)
+    bins = _Sparse(kc, sh.conf_bin[ic], CONFIDENCE_BINS).named(present, _BIN_NAMES)
     kq, iq = where(sh.labelled)
-    confusion = _sparse(kq, sh.pair[iq], sh.n_vocab * sh.n_vocab)
+    confusion = _Sparse(kq, sh.pair[iq], sh.n_vocab * sh.n_vocab)
     in_slice = mask[cols.rating_row]
     rk = sh.keys[cols.rating_row[in_slice]]
-    r_sum = _floats(np.bincount(rk, weights=cols.rating[in_slice], minlength=nk))
-    r_n = _ints(np.bincount(rk, minlength=nk))
-    r_bad = _ints(np.bincount(rk, weights=sh.unhelpful[in_slice], minlength=nk))
-    empty: Counter[int] = Counter()
+    r_sum = _floats(np.bincount(rk, weights=cols.rating[in_slice], minlength=nk)[present])
+    r_n = _ints(np.bincount(rk, minlength=nk)[present])
+    r_bad = _ints(np.bincount(rk, weights=sh.unhelpful[in_slice], minlength=nk)[present])
     g = len(cols.groups)
+    pair_names, q_codes, q_counts = sh.pair_names, confusion.codes, confusion.counts
     out: list[dict[str, Any]] = []
-    for key in np.flatnonzero(np.asarray(volume)).tolist():
-        stats = WindowStats(
-            volume=volume[key],
-            errors=errors[key],
-            fallbacks=Counter({cols.reasons[c]: m for c, m in fallbacks.get(key, empty).items()}),
-            below_threshold=below[key],
-            reviews=reviews[key],
-            latency=LatencyHistogram(Counter(lat.get(key, empty))),
-            cost=cost[key],
-            labels=Counter({cols.vocab[c]: m for c, m in labels.get(key, empty).items()}),
-            confidence_sum=conf_sum[key],
-            confidences=confs[key],
-            confusion=Counter(
-                {
-                    (cols.vocab[c // sh.n_vocab], cols.vocab[c % sh.n_vocab]): m
-                    for c, m in confusion.get(key, empty).items()
-                }
-            ),
-            timeouts=timeouts[key],
-            confidence_bins=Counter(bins.get(key, empty)),
-            rating_sum=r_sum[key],
-            ratings=r_n[key],
-            unhelpful=r_bad[key],
-            corrections=corrected[key],
-        )
+    for j, (key, (llo, lhi), (qlo, qhi)) in enumerate(
+        zip(present.tolist(), lat.spans(present), confusion.spans(present), strict=True)
+    ):
+        stats = {
+            "volume": volume[j],
+            "errors": errors[j],
+            "fallbacks": fallbacks[j],
+            "below_threshold": below[j],
+            "reviews": reviews[j],
+            "latency": {_BUCKET_NAMES[lat.codes[i]]: lat.counts[i] for i in range(llo, lhi)},
+            "cost": cost[j],
+            "labels": labels[j],
+            "confidence_sum": conf_sum[j],
+            "confidences": confs[j],
+            "confusion": [[*pair_names[q_codes[i]], q_counts[i]] for i in range(qlo, qhi)],
+            "timeouts": timeouts[j],
+            "confidence_bins": bins[j],
+            "rating_sum": r_sum[j],
+            "ratings": r_n[j],
+            "unhelpful": r_bad[j],
+            "corrections": corrected[j],
+            "extra": {},
+        }
         version, arm = cols.groups[key % g]
         out.append(
             {
@@ -325,7 +380,7 @@ def _one_slice(sh: _Shared, name: str, mask: Array, idx: Array) -> list[dict[str
                 "arm": arm,
                 "slice": name,
                 "window": sh.w0 + key // g,
-                "stats": stats.to_dict(),
+                "stats": stats,
             }
         )
     return out

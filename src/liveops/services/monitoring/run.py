@@ -6,8 +6,10 @@ committed late, replayed from a gateway's spool or carrying an older timestamp i
 each pass reads rows stored after ``watermark - overlap`` and feedback created after the
 feedback watermark minus the same overlap. The windows those rows (and the predictions that
 feedback is about) fall in, by *request* time, are recomputed completely from their raw rows
-and replaced, in batches of at most :data:`BATCH_WINDOWS` consecutive windows, one transaction
-each. A row read twice is therefore counted once, and a pass stopped half-way leaves every
+and replaced, in batches of at most :data:`BATCH_WINDOWS` windows, one transaction each (a
+batch holds consecutive windows, or windows scattered over the past days when late feedback
+touched them: a pass a minute typically touches a hundred such windows, one here and one
+there). A row read twice is therefore counted once, and a pass stopped half-way leaves every
 window either as it was or recomputed; the watermark moves only after the last batch, so the
 next pass redoes what was left.
 
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 OVERLAP = timedelta(minutes=5)  # a log writer commits its batch well within this
-BATCH_WINDOWS = 48  # four hours of windows per transaction: memory stays flat
+BATCH_WINDOWS = 48  # at most four hours of rows per transaction: memory stays flat
 LEASE = "monitor"
 LEASE_TTL_S = 300.0
 
@@ -187,8 +189,10 @@ def _one_service(
     if report.full:
         span = mon.window_span(name)
         windows = [] if span is None else list(range(span[0], span[1] + 1))
-        _, top_log, report.rows_read = mon.touched_by_log(name, None) if span else ([], None, 0)
-        _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None)
+        _, top_log, report.rows_read = (
+            mon.touched_by_log(name, None, windows=False) if span else ([], None, 0)
+        )
+        _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None, windows=False)
     else:
         assert state is not None
         after = None if state.watermark is None else state.watermark - OVERLAP
@@ -204,9 +208,9 @@ def _one_service(
     unhelpful = spec.monitoring_settings().unhelpful_at_most if spec else 2.0
     cals = Calibrators(store, spec, project_dir, clock, scopes.suite_slices, scopes.text_field)
     batches = _batches(windows)
-    for done, (first, end) in enumerate(batches, start=1):
-        report.points_written += _recompute(store, name, scopes, first, end, clock, unhelpful, cals)
-        report.windows_recomputed += end - first
+    for done, runs in enumerate(batches, start=1):
+        report.points_written += _recompute(store, name, scopes, runs, clock, unhelpful, cals)
+        report.windows_recomputed += sum(end - first for first, end in runs)
         mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)  # renew: the pass is alive
         if progress is not None:
             progress(name, done, len(batches))
@@ -234,18 +238,30 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _batches(windows: Sequence[int]) -> list[tuple[int, int]]:
-    """Runs of consecutive windows, at most BATCH_WINDOWS long: ``(first, end)``.
+Runs = list[tuple[int, int]]  # runs of consecutive windows: (first, end), end exclusive
+
+
+def _batches(windows: Sequence[int]) -> list[Runs]:
+    """The sorted ``windows`` in batches of at most BATCH_WINDOWS windows, each batch as its
+    runs of consecutive windows.
 
     >>> _batches([1, 2, 3, 7, 8])
-    [(1, 4), (7, 9)]
+    [[(1, 4), (7, 9)]]
+    >>> [sum(e - f for f, e in b) for b in _batches(list(range(100)))]
+    [48, 48, 4]
     """
-    out: list[tuple[int, int]] = []
+    out: list[Runs] = []
+    size = 0
     for w in windows:
-        if out and out[-1][1] == w and w - out[-1][0] < BATCH_WINDOWS:
-            out[-1] = (out[-1][0], w + 1)
+        if not out or size == BATCH_WINDOWS:
+            out.append([])
+            size = 0
+        runs = out[-1]
+        if runs and runs[-1][1] == w:
+            runs[-1] = (runs[-1][0], w + 1)
         else:
-            out.append((w, w + 1))
+            runs.append((w, w + 1))
+        size += 1
     return out
 
 
@@ -253,24 +269,23 @@ def _recompute(
     store: Store,
     name: str,
     scopes: Scopes,
-    first: int,
-    end: int,
+    runs: Runs,
     clock: Clock,
     unhelpful_at_most: float,
     calibrators: Calibrators,
 ) -> int:
-    """Recompute windows ``first`` to ``end`` from their raw rows and replace them."""
+    """Recompute the windows of ``runs`` from their raw rows and replace them."""
     mon = store.monitoring
-    rows = mon.read_rows(name, first, end, inputs=scopes.needs_inputs)
-    fb = mon.read_feedback(name, first, end) if rows else []
+    rows = mon.read_rows(name, runs, inputs=scopes.needs_inputs)
+    fb = mon.read_feedback(name, runs) if rows else []
     fields = [s.name for s in scopes.segments]
     cols = columns_of(rows, fb, fields)
     masks = scopes.masks(cols.inputs, cols.segments, cols.n)
     points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
     if rows:  # the label-free estimate (CBPE): its sums into the same points
-        scores = mon.read_scores(name, first, end)
+        scores = mon.read_scores(name, runs)
         add_estimates(points, [r[1] for r in rows], cols, masks, scores, calibrators)
-    mon.replace_windows(name, first, end, points, clock.now())
+    mon.replace_windows(name, runs, points, clock.now())
     return len(points)
 
 
