@@ -233,7 +233,7 @@ def more_rows(log: Log, n: int, minutes: float, *, seed: int = 1) -> Log:
 def _feedback(rng: np.random.Generator, log: Log, target: int, end: float) -> Feedback:
     """Labels (some superseded), ratings and corrections, created before ``end``."""
     parts: list[tuple[Array, int, Array, Array, Array]] = []
-    shares = {"label": 0.807, "wrong_first": 0.033, "rating": 0.1, "correction": 0.027}
+    shares = {"label": 0.824, "wrong_first": 0.033, "rating": 0.1, "correction": 0.027}
     for kind_name, share in shares.items():
         want = round(target * share)
         # draw more than needed: those arriving after the end are dropped
