@@ -11,10 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 from bench.monitor.check import check_sample, concat
 from bench.monitor.generate import SERVICE, START, apply_service, generate, load, more_rows
+
 from liveops.core.clock import FixedClock
 from liveops.core.monitoring.window import WindowStats
 from liveops.services.monitoring import run_monitor

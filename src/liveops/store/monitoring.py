@@ -12,9 +12,9 @@ windows given as *runs* (``(first, end)`` pairs, ``end`` exclusive), so windows 
 a week (those late feedback touched) are read and replaced in a few transactions.
 
 The monitor's bulk reads take the driver's tuples as they are (:func:`_fetch`) and its window
-rows go in as one driver-level executemany with JSON encoded by orjson (as the log writer
-does): SQLAlchemy's per-row result and bind processing cost more than the database's own work
-at a million rows.
+rows go in with JSON encoded by orjson, as one driver-level executemany on SQLite (as the log
+writer does) and one ``COPY`` on PostgreSQL: SQLAlchemy's per-row result and bind processing
+cost more than the database's own work at a million rows.
 """
 
 from __future__ import annotations
@@ -287,18 +287,19 @@ class MonitoringStore:
             conn.execute(
                 delete(monitor_windows).where(w.service == service, _in_runs(w.window_start, runs))
             )
-            if values:
+            if values and self._sqlite:
                 conn.exec_driver_sql(self._insert_windows_sql, values)
+            elif values:
+                _copy_rows(conn, monitor_windows.name, [c.name for c in monitor_windows.c], values)
             if state is not None:
                 self._save_state(conn, state)
 
     @property
     def _insert_windows_sql(self) -> str:
         names = [c.name for c in monitor_windows.columns]
-        mark = "?" if self._sqlite else "%s"
         return (
             f"INSERT INTO {monitor_windows.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
+            f"VALUES ({', '.join(['?'] * len(names))})"
         )
 
     def windows(
@@ -575,6 +576,17 @@ def _fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
     finally:
         result.close()
+
+
+def _copy_rows(
+    conn: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: ``rows`` into ``table`` with ``COPY ... FROM STDIN``, in the connection's
+    transaction (several times faster than an executemany of the same rows)."""
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _sqlite_time(value: datetime) -> str:
