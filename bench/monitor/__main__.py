@@ -116,6 +116,7 @@ def run_backend(
             result[label] = {**r, "load_before": before}
             say(
                 f"[{name}] {label} recompute: {r['seconds']:.2f} s "
+                f"(CPU in the pass's process {r['cpu_seconds']:.2f} s) "
                 f"(target < {FULL_TARGET_S:.0f} s), {s['windows_recomputed']:,} windows, "
                 f"{s['points_written']:,} points written, peak RSS {r['maxrss_mib']:.0f} MiB "
                 f"(after imports {r['baseline_mib']:.0f} MiB), load average before {before:.2f}"
@@ -126,7 +127,9 @@ def run_backend(
         s = r["services"][0]
         result["incremental"] = {**r, "load_before": before}
         say(
-            f"[{name}] incremental pass over {s['rows_read']:,} new rows: {r['seconds']:.3f} s "
+            f"[{name}] incremental pass over {s['rows_read']:,} new rows and "
+            f"{s['feedback_read']:,} feedback rows: {r['seconds']:.3f} s "
+            f"(CPU {r['cpu_seconds']:.2f} s) "
             f"(target < {INCREMENTAL_TARGET_S:.0f} s), {s['windows_recomputed']} windows, "
             f"{s['points_written']:,} points, peak RSS {r['maxrss_mib']:.0f} MiB, "
             f"load average before {before:.2f}"

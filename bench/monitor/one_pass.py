@@ -1,7 +1,8 @@
 """One monitor pass in a process of its own, so that its peak memory is its own:
 ``python -m bench.monitor.one_pass URL [--full]`` prints one JSON line (the pass's report,
 ``maxrss_mib``: the process's peak resident set after the pass, ``baseline_mib``: the same
-before it, after the imports and opening the store).
+before it, after the imports and opening the store; ``cpu_seconds``: the pass's user and
+system CPU time in this process, which a busy machine inflates less than the wall time).
 
 The peak is the kernel's high-water mark of this process's memory (``VmHWM`` in
 ``/proc/self/status``), not ``getrusage``'s ``ru_maxrss``: after ``exec`` Linux carries the
@@ -32,6 +33,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB or bytes
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -40,12 +46,15 @@ def main() -> int:
     args = parser.parse_args()
     store = open_store(args.url, upgrade=False)
     baseline = _rss_mib()
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     report = run_monitor(store, None, args.service, full=args.full)
     wall = time.perf_counter() - t0
+    cpu = _cpu_s() - cpu0
     store.close()
     out = {
         "seconds": wall,
+        "cpu_seconds": cpu,  # this process only: not PostgreSQL's server processes
         "services": [s.__dict__ for s in report.services],
         "baseline_mib": baseline,
         "maxrss_mib": _rss_mib(),
