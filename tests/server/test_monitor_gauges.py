@@ -53,8 +53,7 @@ def test_metrics_show_the_latest_complete_monitor_window(
     try:
         store.monitoring.replace_windows(
             "router",
-            done,
-            current + 1,
+            [(done, current + 1)],
             [
                 {
                     "version": 1,
@@ -83,8 +82,7 @@ def test_metrics_show_the_latest_complete_monitor_window(
         # The tabular service: labels but no calibrator, so no estimated accuracy.
         store.monitoring.replace_windows(
             "tumours",
-            done,
-            done + 1,
+            [(done, done + 1)],
             [
                 {
                     "version": 3,

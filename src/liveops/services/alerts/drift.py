@@ -48,7 +48,7 @@ def drift_values(
 
     column = metric.split(".", 1)[1]
     first, last = int(start.timestamp()) // WINDOW_S, int(end.timestamp()) // WINDOW_S
-    rows = store.monitoring.read_rows(spec.name, first, last, inputs=True)
+    rows = store.monitoring.read_rows(spec.name, [(first, last)], inputs=True)
     current: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         v, a, inputs = r[2], r[3], r[-1]

@@ -408,7 +408,7 @@ def _evidence(
     if span is None:
         return []
     first, end = int(span[0].timestamp()) // WINDOW_S, int(span[1].timestamp()) // WINDOW_S + 1
-    rows = store.monitoring.read_rows(service, first, end, inputs=True)
+    rows = store.monitoring.read_rows(service, [(first, end)], inputs=True)
     versions = set(scope.get("versions") or [])
     in_slice = _slice_filter(store, service, list(scope.get("slices") or ["all"]), project_dir)
     out: list[dict[str, Any]] = []
