@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from liveops.demo.stage_eval import EvaluatedVersion
+    from liveops.demo.stage_week import WeekResult
     from liveops.demo.story import DemoResult
 
 
@@ -23,7 +24,8 @@ def demo(
     json: bool = JSON_OPT,
 ) -> None:
     """Generate data, register datasets, train v1 (production) and v2, evaluate both, review
-    them with two scripted reviewers, and show what happened and what to try next."""
+    them with two scripted reviewers, simulate a week of live traffic on v1 with the monitor
+    watching, and show what happened and what to try next."""
     from rich.console import Console
 
     from liveops.demo.story import run_demo
@@ -37,7 +39,8 @@ def demo(
             status.update(line)
 
         def detail(stage: str, done: int, total: int) -> None:
-            status.update(f"evaluating {stage} {done}/{total}")
+            what = stage if stage.startswith("simulating") else f"evaluating {stage}"
+            status.update(f"{what} {done:,}/{total:,}")
 
         result = run_demo(
             folder,
@@ -64,6 +67,7 @@ def _as_dict(r: DemoResult) -> dict[str, object]:
         "runs": [e.to_dict() for e in r.evaluations],
         "reviews": r.reviews,
         "readiness": {ref: view.to_dict() for ref, view in r.readiness.items()},
+        "week": None if r.week is None else r.week.to_dict(),
     }
 
 
@@ -94,6 +98,9 @@ def _render(r: DemoResult) -> None:
             f"readiness {ref}: [{_READY_STYLE[view.status]}]{view.status}[/], "
             f"{counts['pass']} pass, {counts['fail']} fail, {counts['missing']} missing{reviewed}"
         )
+    if r.week is not None:
+        for part in _week(r.week, SERVICE):
+            out.print(part)
     try:
         where = r.folder.relative_to(Path.cwd())
     except ValueError:
@@ -107,6 +114,7 @@ def _render(r: DemoResult) -> None:
             f"liveops readiness {SERVICE}@2",
             f"liveops versions diff {SERVICE}@1 {SERVICE}@2",
             "liveops audit verify",
+            *(_week_nexts(r.week) if r.week is not None else []),
         ]
     )
     out.print(Panel(nexts, title="next, try", expand=False))
@@ -152,6 +160,115 @@ def _examples_table(ref: str, examples: list[dict[str, object]]) -> Table:
         text = text if len(text) <= 90 else text[:89].rstrip() + "…"
         table.add_row(escape(text), escape(str(x["expected"])), escape(str(x["predicted"])))
     return table
+
+
+def _week_nexts(week: WeekResult) -> list[str]:
+    since = f"--since {week.start[:10]}"
+    return [
+        f"liveops metrics show support-router --metric accuracy --metric estimated.accuracy "
+        f"--metric label_coverage --by slice --window 1d {since}",
+        f"liveops metrics show support-router --window 1h {since}",
+        "liveops monitor status",
+        "liveops simulate support-router --mode covariate_shift:1 --per-day 500 "
+        f"--start {week.end[:10]}",
+    ]
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def _week(week: WeekResult, service: str) -> list[object]:
+    """The week's tables: traffic per day, then quality per day for all answers and for the
+    Spanish slice, then what they show."""
+    from rich.table import Table
+
+    from liveops.demo.stage_week import LABELS
+
+    days = len(week.days)
+    traffic = Table(
+        title=f"a simulated week on {service}@production: {week.answers:,} answers over {days} "
+        f"days ({week.per_day:,} a day, {week.requests:,} requests through a real gateway), "
+        f"{week.labels_sent:,} labels arrived 1 h to 2 days late, {week.labels_pending:,} not yet",
+        title_justify="left",
+    )
+    for col in ("day", "world", "answers", "p95 ms", "cost/answer", *(f"% {x}" for x in LABELS)):
+        traffic.add_column(col, justify="left" if col in ("day", "world") else "right")
+    for d in week.days:
+        traffic.add_row(
+            d.day,
+            d.phase,
+            f"{d.answers:,}",
+            "-" if d.latency_p95_ms is None else f"{d.latency_p95_ms:.1f}",
+            "-" if d.cost_per_request is None else f"{d.cost_per_request:.4f}",
+            *(_pct(d.label_mix.get(x)) for x in LABELS),
+        )
+    parts: list[object] = [traffic]
+    for key, title in (("all", "all answers"), ("spanish", "the spanish slice")):
+        table = Table(
+            title=f"accuracy per day, {title}: realised on the labels that arrived, the "
+            "label-free estimate, and the truth (every answer; only a simulation knows it)",
+            title_justify="left",
+        )
+        for col in (
+            "day",
+            "world",
+            "answers",
+            "labelled %",
+            "realised",
+            "estimated [95 %]",
+            "true",
+        ):
+            table.add_column(col, justify="left" if col in ("day", "world") else "right")
+        for d in week.days:
+            sd = d.slices.get(key)
+            if sd is None:
+                continue
+            iv = "" if sd.interval is None else f" [{sd.interval[0]:.3f}, {sd.interval[1]:.3f}]"
+            table.add_row(
+                d.day,
+                d.phase,
+                f"{sd.answers:,}",
+                _pct(sd.coverage),
+                "-" if sd.accuracy is None else f"{sd.accuracy:.3f}",
+                ("-" if sd.estimated is None else f"{sd.estimated:.3f}") + iv,
+                "-" if sd.true_accuracy is None else f"{sd.true_accuracy:.3f}",
+            )
+        parts.append(table)
+    parts += _week_story(week)
+    return parts
+
+
+def _week_story(week: WeekResult) -> list[str]:
+    """What the tables show, in numbers read from them."""
+    lines: list[str] = []
+    for phase, verdict in (
+        ("covariate_shift", "the estimate follows the truth before the labels arrive"),
+        ("new_world", "the estimate cannot see a change in what the right answer is; labels do"),
+    ):
+        days = [d for d in week.days if d.phase == phase]
+        sl = [d.slices["spanish"] for d in days if "spanish" in d.slices]
+        al = [d.slices["all"] for d in days if "all" in d.slices]
+        if not sl or not al:
+            continue
+        est = [s.estimated for s in al if s.estimated is not None]
+        true = [s.true_accuracy for s in al if s.true_accuracy is not None]
+        real = [s.accuracy for s in al if s.accuracy is not None]
+        if not est or not true:
+            continue
+        e, t = sum(est) / len(est), sum(true) / len(true)
+        r = f", realised on its labels {sum(real) / len(real):.3f}" if real else ""
+        lines.append(
+            f"{phase}: estimated accuracy {e:.3f}, true {t:.3f}{r} "
+            f"({abs(e - t) * 100:.1f} points apart): {verdict}"
+        )
+        new = sum(d.new_labels for d in days)
+        if new:
+            lines.append(
+                f"  {new:,} of its labels name a route v1 does not know (only labels say so: "
+                "`liveops predictions labels support-router`)"
+            )
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -49,6 +49,7 @@ def _register_commands() -> None:
         review_cmds,
         serve_cmd,
         service_cmds,
+        simulate_cmd,
     )
 
     for module in (
@@ -67,6 +68,7 @@ def _register_commands() -> None:
         feedback_cmds,
         alert_cmds,
         incident_cmds,
+        simulate_cmd,
     ):
         module.register(app)
 

@@ -1,9 +1,10 @@
 """The demo story, stage by stage: data, datasets, v1 live, a retrained v2, their evaluation,
-a small human review and launch readiness.
+a small human review and launch readiness, then a simulated week of live traffic on v1 and
+what the monitor saw.
 
 Each stage skips what is already done, so running the demo again is safe; ``reset`` starts
 over. Stages after registration live in modules of their own (``stage_eval``,
-``stage_review``); later rounds add serving, rollouts and monitoring the same way.
+``stage_review``, ``stage_week``); later rounds add rollouts the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from liveops.core.readiness import Readiness
 from liveops.core.records import DatasetRecord, VersionRecord
 from liveops.demo.stage_eval import Detail, EvaluatedVersion, run_eval_stage
 from liveops.demo.stage_review import run_review_stage
+from liveops.demo.stage_week import WeekResult, run_week_stage
 from liveops.services.datasets import add_dataset
 from liveops.services.registry import apply_project, load_project, register_version, set_alias
 from liveops.store import Store, open_store
@@ -40,6 +42,7 @@ class DemoResult:
     evaluations: list[EvaluatedVersion] = field(default_factory=list)
     reviews: dict[str, str] = field(default_factory=dict)  # version ref -> review id
     readiness: dict[str, Readiness] = field(default_factory=dict)
+    week: WeekResult | None = None
 
 
 def run_demo(
@@ -89,6 +92,8 @@ def run_demo(
     result.evaluations = evaluated.evaluated
     reviewed = run_review_stage(store, folder, [v1.ref, v2.ref], actor=actor, progress=step)
     result.reviews, result.readiness = reviewed.reviews, reviewed.readiness
+    # v1 (production) meets a week of live traffic, the last days shifted; the monitor watches.
+    result.week = run_week_stage(store, folder, SERVICE, seed=seed, step=step, detail=detail)
     result.versions = store.registry.list_versions(SERVICE)
     result.aliases = store.registry.aliases_of(SERVICE)
     store.close()

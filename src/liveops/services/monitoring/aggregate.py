@@ -130,7 +130,8 @@ def columns_of(
         for f in extra:
             segments[f] = [None if (v := seg.get(f)) is None else str(v) for seg in parsed]
     segments = {f: segments[f] for f in segment_fields}
-    inputs = [_json(x) or {} for x in col[16]] if n and rows[0][16] is not None else None
+    # No rows (a span with nothing logged) has no inputs either: an empty list, not None.
+    inputs = ([_json(x) or {} for x in col[16]] if rows[0][16] is not None else None) if n else []
     return Columns(
         n=n,
         window=np.fromiter(w, dtype=np.int64, count=n),

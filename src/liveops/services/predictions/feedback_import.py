@@ -35,7 +35,7 @@ from liveops.services.predictions.outcomes import apply_outcome, check_outcome
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 
-__all__ = ["ImportReport", "Rejected", "import_feedback", "read_rows"]
+__all__ = ["ImportReport", "Rejected", "import_feedback", "import_feedback_rows", "read_rows"]
 
 CHUNK = 2000
 Progress = Callable[[int, int], None]
@@ -172,8 +172,40 @@ def import_feedback(
 
     ``source`` is used for rows without a ``source`` column; a row without ``time`` gets the
     clock's time."""
-    rows = read_rows(path)
-    report = ImportReport(str(path), rows=len(rows))
+    report = import_feedback_rows(
+        store,
+        read_rows(path),
+        name=str(path),
+        source=source,
+        clock=clock,
+        chunk=chunk,
+        progress=progress,
+    )
+    if rejects_file is not None:
+        if report.rejected:
+            with rejects_file.open("wb") as f:
+                for r in report.rejected:
+                    f.write(orjson.dumps(r.to_dict(), default=str) + b"\n")
+            report.rejects_file = str(rejects_file)
+        else:
+            rejects_file.unlink(missing_ok=True)  # a stale one would describe another run
+    return report
+
+
+def import_feedback_rows(
+    store: Store,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    name: str = "rows",
+    source: str = "import",
+    clock: Clock | None = None,
+    chunk: int = CHUNK,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """:func:`import_feedback` on rows already read (``prediction_id``, ``label`` or
+    ``outcome``, optional ``time``, ``source``, ``value``), with the same checks: what a
+    program that batches labels (a ticketing system's export, a simulation) calls."""
+    report = ImportReport(name, rows=len(rows))
     now = (clock or SystemClock()).now()
     checked: dict[tuple[str, str, str], _Row] = {}
     for i, raw in enumerate(rows):
@@ -199,14 +231,6 @@ def import_feedback(
     if not todo and progress is not None:
         progress(len(rows), len(rows))
     report.rejected.sort(key=lambda r: r.line)
-    if rejects_file is not None:
-        if report.rejected:
-            with rejects_file.open("wb") as f:
-                for r in report.rejected:
-                    f.write(orjson.dumps(r.to_dict(), default=str) + b"\n")
-            report.rejects_file = str(rejects_file)
-        else:
-            rejects_file.unlink(missing_ok=True)  # a stale one would describe another run
     return report
 
 
