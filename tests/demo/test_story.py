@@ -1,5 +1,6 @@
 """`liveops demo` end to end: the registry it leaves, the evaluation of v1 and v2, the review
-and readiness stages, a safe re-run, and --reset."""
+and readiness stages, the simulated week and what the monitor saw of it, a safe re-run, and
+--reset."""
 
 from __future__ import annotations
 
@@ -72,7 +73,50 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert first["readiness"]["support-router@1"]["status"] == "pass"
     assert first["readiness"]["support-router@2"]["status"] == "fail"
 
+    # The week: eight simulated days on v1 through a real gateway, read back from the monitor.
+    week = first["week"]
+    assert [day["phase"] for day in week["days"]] == ["normal"] * 5 + ["covariate_shift"] * 2 + [
+        "new_world"
+    ]
+    assert week["answers"] == 8 * week["per_day"]
+    assert [day["answers"] for day in week["days"]] == [week["per_day"]] * 8
+    spanish = [day["slices"]["spanish"]["answers"] for day in week["days"]]
+    assert spanish[5] > 3 * spanish[0]  # covariate_shift: 45 % Spanish against 13 %
+    assert week["labels_sent"] > 0
+    assert week["labels_pending"] > 0  # the last day's labels have not all arrived
+    coverage = [day["slices"]["all"]["coverage"] for day in week["days"]]
+    assert coverage[-1] < coverage[0]
+    for day in week["days"]:
+        for scope in ("all", "spanish"):
+            sd = day["slices"][scope]
+            assert sd["estimated"] is not None
+            lo, hi = sd["interval"]
+            assert lo <= sd["estimated"] <= hi
+            assert sd["true_accuracy"] is not None
+    # new_world: labels name a route v1 does not know; the estimate stays where it was.
+    assert week["days"][-1]["new_labels"] > 0
+    assert all(day["new_labels"] == 0 for day in week["days"][:-1])
+
     d = tmp_path / "d"
+    # The monitor's own reader gives the same day buckets the demo shows.
+    shown_week = run_cli(
+        "metrics",
+        "show",
+        "support-router",
+        "--metric",
+        "volume",
+        "--by",
+        "slice",
+        "--window",
+        "1d",
+        "--since",
+        week["start"],
+        "--json",
+        cwd=d,
+    )
+    assert shown_week.code == 0, shown_week.err
+    volume = next(r for r in shown_week.json()["rows"] if r["key"] == "all")
+    assert volume["values"][:8] == [week["per_day"]] * 8
     runs = run_cli("runs", "list", "--json", cwd=d).json()
     assert sorted(x["id"] for x in runs) == sorted([run1["run"], run2["run"]])
     shown = run_cli("runs", "show", run2["run"], "--json", cwd=d)
@@ -94,7 +138,12 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert SPANISH in out
     assert "gets these wrong (slice:spanish)" in out
     assert " ".join(examples[0]["text"].split()[:3]) in out
+    assert "a simulated week on support-router@production" in out
+    assert "the spanish slice" in out
+    assert "new_world: estimated accuracy" in out
     for command in (
+        "liveops metrics show support-router --metric accuracy --metric",
+        "liveops monitor status",
         "liveops eval support-router@2 --baseline 1 --html report.html",
         "liveops runs list",
         f"liveops review show {review}",

@@ -244,7 +244,7 @@ def _week_story(week: WeekResult) -> list[str]:
     lines: list[str] = []
     for phase, verdict in (
         ("covariate_shift", "the estimate follows the truth before the labels arrive"),
-        ("new_world", "the estimate cannot see a change in what the right answer is; labels do"),
+        ("new_world", "the estimate cannot see a change in what the right answer is"),
     ):
         days = [d for d in week.days if d.phase == phase]
         sl = [d.slices["spanish"] for d in days if "spanish" in d.slices]
@@ -265,8 +265,8 @@ def _week_story(week: WeekResult) -> list[str]:
         new = sum(d.new_labels for d in days)
         if new:
             lines.append(
-                f"  {new:,} of its labels name a route v1 does not know (only labels say so: "
-                "`liveops predictions labels support-router`)"
+                f"  labels do: {new:,} of them name a route v1 does not know "
+                "(`liveops predictions labels support-router`)"
             )
     return lines
 

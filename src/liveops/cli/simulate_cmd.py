@@ -99,6 +99,8 @@ def simulate(
         from liveops.services.simulation import file_source
 
         source = file_source(store, seed=seed, cwd=cli.project_dir)
+    for phase in phases:  # a bad source is said now, before a gateway starts
+        source(phase.name, 1, 0)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
