@@ -8,6 +8,9 @@ every message says what happened; ``hint`` says what to do next.
 
     LiveopsError                      4xx/5xx   exit 4
     ├── UsageError                    400       exit 2   a command or request is malformed
+    ├── UnauthenticatedError          401       exit 4   no API key, or one that is unknown,
+    │                                                    revoked or expired
+    ├── ForbiddenError                403       exit 4   the key's role does not allow this
     ├── NotFoundError                 404       exit 4
     │   ├── ServiceNotFound
     │   ├── VersionNotFound
@@ -24,6 +27,7 @@ every message says what happened; ``hint`` says what to do next.
     ├── StoreUnavailableError         503       exit 4   the database cannot be reached
     ├── ModelUnavailableError         503       exit 4   no model or fallback can answer now
     └── OverloadedError               429       exit 4   back-pressure: try again later
+        └── RateLimitedError                               a key (or address) over its rate
 
 The exit codes are mapped in one place, ``liveops.cli.main.error_exit_code``. A failed check is
 not an error: checked conditions (gates, readiness, ``audit verify``) report their verdict as
@@ -39,6 +43,7 @@ __all__ = [
     "ConflictError",
     "DatasetFileError",
     "DatasetNotFound",
+    "ForbiddenError",
     "IntegrityError",
     "InvalidInputError",
     "LiveopsError",
@@ -49,8 +54,10 @@ __all__ = [
     "OverloadedError",
     "ProjectFileError",
     "ProjectNotFound",
+    "RateLimitedError",
     "ServiceNotFound",
     "StoreUnavailableError",
+    "UnauthenticatedError",
     "UsageError",
     "VersionNotFound",
 ]
@@ -83,6 +90,16 @@ class LiveopsError(Exception):
 class UsageError(LiveopsError):
     status = 400
     code = "usage"
+
+
+class UnauthenticatedError(LiveopsError):
+    status = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(LiveopsError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFoundError(LiveopsError):
@@ -159,3 +176,7 @@ class OverloadedError(LiveopsError):
     def __init__(self, message: str, *, retry_after_s: float = 1.0, hint: str | None = None):
         super().__init__(message, hint=hint, retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s
+
+
+class RateLimitedError(OverloadedError):
+    code = "rate_limited"

@@ -123,9 +123,11 @@ def start_server(
     sink: str | None = None,
     database_url: str | None = None,
     ready: bool = True,
+    auth: bool = False,
 ) -> Server:
     """``liveops serve`` on ``project``, once /readyz says ready (``ready=False``: once it
-    reports on the services, ready or not)."""
+    reports on the services, ready or not). Without keys (``--no-auth``, on loopback) unless
+    ``auth``: the tests of keys and roles ask for them."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
     env.pop("LIVEOPS_DATABASE_URL", None)
@@ -135,6 +137,8 @@ def start_server(
     if sink == "file":
         env["LIVEOPS_PREDICTION_SINK"] = "tests.server.file_sink:open_file_sink"
     args = [str(LIVEOPS), "serve", "--port", str(port), "--poll-s", "0.2", *extra]
+    if not auth:
+        args.append("--no-auth")
     log = open(project / f"server-{port}.log", "wb")  # noqa: SIM115 - kept open for the child
     proc = subprocess.Popen(
         args, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

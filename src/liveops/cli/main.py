@@ -42,6 +42,7 @@ def _register_commands() -> None:
         feedback_cmds,
         incident_cmds,
         init_cmd,
+        key_cmds,
         monitor_cmds,
         prediction_cmds,
         registry_cmds,
@@ -69,6 +70,7 @@ def _register_commands() -> None:
         alert_cmds,
         incident_cmds,
         simulate_cmd,
+        key_cmds,
     ):
         module.register(app)
 

@@ -59,6 +59,17 @@ def serve(
     alias: str = typer.Option(
         "production", "--alias", help="The alias to serve (staging: a release's smoke test)."
     ),
+    no_auth: bool = typer.Option(
+        False,
+        "--no-auth",
+        help="Take requests without an API key: refused unless --host is a loopback address.",
+    ),
+    key_rate: float | None = typer.Option(
+        None, "--key-rate", min=0.001, help="Requests per second per key (default: no limit)."
+    ),
+    key_burst: float | None = typer.Option(
+        None, "--key-burst", min=1, help="Requests a key may send at once (default: --key-rate)."
+    ),
 ) -> None:
     """Serve every service whose production alias (or --alias) is set, until Ctrl-C."""
     import uvicorn
@@ -67,17 +78,25 @@ def serve(
 
     check_name(alias, "alias")
     cli = make_cli(ctx, False, None)
+    if no_auth and not is_loopback(host):
+        raise UsageError(
+            f"--no-auth is refused on {host}: without keys anyone who reaches the port could "
+            "predict, read the log and flip the kill switch; only a loopback address may",
+            hint="create keys (`liveops keys create NAME --role ROLE --owner PERSON`) and leave "
+            "out --no-auth, or serve on --host 127.0.0.1",
+        )
     if allow_time_override and not is_loopback(host):
-        # Until API keys exist anyone who reaches the port could rewrite the log's timeline.
+        # Even behind admin keys: a replay rewrites the log's timeline; keep it on one machine.
         raise UsageError(
             f"--allow-time-override is refused on {host}: only a loopback address may take a "
-            "request's time, since any caller could then write answers into the past",
+            "request's time, since a caller could then write answers into the past",
             hint="serve the replay on --host 127.0.0.1 (or ::1), or leave out "
             "--allow-time-override",
         )
     runner = _monitor_runner(cli, monitor_every) if monitor_every else None
     _check_port(host, port)
     _report_services(cli, alias)
+    _report_auth(cli, not no_auth, allow_time_override)
     options = {
         "announce": True,
         "project_dir": str(cli.project_dir),
@@ -89,6 +108,9 @@ def serve(
         "tick_s": tick_s,
         "allow_time_override": allow_time_override,
         "alias": alias,
+        "auth": not no_auth,
+        "key_rate": key_rate,
+        "key_burst": key_burst,
     }
     os.environ[ENV_OPTIONS] = json.dumps(options)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -225,6 +247,31 @@ def _report_services(cli: Cli, alias: str = "production") -> None:
             if services
             else "nothing to serve yet: no services applied (`liveops service apply`)"
         )
+
+
+def _report_auth(cli: Cli, auth: bool, time_override: bool) -> None:
+    """Say whether requests need keys, and how to get one when none exists yet."""
+    if not auth:
+        cli.note("no API keys needed (--no-auth, loopback only)")
+        return
+    try:
+        store = cli.store()
+    except StoreUnavailableError:
+        return
+    try:
+        now = store.clock.now()
+        live = [k for k in store.keys.records() if k.active(now)]
+    finally:
+        store.close()
+    if not live:
+        cli.note(
+            "requests need an API key and none exists yet: `liveops keys create NAME --role "
+            "predictor --owner PERSON` prints one (docs/access.md)"
+        )
+    else:
+        cli.note(f"requests need an API key ({len(live)} active; `liveops keys list`)")
+    if time_override:
+        cli.note("X-Liveops-Time is taken from admin keys only")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,10 +33,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from liveops.core.access import PUBLIC
 from liveops.core.clock import AdvancingClock, Clock, FixedClock
 from liveops.core.serving.prediction import PredictionSink
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
+from liveops.server.access import check_scope, error_response, guarded, retry_headers
+from liveops.server.manage import management_routes
 from liveops.server.metrics import CONTENT_TYPE_LATEST, render_metrics
+from liveops.server.oip import oip_routes
 from liveops.server.openapi import openapi_document
 from liveops.services.serving import Gateway, ServeOptions
 from liveops.store import Store, open_store
@@ -50,6 +54,9 @@ ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"
 ENV_SINK = "LIVEOPS_PREDICTION_SINK"  # module:callable(store, project_dir) -> PredictionSink
 PREFIX = b"/v1/services/"
 JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class _TooLarge(Exception):
@@ -92,6 +99,8 @@ class GatewayApp:
                 )
                 status = 405
                 return
+            if gw.auth is not None:  # the key first: nothing of the body is read without it
+                check_scope(gw, scope, "predict")
             body = await _read_body(scope, receive, self.body_limit)
             try:
                 data = orjson.loads(body)
@@ -113,10 +122,7 @@ class GatewayApp:
             await _send(send, 413, orjson.dumps({**err.to_dict(), "error": "too_large"}))
         except LiveopsError as exc:
             status = exc.status
-            extra: list[tuple[bytes, bytes]] = []
-            retry = getattr(exc, "retry_after_s", None)
-            if retry is not None or status == 503:
-                extra.append((b"retry-after", str(max(1, round(retry or 1))).encode()))
+            extra = [(k.encode(), v.encode()) for k, v in retry_headers(exc).items()]
             await _send(send, status, _error_body(exc), extra)
         finally:
             m = gw.metrics
@@ -227,9 +233,7 @@ async def _send(
 
 
 def _rest_app(gateway: Gateway) -> Starlette:
-    def error(exc: LiveopsError) -> JSONResponse:
-        headers = {"retry-after": "1"} if exc.status in (429, 503) else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    error = error_response
 
     async def healthz(request: Request) -> Response:
         up = round(time.monotonic() - gateway.started_at, 3)
@@ -247,7 +251,13 @@ def _rest_app(gateway: Gateway) -> Starlette:
 
     async def openapi(request: Request) -> Response:
         return Response(
-            orjson.dumps(openapi_document(gateway.services, gateway.options.allow_time_override)),
+            orjson.dumps(
+                openapi_document(
+                    gateway.services,
+                    gateway.options.allow_time_override,
+                    auth=gateway.auth is not None,
+                )
+            ),
             media_type="application/json",
         )
 
@@ -274,21 +284,23 @@ def _rest_app(gateway: Gateway) -> Starlette:
         finally:
             await run_in_threadpool(gateway.stop)
 
+    def route(path: str, permission: str, handler: Handler, method: str = "GET") -> Route:
+        return Route(path, guarded(gateway, permission, handler), methods=[method])
+
     return Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/v1/feedback", feedback, methods=["POST"]),
-            Route("/v1/outcomes", outcomes, methods=["POST"]),
+            route("/healthz", PUBLIC, healthz),
+            route("/readyz", PUBLIC, readyz),
+            route("/metrics", "read", metrics),
+            route("/openapi.json", PUBLIC, openapi),
+            route("/v1/feedback", "predict", feedback, "POST"),
+            route("/v1/outcomes", "predict", outcomes, "POST"),
+            *oip_routes(gateway),
+            *management_routes(gateway),
         ],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )
-
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def _json_body(request: Request, what: str) -> Any:

@@ -12,8 +12,12 @@ schemathesis) sees exactly what the gateway accepts.
 ...      output: {labels: [a, b]}}
 ... ''').services[0]
 >>> doc = openapi_document({"echo": ServedService.build("echo", spec, "h", False, 1)})
->>> sorted(doc["paths"])
-['/healthz', '/readyz', '/v1/feedback', '/v1/outcomes', '/v1/services/echo/predict']
+>>> [p for p in sorted(doc["paths"]) if not p.startswith(("/v1/services/{", "/v2"))][:6]
+['/healthz', '/readyz', '/v1/datasets', '/v1/datasets/{ref}', '/v1/feedback', '/v1/keys']
+>>> doc["paths"]["/v1/services/echo/predict"]["post"]["operationId"]
+'predict_echo'
+>>> doc["security"], doc["paths"]["/healthz"]["get"]["security"]
+([{'key': []}], [])
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from liveops.core.serving.inputs import input_schema
+from liveops.server.manage import management_paths
 from liveops.services.serving import ServedService
 
 __all__ = ["openapi_document"]
@@ -141,10 +146,11 @@ _TIME_HEADER = {
 
 
 def openapi_document(
-    services: Mapping[str, ServedService], time_override: bool = False
+    services: Mapping[str, ServedService], time_override: bool = False, auth: bool = True
 ) -> dict[str, Any]:
     """The document for the services served now (a service without production is left out).
-    ``time_override``: the gateway takes the ``X-Liveops-Time`` header (documented then)."""
+    ``time_override``: the gateway takes the ``X-Liveops-Time`` header (documented then);
+    ``auth``: routes need an API key (a bearer token), except the public ones."""
     paths: dict[str, Any] = {
         f"/v1/services/{name}/predict": _predict_op(svc)
         for name, svc in sorted(services.items())
@@ -253,9 +259,85 @@ def openapi_document(
             if path.startswith("/v1/"):
                 op = paths[path]["post"]
                 op["parameters"] = [*op.get("parameters", []), _TIME_HEADER]
-    return {
+    paths.update(oip_paths())
+    paths.update(management_paths())
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "liveops gateway", "version": "1"},
         "paths": paths,
         "components": {"schemas": {"Error": _ERROR}},
     }
+    if auth:
+        doc["components"]["securitySchemes"] = {"key": {"type": "http", "scheme": "bearer"}}
+        doc["security"] = [{"key": []}]
+        for path in PUBLIC_PATHS:
+            for op in paths.get(path, {}).values():
+                op["security"] = []
+    return doc
+
+
+PUBLIC_PATHS = ("/healthz", "/readyz", "/v2", "/v2/health/live", "/v2/health/ready")
+
+
+def oip_paths() -> dict[str, Any]:
+    """The Open Inference Protocol v2 routes (server/oip.py)."""
+    obj = {"application/json": {"schema": {"type": "object"}}}
+    err = {"description": "Error", "content": obj}
+
+    def get(op_id: str, what: str, *codes: int) -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": op_id,
+                "summary": what,
+                "responses": {"200": {"description": what, "content": obj}}
+                | {str(c): err for c in codes},
+            }
+        }
+
+    name = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+    tensor = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer"}},
+            "datatype": {"type": "string"},
+            "data": {"type": "array"},
+        },
+        "required": ["name", "shape", "datatype"],
+    }
+    infer = {
+        "post": {
+            "operationId": "oip_infer",
+            "summary": "Open Inference Protocol v2 inference (same checks, decision and log)",
+            "parameters": name,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "inputs": {"type": "array", "items": tensor, "minItems": 1},
+                                "outputs": {"type": "array", "items": {"type": "object"}},
+                            },
+                            "required": ["inputs"],
+                        }
+                    }
+                },
+            },
+            "responses": {"200": {"description": "Outputs", "content": obj}}
+            | {str(c): err for c in (400, 401, 403, 404, 422, 429, 503)},
+        }
+    }
+    out = {
+        "/v2": get("oip_server", "Server metadata"),
+        "/v2/health/live": get("oip_live", "The process is up"),
+        "/v2/health/ready": get("oip_ready", "Models loaded", 503),
+        "/v2/models/{name}": get("oip_model", "Model metadata", 401, 403, 404),
+        "/v2/models/{name}/ready": get("oip_model_ready", "Model ready", 401, 403, 404, 503),
+        "/v2/models/{name}/infer": infer,
+    }
+    for path in ("/v2/models/{name}", "/v2/models/{name}/ready"):
+        out[path]["get"]["parameters"] = name
+    return out

@@ -1,5 +1,5 @@
 """Persistence: one :class:`Store` gathers the aggregates (registry, datasets, audit, artifacts,
-evaluation, review, predictions, monitoring, releases).
+evaluation, review, predictions, monitoring, releases, API keys).
 
 >>> import tempfile
 >>> store = open_store("sqlite://", artifacts_root=Path(tempfile.mkdtemp()))
@@ -27,6 +27,7 @@ from liveops.store.audit import AuditStore
 from liveops.store.datasets import DatasetStore
 from liveops.store.db import connect, default_url, is_sqlite, make_engine, unavailable
 from liveops.store.evaluation import EvaluationStore
+from liveops.store.keys import KeyStore
 from liveops.store.monitoring import MonitoringStore
 from liveops.store.outcomes import OutcomeStore
 from liveops.store.predictions import PredictionStore
@@ -41,6 +42,7 @@ __all__ = [
     "AuditStore",
     "DatasetStore",
     "EvaluationStore",
+    "KeyStore",
     "MonitoringStore",
     "OutcomeStore",
     "PredictionStore",
@@ -73,6 +75,7 @@ class Store:
         self.outcomes = OutcomeStore(engine, self.predictions)
         self.releases = ReleaseStore(engine)
         self.alerts = AlertStore(engine)
+        self.keys = KeyStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

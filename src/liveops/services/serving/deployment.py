@@ -44,6 +44,12 @@ class ServeOptions:
     allow_time_override: bool = False
     # The alias this gateway serves: production, or e.g. staging for a release's smoke test.
     alias: str = "production"
+    # Requests need an API key (docs/access.md); `liveops serve --no-auth` (loopback only) not.
+    auth: bool = True
+    # The default per-key rate limit (requests per second, a token bucket of `key_burst`); a
+    # key's own rate wins. None: no limit but the key's own.
+    key_rate: float | None = None
+    key_burst: float | None = None
 
     def serving(self, spec: ServingSpec) -> ServingSpec:
         over = {

@@ -34,6 +34,7 @@ from liveops.errors import (
     OverloadedError,
     ServiceNotFound,
 )
+from liveops.services.access import Authenticator
 from liveops.services.serving.answers import Answer, AnswerBatch
 from liveops.services.serving.batching import ABANDONED, Job, claim
 from liveops.services.serving.deployment import Deployment, FallbackFor, ModelFailure, ServeOptions
@@ -84,6 +85,12 @@ class Gateway:
             simulated=not self.wall_clock,
         )
         self.metrics = GatewayMetrics()
+        # API keys from memory, refreshed by the poller (None: --no-auth, loopback only).
+        self.auth: Authenticator | None = (
+            Authenticator(rate_per_s=self.options.key_rate, burst=self.options.key_burst)
+            if self.options.auth
+            else None
+        )
         self.failures = ChainFailures(self.metrics)
         self.router = Router(project_dir, self.options, self.failures)
         self.store: Store | None = None
@@ -142,6 +149,8 @@ class Gateway:
                     self.store = self._open_store()
                 if self.sink is None:
                     self.sink = self._open_sink(self.store, self.project_dir)
+                if self.auth is not None:  # first: a revoke must not wait on model loading
+                    self.auth.refresh(self.store)
                 self.refresh()
                 self.database_ok = True
             except Exception as exc:  # keep serving what is loaded; say why on the log
