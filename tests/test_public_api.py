@@ -12,7 +12,8 @@ import liveops
 pytestmark = pytest.mark.smoke
 
 EXPECTED = [
-    "BatchOutput", "DatasetRecord", "DecisionSettings", "LiveopsError", "Model", "Project",
+    "BatchOutput", "Client", "DatasetRecord", "DecisionSettings", "LiveopsError", "Model",
+    "Prediction", "Project",
     "ServiceSpec", "Store", "VersionRecord", "__version__", "add_dataset", "apply_project",
     "decide", "diff_versions", "find_sensitive", "list_versions", "load_model", "load_project",
     "load_records", "open_store", "parse_project", "redact", "register_version",
@@ -30,7 +31,8 @@ def test_import_is_light() -> None:
     """`import liveops` loads none of the heavy packages (they load on first use)."""
     code = (
         "import sys, liveops; heavy = {'sqlalchemy', 'sklearn', 'pandas', 'numpy', 'typer',"
-        " 'rich', 'pydantic', 'scipy'}; print(sorted(heavy & set(sys.modules)))"
+        " 'rich', 'pydantic', 'scipy', 'httpx', 'tenacity'};"
+        " print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -46,14 +46,19 @@ _EXPORTS: dict[str, str] = {
     "redact": "liveops.core.sensitive",
     # errors
     "LiveopsError": "liveops.errors",
+    # the gateway from Python
+    "Client": "liveops.client",
+    "Prediction": "liveops.client",
 }
 
 __all__ = [
     "BatchOutput",
+    "Client",
     "DatasetRecord",
     "DecisionSettings",
     "LiveopsError",
     "Model",
+    "Prediction",
     "Project",
     "ServiceSpec",
     "Store",
@@ -92,6 +97,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from liveops.client import Client, Prediction
     from liveops.core.diff import diff_versions
     from liveops.core.model import BatchOutput, Model
     from liveops.core.project import Project, ServiceSpec, parse_project

@@ -4,7 +4,10 @@
 each worker process (``liveops serve`` puts the settings in ``LIVEOPS_SERVE_OPTIONS``).
 
 Routes: ``POST /v1/services/{name}/predict``, ``POST /v1/feedback``, ``POST /v1/outcomes``,
-``GET /healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``. With the gateway's
+``GET /healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``, the Open Inference Protocol
+under ``/v2`` (``oip.py``) and the management API under ``/v1`` (``manage.py``). Every route
+states its permission; requests carry an API key unless the gateway runs with ``--no-auth``
+(``access.py``, docs/access.md). With the gateway's
 ``allow_time_override``, predict, feedback and outcomes take the request's time from the
 ``X-Liveops-Time`` header (ISO-8601 or seconds since the epoch); without it, that header is a
 400. Models load in the background after the
@@ -37,7 +40,13 @@ from liveops.core.access import PUBLIC
 from liveops.core.clock import AdvancingClock, Clock, FixedClock
 from liveops.core.serving.prediction import PredictionSink
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
-from liveops.server.access import check_scope, error_response, guarded, retry_headers
+from liveops.server.access import (
+    check_scope,
+    error_response,
+    guarded,
+    permission_of,
+    retry_headers,
+)
 from liveops.server.manage import management_routes
 from liveops.server.metrics import CONTENT_TYPE_LATEST, render_metrics
 from liveops.server.oip import oip_routes
@@ -70,6 +79,17 @@ class GatewayApp:
         self.gateway = gateway
         self.body_limit = gateway.options.body_limit
         self.rest = _rest_app(gateway)
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """``(method, path, permission)`` of every route (docs/access.md lists them; a test
+        walks each with every role). A route without a stated permission is a bug: it says
+        ``None`` here and the test fails."""
+        out = [("POST", "/v1/services/{name}/predict", "predict")]
+        for route in self.rest.routes:
+            if isinstance(route, Route):
+                for method in sorted((route.methods or set()) - {"HEAD"}):
+                    out.append((method, route.path, str(permission_of(route.endpoint))))
+        return out
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
