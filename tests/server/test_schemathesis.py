@@ -9,19 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import Server
+from liveops.services.access import create_key
+from liveops.store import open_store
+from tests.server.conftest import Server, make_project
 
 pytestmark = pytest.mark.slow
 
 
 def test_schemathesis_finds_no_server_error(serve: Callable[..., Server], tmp_path: Path) -> None:
-    server = serve()
+    """The whole document (predict, feedback, the management API, the OIP routes) with an
+    admin key, so every route is reached past its key check."""
+    project = make_project(tmp_path / "proj")
+    store = open_store(project_dir=project)
+    key = create_key(store, "schemathesis", role="admin", owner="qa", actor="t").token
+    store.close()
+    server = serve(project=project, auth=True)
     st = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
         [
             str(st),
             "run",
             f"{server.url}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {key}",
             "--checks",
             "not_a_server_error",
             "--max-examples",

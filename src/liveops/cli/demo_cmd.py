@@ -68,7 +68,20 @@ def _as_dict(r: DemoResult) -> dict[str, object]:
         "reviews": r.reviews,
         "readiness": {ref: view.to_dict() for ref, view in r.readiness.items()},
         "week": None if r.week is None else r.week.to_dict(),
+        "key": r.key,
+        "curl": curl_line(r.key),
     }
+
+
+def curl_line(key: str, port: int = 8000) -> str:
+    """The request the demo suggests once `liveops serve` runs, with the demo's key."""
+    from liveops.demo.story import SERVICE
+
+    return (
+        f"curl -s localhost:{port}/v1/services/{SERVICE}/predict "
+        f"-H 'authorization: Bearer {key}' -H 'content-type: application/json' "
+        """-d '{"inputs": {"text": "I was charged twice this month", "channel": "email"}}'"""
+    )
 
 
 def _render(r: DemoResult) -> None:
@@ -118,6 +131,9 @@ def _render(r: DemoResult) -> None:
         ]
     )
     out.print(Panel(nexts, title="next, try", expand=False))
+    # Printed whole, not in the panel: a wrapped line would not paste.
+    out.print("serve it (requests need an API key; the demo made this one):", soft_wrap=True)
+    out.print(f"liveops serve --port 8000 &\n{curl_line(r.key)}", soft_wrap=True, markup=False)
 
 
 _READY_STYLE = {"pass": "green", "fail": "bold red", "missing": "yellow"}

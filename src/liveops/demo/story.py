@@ -43,6 +43,7 @@ class DemoResult:
     reviews: dict[str, str] = field(default_factory=dict)  # version ref -> review id
     readiness: dict[str, Readiness] = field(default_factory=dict)
     week: WeekResult | None = None
+    key: str = ""  # a predictor key made for this run's curl line (the last run's is revoked)
 
 
 def run_demo(
@@ -96,8 +97,23 @@ def run_demo(
     result.week = run_week_stage(store, folder, SERVICE, seed=seed, step=step, detail=detail)
     result.versions = store.registry.list_versions(SERVICE)
     result.aliases = store.registry.aliases_of(SERVICE)
+    result.key = _demo_key(store, actor)
     store.close()
     return result
+
+
+DEMO_KEY = "demo-curl"
+
+
+def _demo_key(store: Store, actor: str) -> str:
+    """A fresh predictor key for the curl line the demo prints (a key is shown only when it is
+    made, so each run makes one and revokes the one before)."""
+    from liveops.services.access import create_key, list_keys, revoke_key
+
+    if any(k.name == DEMO_KEY for k in list_keys(store, include_revoked=False)):
+        revoke_key(store, DEMO_KEY, actor=actor, reason="the demo made a new one")
+    made = create_key(store, DEMO_KEY, role="predictor", owner=actor, actor=actor)
+    return made.token
 
 
 class _Stepper:
