@@ -53,6 +53,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="log: the prediction log (default); file: the gateway tests' file sink, to "
         "measure the gateway without the database log",
     )
+    p.add_argument(
+        "--liveops-auth",
+        choices=("on", "off"),
+        default="on",
+        help="on: `liveops serve` requires keys and wrk sends one (the default, as served); "
+        "off: --no-auth, to measure what checking keys costs",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = p.parse_args(argv)
     args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 5)
@@ -104,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     names = [n for n in args.targets.split(",") if n]
     prepare.ensure_demo(ws, say)
+    if args.liveops_auth == "on" and "liveops" in names and not args.standin:
+        ws.liveops_key = prepare.liveops_key(ws, say)
     targets = choose_targets(names, ws, args.standin)
     if "mlflow" in names:
         prepare.ensure_venv(ws, "mlflow", say)
@@ -152,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python bench/run.py serving "
         + " ".join(sys.argv[1:] if argv is None else argv),
         "liveops_sink": args.liveops_sink if subject == "liveops" else "stand-in",
+        "liveops_auth": args.liveops_auth,
         "settings": {
             "warmup_s": args.warmup,
             "duration_s": args.duration,

@@ -79,6 +79,7 @@ def run_wrk(
     cmd = [wrk_path(), "-t", "1", "-c", str(connections), "-d", f"{whole}s", "--latency"]
     cmd += ["--timeout", "10s", "-s", str(LUA), url, "--", str(bodies)]
     cmd += [str(ids_prefix) if ids_prefix else ""]
+    cmd += [str(server.extra.get("authorization") or "")]  # every target gets the argument
     session = server.process.pid
     with tempfile.TemporaryFile() as out:
         server_cpu0 = cpu_seconds(session)

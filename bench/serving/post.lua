@@ -1,6 +1,6 @@
 -- wrk script for the serving benchmark: POST varied request bodies, record prediction ids.
 --
---   wrk ... -s post.lua URL -- BODIES_FILE [IDS_PREFIX]
+--   wrk ... -s post.lua URL -- BODIES_FILE [IDS_PREFIX] [AUTHORIZATION]
 --
 -- BODIES_FILE holds one JSON request body per line (realistic, varied support messages);
 -- each thread starts at a different line and walks the file round-robin. The requests are
@@ -27,11 +27,13 @@ answered = 0 -- global: done() reads it with thread:get
 
 function init(args)
   local bodies = args[1]
+  local headers = { ["Content-Type"] = "application/json" }
+  if args[3] ~= nil and args[3] ~= "" then
+    headers["Authorization"] = args[3] -- liveops serve with keys
+  end
   for line in io.lines(bodies) do
     if #line > 0 then
-      requests[#requests + 1] = wrk.format(
-        "POST", nil, { ["Content-Type"] = "application/json" }, line
-      )
+      requests[#requests + 1] = wrk.format("POST", nil, headers, line)
     end
   end
   if #requests == 0 then

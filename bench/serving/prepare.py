@@ -82,6 +82,20 @@ def ensure_demo(ws: Workspace, say: Say) -> None:
     subprocess.run([str(liveops), "demo", "--dir", str(ws.demo)], check=True, cwd=ws.work)
 
 
+def liveops_key(ws: Workspace, say: Say) -> str:
+    """A new predictor key in the demo folder for the benchmark's requests (printed once)."""
+    say("making a predictor key for the benchmark (`liveops keys create bench`)")
+    liveops = ws.python.parent / "liveops"
+    made = subprocess.run(
+        [str(liveops), "keys", "create", "bench", "--role", "predictor", "--owner", "bench"],
+        check=True,
+        cwd=ws.demo,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.strip()
+
+
 def load_v1(ws: Workspace) -> Any:
     import skops.io as sio
 

@@ -65,6 +65,9 @@ class Workspace:
     # (tests/server/file_sink.py, one JSON line per answer), which measures the gateway
     # without the database log.
     liveops_sink: str = "log"
+    # The key `liveops serve` requires (a predictor key made in the demo folder); None: the
+    # gateway runs with --no-auth (loopback), to measure what checking keys costs.
+    liveops_key: str | None = None
 
     @property
     def file_sink_dir(self) -> Path:
@@ -116,6 +119,8 @@ def command(target: Target, ws: Workspace, port: int) -> tuple[list[str], Path, 
     starlette = [str(ws.python), str(HERE / "peer_starlette.py")]
     if target.name == "liveops":
         cmd = [str(bin_dir / "liveops"), "serve", "--host", host, "--port", p, "--workers", "1"]
+        if ws.liveops_key is None:
+            cmd.append("--no-auth")
         if ws.liveops_sink == "file":
             env = {
                 "LIVEOPS_PREDICTION_SINK": "tests.server.file_sink:open_file_sink",
@@ -167,7 +172,10 @@ def start(target: Target, ws: Workspace, extra_env: Mapping[str, str] | None = N
         process = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return Server(target, process, port, log_path, time.monotonic())
+    server = Server(target, process, port, log_path, time.monotonic())
+    if target.name == "liveops" and ws.liveops_key is not None:
+        server.extra["authorization"] = f"Bearer {ws.liveops_key}"
+    return server
 
 
 def wait_ready(server: Server, timeout: float = 120.0) -> float:
@@ -193,12 +201,18 @@ def wait_ready(server: Server, timeout: float = 120.0) -> float:
     )
 
 
+def auth_header(server: Server) -> dict[str, str]:
+    """The Authorization header the target needs (liveops with keys), else none."""
+    value = server.extra.get("authorization")
+    return {"Authorization": str(value)} if value else {}
+
+
 def post(server: Server, body: bytes, timeout: float = 30.0) -> tuple[int, Any]:
     """POST ``body`` to the target's predict route; the status and the decoded JSON answer."""
     request = urllib.request.Request(
         server.url + server.target.path,
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth_header(server)},
         method="POST",
     )
     try:

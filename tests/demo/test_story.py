@@ -151,6 +151,15 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     ):
         assert command in out
     assert len(run_cli("runs", "list", "--json", cwd=d).json()) == 2
+    # Each run makes a predictor key for the curl line it prints, revoking the one before.
+    assert first["key"].startswith("lo_")
+    assert f"authorization: Bearer {first['key']}" in first["curl"]
+    assert "liveops serve --port 8000 &" in out
+    (curl,) = [line for line in out.splitlines() if line.startswith("curl ")]
+    (key,) = [k for k in run_cli("keys", "list", "--json", cwd=d).json()]
+    assert (key["name"], key["role"]) == ("demo-curl", "predictor")
+    assert key["prefix"] in curl
+    assert first["key"] not in curl  # the first run's key was revoked and replaced
 
     diff = run_cli("versions", "diff", "support-router@1", "support-router@2", cwd=d)
     assert diff.code == 0
