@@ -74,7 +74,7 @@ def _marked_pids(mark: str) -> set[int]:
 def _start(folder: Path, mark: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [str(LIVEOPS), "serve", "--port", str(port), "--poll-s", "0.2", *extra],
+        [str(LIVEOPS), "serve", "--port", str(port), "--poll-s", "0.2", "--no-auth", *extra],
         cwd=folder,
         env=_env(mark),
         stdout=subprocess.PIPE,

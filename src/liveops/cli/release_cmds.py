@@ -252,7 +252,8 @@ def smoke(
     json: bool = JSON_OPT,
     as_: str | None = AS_OPT,
 ) -> None:
-    """Must-pass cases and a short load through a staging gateway; exit 1 when it fails."""
+    """Must-pass cases and a short load through a staging gateway; exit 1 when it fails.
+    A gateway that requires keys takes the one in LIVEOPS_KEY (role predictor or admin)."""
     from liveops.cli.release_render import smoke_view
     from liveops.core.exits import exit_code
     from liveops.services.releases import smoke_release
@@ -267,6 +268,7 @@ def smoke(
         requests=requests,
         concurrency=concurrency,
         log_wait_s=log_wait_s,
+        key=os.environ.get("LIVEOPS_KEY") or None,
     )
     cli.emit(summary, smoke_view(summary))
     raise typer.Exit(exit_code(["pass" if summary["passed"] else "fail"]))

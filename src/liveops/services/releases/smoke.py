@@ -61,9 +61,11 @@ def smoke_release(
     concurrency: int = 4,
     log_wait_s: float = 30.0,
     timeout_s: float = 10.0,
+    key: str | None = None,
 ) -> tuple[ReleaseView, dict[str, Any]]:
     """Run the smoke test against ``url``, record it as the ``staging_smoke`` item (and the
-    fallback's answer), and return the release and the smoke's summary."""
+    fallback's answer), and return the release and the smoke's summary. ``key``: an API key
+    with ``predict`` for a gateway that requires keys (docs/access.md)."""
     rel = get_release(store, release_id)
     if rel.decision is not None:
         raise ConflictError(f"release {rel.id} is decided ({rel.decision.kind}); it is closed")
@@ -84,7 +86,8 @@ def smoke_release(
     load_inputs = load_inputs or [_inputs(c, spec) for c in cases]
     target, target_from = p95_target(spec, version)
     path = f"{url.rstrip('/')}/v1/services/{version.service}/predict"
-    with httpx.Client(timeout=timeout_s) as client:
+    headers = {"authorization": f"Bearer {key}"} if key else None
+    with httpx.Client(timeout=timeout_s, headers=headers) as client:
         post = _poster(client, path)
         answers = [post(_inputs(c, spec)) for c in cases]
         mismatches = _mismatches(cases, answers, version.number)
