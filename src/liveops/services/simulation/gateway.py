@@ -50,6 +50,7 @@ def started_gateway(project_dir: Path, *, log_path: Path) -> Iterator[str]:
         "--port",
         str(port),
         "--allow-time-override",
+        "--no-auth",  # loopback only, and the simulation is the only caller
         "--tick-s",
         str(TICK_S),
     ]
