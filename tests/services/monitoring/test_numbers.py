@@ -92,6 +92,16 @@ def _traffic(store: Store, seed: int) -> tuple[list[dict[str, Any]], dict[str, s
     return rows, truth
 
 
+def _judged(r: dict[str, Any]) -> str | None:
+    """What quality judges an answer on (as offline evaluation): the model's top label; a
+    failed model call is "(error)"; no scores (none here but errors): the answered label."""
+    if r["scores"]:
+        return str(max(r["scores"], key=r["scores"].get))
+    if r["error"] is not None:
+        return "(error)"
+    return r["label"]
+
+
 def _fpr(y_true: list[str], y_pred: list[str], label: str) -> float:
     labels = sorted(set(y_true) | set(y_pred))
     cm = confusion_matrix(y_true, y_pred, labels=labels)
@@ -126,8 +136,8 @@ def test_every_number_equals_sklearn_and_numpy_on_the_joined_rows(store: Store, 
             and (slice_ == "all" or slice_ == f"clinic={r['segments']['clinic']}")
         ]
         assert stats.volume == len(mine)
-        joined = [r for r in mine if r["label"] is not None and r["prediction_id"] in truth]
-        y_pred = [r["label"] for r in joined]
+        joined = [r for r in mine if _judged(r) is not None and r["prediction_id"] in truth]
+        y_pred = [_judged(r) for r in joined]
         y_true = [truth[r["prediction_id"]] for r in joined]
         assert stats.value("label_coverage") == pytest.approx(len(joined) / len(mine))
         if joined:
@@ -205,8 +215,8 @@ def test_rolled_up_windows_equal_the_numbers_of_all_their_rows(store: Store) -> 
     for (_, _, slice_, _), stats in windows_of(store).items():
         if slice_ == "all":
             merged = merged.merged(stats)
-    joined = [r for r in rows if r["label"] is not None and r["prediction_id"] in truth]
-    y_pred = [r["label"] for r in joined]
+    joined = [r for r in rows if _judged(r) is not None and r["prediction_id"] in truth]
+    y_pred = [_judged(r) for r in joined]
     y_true = [truth[r["prediction_id"]] for r in joined]
     assert merged.volume == len(rows)
     assert merged.value("macro_f1") == pytest.approx(f1_score(y_true, y_pred, average="macro"))

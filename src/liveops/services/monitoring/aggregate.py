@@ -23,7 +23,7 @@ What a row counts as:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,13 @@ class Columns:
     rating: Array  # its value
     inputs: list[dict[str, Any]] | None
     segments: dict[str, list[str | None]]
+    # What quality is judged on: the model's top label (from the logged scores), whatever the
+    # decision, as offline evaluation judges it; None until with_model_labels: the answered one.
+    model_label: Array | None = None
+
+    @property
+    def judged(self) -> Array:
+        return self.label if self.model_label is None else self.model_label
 
 
 def _json(value: Any) -> Any:
@@ -282,8 +289,8 @@ class _Shared:
             n_reasons=max(1, len(cols.reasons)),
             has_conf=~np.isnan(cols.confidence),
             conf_bin=np.clip((conf * CONFIDENCE_BINS).astype(np.int64), 0, CONFIDENCE_BINS - 1),
-            labelled=(cols.label >= 0) & (cols.actual >= 0),
-            pair=rank[np.maximum(cols.label, 0)] * n_vocab + rank[np.maximum(cols.actual, 0)],
+            labelled=(cols.judged >= 0) & (cols.actual >= 0),
+            pair=rank[np.maximum(cols.judged, 0)] * n_vocab + rank[np.maximum(cols.actual, 0)],
             pair_names=[[p, a] for p in ranked for a in ranked] or [["", ""]],
             unhelpful=cols.rating <= unhelpful_at_most,
         )
@@ -385,3 +392,44 @@ def _one_slice(sh: _Shared, name: str, mask: Array, idx: Array) -> list[dict[str
             }
         )
     return out
+
+
+ERROR_LABEL = "(error)"  # what a failed model call is judged as: never right, as offline
+
+
+def with_model_labels(
+    cols: Columns, ids: Sequence[str], scores: Sequence[tuple[str, int | None, Any]]
+) -> tuple[Columns, list[tuple[str, int | None, Any]]]:
+    """``cols`` with :attr:`Columns.model_label` set from the rows' logged ``scores``
+    (``MonitoringStore.read_scores``), and those scores parsed (for the estimate).
+
+    A row the model scored is judged on its top label, whatever the decision did with it (an
+    answer sent to human review or to the fallback included); a row the model failed on
+    (an error, no scores), even one a fallback then answered, on :data:`ERROR_LABEL`; any
+    other row (a model that gives no scores) on its answered label.
+
+    >>> row = (5, "p1", 1, "production", None, 0.55, "human_review", None, "below_threshold",
+    ...        12.0, None, None, None, None, None, None, None)
+    >>> c = columns_of([row], [("p1", "label", "refund", None)], [])
+    >>> c2, _ = with_model_labels(c, ["p1"], [("p1", 1, '{"refund": 0.55, "billing": 0.45}')])
+    >>> [c2.vocab[i] for i in c2.judged], c.judged.tolist()
+    (['refund'], [-1])
+    """
+    vocab = {v: i for i, v in enumerate(cols.vocab)}
+    model = cols.label.copy()
+    row_of = {pid: i for i, pid in enumerate(ids)}
+    parsed: list[tuple[str, int | None, Any]] = []
+    for pid, version, raw in scores:
+        s = _json(raw)
+        i = row_of.get(pid)
+        if i is None or not isinstance(s, dict) or not s:
+            continue
+        parsed.append((pid, version, s))
+        top = max(s, key=lambda k: s[k])
+        model[i] = vocab.setdefault(str(top), len(vocab))
+    failed = cols.error  # the model failed, whatever the fallback then answered
+    if failed.any():
+        scored = np.zeros(cols.n, dtype=bool)
+        scored[[row_of[pid] for pid, _, _ in parsed]] = True
+        model[failed & ~scored] = vocab.setdefault(ERROR_LABEL, len(vocab))
+    return replace(cols, model_label=model, vocab=list(vocab)), parsed

@@ -34,7 +34,7 @@ from typing import Any
 from liveops.core.clock import Clock, SystemClock
 from liveops.core.project import ServiceSpec
 from liveops.errors import ServiceNotFound
-from liveops.services.monitoring.aggregate import aggregate, columns_of
+from liveops.services.monitoring.aggregate import aggregate, columns_of, with_model_labels
 from liveops.services.monitoring.estimates import Calibrators, add_estimates
 from liveops.services.monitoring.scopes import Scopes, scopes_for
 from liveops.services.registry import get_service_spec
@@ -280,11 +280,13 @@ def _recompute(
     fb = mon.read_feedback(name, runs) if rows else []
     fields = [s.name for s in scopes.segments]
     cols = columns_of(rows, fb, fields)
+    ids = [r[1] for r in rows]
+    # Quality is judged on the model's top label; the scores also feed the estimate (CBPE).
+    cols, scores = with_model_labels(cols, ids, mon.read_scores(name, runs) if rows else [])
     masks = scopes.masks(cols.inputs, cols.segments, cols.n)
     points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
-    if rows:  # the label-free estimate (CBPE): its sums into the same points
-        scores = mon.read_scores(name, runs)
-        add_estimates(points, [r[1] for r in rows], cols, masks, scores, calibrators)
+    if rows:  # the label-free estimate: its sums into the same points
+        add_estimates(points, ids, cols, masks, scores, calibrators)
     mon.replace_windows(name, runs, points, clock.now())
     return len(points)
 
