@@ -36,6 +36,7 @@ def _register_commands() -> None:
     from liveops.cli import (
         alert_cmds,
         audit_cmds,
+        batch_cmd,
         dataset_cmds,
         demo_cmd,
         eval_cmds,
@@ -64,6 +65,7 @@ def _register_commands() -> None:
         audit_cmds,
         demo_cmd,
         serve_cmd,
+        batch_cmd,
         prediction_cmds,
         monitor_cmds,
         feedback_cmds,

@@ -53,6 +53,9 @@ predictions = Table(
     Column("inputs", JSON, nullable=False),  # redacted
     Column("redactions", Integer, nullable=False),  # how many values redaction masked
     Column("logged_at", _TS, nullable=False),
+    # Who asked: "live" (the gateway) or "batch" (`liveops batch`), so that the monitor can
+    # keep bulk scoring apart from live traffic.
+    Column("source", String(16), nullable=False, server_default="live"),
     Index("ix_predictions_service_ts", "service", "ts"),
     Index("ix_predictions_service_logged_at", "service", "logged_at"),  # the monitor's reads
 )

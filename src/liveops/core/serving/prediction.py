@@ -26,9 +26,12 @@ from typing import Any, Protocol
 from ulid import ULID
 
 __all__ = [
+    "SOURCES",
     "PredictionIds",
     "PredictionRecord",
     "PredictionSink",
+    "batch_prediction_id",
+    "batch_prediction_ids",
     "new_prediction_id",
     "prediction_id_time",
 ]
@@ -71,6 +74,44 @@ class PredictionIds:
 
 
 _DEFAULT_IDS = PredictionIds()
+SOURCES = ("live", "batch")
+_INDEX_BITS = 40  # row indices below 2**40 (about 10**12 rows per run)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def batch_prediction_id(run_id: str, index: int) -> str:
+    """The id of row ``index`` of batch run ``run_id`` (itself a ULID): the same every time, so
+    a resumed run logs the same ids and the log's insert skips the ones already stored.
+
+    The run's millisecond and the top 40 bits of its randomness, then the row index: still a
+    ULID (feedback and :func:`prediction_id_time` accept it), sorted by run, then by row.
+
+    >>> run = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    >>> a, b = batch_prediction_id(run, 0), batch_prediction_id(run, 1)
+    >>> a == batch_prediction_id(run, 0), a < b, prediction_id_time(b) == prediction_id_time(run)
+    (True, True, True)
+    """
+    return batch_prediction_ids(run_id, index, 1)[0]
+
+
+def batch_prediction_ids(run_id: str, start: int, n: int) -> list[str]:
+    """The ids of rows ``start`` to ``start + n - 1`` of run ``run_id`` (see
+    :func:`batch_prediction_id`). The row index fills the last 40 bits, which are exactly the
+    id's last 8 characters, so the rest is encoded once.
+
+    >>> ids = batch_prediction_ids("01ARZ3NDEKTSV4RRFFQ69G5FAV", 31, 2)
+    >>> [i[-8:] for i in ids], ids[0][:18]
+    (['0000000Z', '00000010'], '01ARZ3NDEKTSV4RRFF')
+    """
+    if start < 0 or start + n > (1 << _INDEX_BITS):
+        raise ValueError(f"row indices {start}..{start + n} are outside 0..2**{_INDEX_BITS}")
+    prefix = str(ULID.from_str(run_id.upper()))[:18]
+    alphabet = _CROCKFORD
+    out = []
+    for index in range(start, start + n):
+        tail = [alphabet[(index >> shift) & 31] for shift in range(35, -1, -5)]
+        out.append(prefix + "".join(tail))
+    return out
 
 
 def new_prediction_id(now: float) -> str:
@@ -122,6 +163,7 @@ class PredictionRecord:
     error: str | None = None  # error code when the model failed (the answer came from fallback)
     caller: str | None = None
     segments: Mapping[str, str | None] = field(default_factory=dict)  # channel, plan, language...
+    source: str = "live"  # "live" (the gateway) or "batch" (`liveops batch`): kept apart
 
 
 class PredictionSink(Protocol):

@@ -7,6 +7,7 @@ The gateway opens one log per process with :func:`open_prediction_log` and hands
 
 from __future__ import annotations
 
+from liveops.services.predictions.direct import DirectLog
 from liveops.services.predictions.feedback import FEEDBACK_KINDS, FeedbackResult, record_feedback
 from liveops.services.predictions.log import LogSettings, PredictionLog, open_prediction_log
 from liveops.services.predictions.redaction import InputRedactor
@@ -14,6 +15,7 @@ from liveops.services.predictions.retention import PurgeReport, purge_raw_inputs
 
 __all__ = [
     "FEEDBACK_KINDS",
+    "DirectLog",
     "FeedbackResult",
     "InputRedactor",
     "LogSettings",

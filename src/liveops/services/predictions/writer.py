@@ -43,7 +43,7 @@ from liveops.services.predictions.redaction import InputRedactor
 from liveops.services.predictions.spool import Frame, SpoolReader
 from liveops.store import Store
 
-__all__ = ["SpoolWriter", "WriterSettings", "decode_record"]
+__all__ = ["SpoolWriter", "WriterSettings", "decode_record", "record_rows"]
 
 log = logging.getLogger("liveops.predictions")
 
@@ -380,63 +380,7 @@ class SpoolWriter:
     def _rows(
         self, records: Sequence[tuple[PredictionRecord, int | None]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        now = self.clock.now()
-        rows: list[dict[str, Any]] = []
-        raw_rows: list[dict[str, Any]] = []
-        for r, redactions in records:
-            rows.append(self._row(r, redactions, now))
-            if redactions is not None:
-                continue  # redacted by the gateway: its raw input (if kept) is in the raw spool
-            # Spooled unredacted by an older version: the raw input comes from the record.
-            spec = self.settings.services.get(r.service)
-            if spec is not None and spec.raw_inputs:
-                ts = datetime.fromtimestamp(r.ts, UTC)
-                raw_rows.append(
-                    {
-                        "prediction_id": r.prediction_id,
-                        "service": r.service,
-                        "inputs": dict(r.inputs),
-                        "expires_at": ts + timedelta(days=spec.raw_retention_days),
-                    }
-                )
-        return rows, raw_rows
-
-    def _row(self, r: PredictionRecord, redactions: int | None, now: datetime) -> dict[str, Any]:
-        inputs, segments, caller = dict(r.inputs), dict(r.segments), {"caller": r.caller}
-        if redactions is None:
-            inputs, redactions = self.redactor.redact(r.service, r.inputs)
-            # Segments come from the inputs and the caller from a header: both are stored, so
-            # both are redacted like the input (an e-mail address sent as `language`, say).
-            segments, n_segments = self.redactor.redact(r.service, r.segments)
-            caller, n_caller = self.redactor.redact(r.service, {"caller": r.caller})
-            redactions += n_segments + n_caller
-        extra = {k: v for k, v in segments.items() if k not in _TYPED_SEGMENTS}
-        return {
-            "prediction_id": r.prediction_id,
-            "service": r.service,
-            "version": r.version,
-            "arm": _cut(r.arm, 32) or "",
-            "ts": datetime.fromtimestamp(r.ts, UTC),
-            "label": _cut(r.label, 200),
-            "confidence": r.confidence,
-            "decision": _cut(r.decision, 32) or "",
-            "fallback": _cut(r.fallback, 200),
-            "reason": r.reason,
-            "latency_ms": float(r.latency_ms),
-            "cost": r.cost,
-            "tokens_in": r.tokens_in,
-            "tokens_out": r.tokens_out,
-            "error": _cut(r.error, 200),
-            "caller": _cut(caller["caller"], 200),
-            "channel": _cut(segments.get("channel"), 64),
-            "plan": _cut(segments.get("plan"), 64),
-            "language": _cut(segments.get("language"), 64),
-            "segments": extra or None,
-            "scores": dict(r.scores),
-            "inputs": inputs,
-            "redactions": redactions,
-            "logged_at": now,
-        }
+        return record_rows(records, self.redactor, self.settings.services, self.clock.now())
 
     # --- housekeeping -------------------------------------------------------------------
 
@@ -578,3 +522,73 @@ def _read_spec(sock: Any) -> dict[str, Any] | None:
         return None
     spec: dict[str, Any] = orjson.loads(body)
     return spec
+
+
+def record_rows(
+    records: Sequence[tuple[PredictionRecord, int | None]],
+    redactor: InputRedactor,
+    services: Mapping[str, LoggingSpec],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The table rows of ``records`` (each with its redaction count, None: not redacted yet,
+    so redacted here), and the raw-input rows of services that keep raw inputs."""
+    rows: list[dict[str, Any]] = []
+    raw_rows: list[dict[str, Any]] = []
+    for r, redactions in records:
+        rows.append(_row(r, redactions, now, redactor))
+        if redactions is not None:
+            continue  # redacted by the gateway: its raw input (if kept) is in the raw spool
+        # Spooled unredacted by an older version: the raw input comes from the record.
+        spec = services.get(r.service)
+        if spec is not None and spec.raw_inputs:
+            ts = datetime.fromtimestamp(r.ts, UTC)
+            raw_rows.append(
+                {
+                    "prediction_id": r.prediction_id,
+                    "service": r.service,
+                    "inputs": dict(r.inputs),
+                    "expires_at": ts + timedelta(days=spec.raw_retention_days),
+                }
+            )
+    return rows, raw_rows
+
+
+def _row(
+    r: PredictionRecord, redactions: int | None, now: datetime, redactor: InputRedactor
+) -> dict[str, Any]:
+    inputs, segments, caller = dict(r.inputs), dict(r.segments), {"caller": r.caller}
+    if redactions is None:
+        inputs, redactions = redactor.redact(r.service, r.inputs)
+        # Segments come from the inputs and the caller from a header: both are stored, so
+        # both are redacted like the input (an e-mail address sent as `language`, say).
+        segments, n_segments = redactor.redact(r.service, r.segments)
+        caller, n_caller = redactor.redact(r.service, {"caller": r.caller})
+        redactions += n_segments + n_caller
+    extra = {k: v for k, v in segments.items() if k not in _TYPED_SEGMENTS}
+    return {
+        "prediction_id": r.prediction_id,
+        "service": r.service,
+        "version": r.version,
+        "arm": _cut(r.arm, 32) or "",
+        "ts": datetime.fromtimestamp(r.ts, UTC),
+        "label": _cut(r.label, 200),
+        "confidence": r.confidence,
+        "decision": _cut(r.decision, 32) or "",
+        "fallback": _cut(r.fallback, 200),
+        "reason": r.reason,
+        "latency_ms": float(r.latency_ms),
+        "cost": r.cost,
+        "tokens_in": r.tokens_in,
+        "tokens_out": r.tokens_out,
+        "error": _cut(r.error, 200),
+        "caller": _cut(caller["caller"], 200),
+        "channel": _cut(segments.get("channel"), 64),
+        "plan": _cut(segments.get("plan"), 64),
+        "language": _cut(segments.get("language"), 64),
+        "segments": extra or None,
+        "scores": dict(r.scores),
+        "inputs": inputs,
+        "redactions": redactions,
+        "logged_at": now,
+        "source": _cut(r.source, 16) or "live",
+    }
