@@ -64,9 +64,7 @@ def make_project(folder: Path, database_url: str | None = None) -> Path:
     try:
         apply_project(store, parse_project(PROJECT_YAML, "liveops.yaml"), actor="tester")
         register_version(store, "router", actor="tester", artifact=train_tiny(folder / "r.skops"))
-        register_version(
-            store, "cancer", actor="tester", artifact=train_cancer(folder / "c.skops")
-        )
+        register_version(store, "cancer", actor="tester", artifact=train_cancer(folder / "c.skops"))
         for name in ("router", "cancer"):
             set_alias(store, name, "production", "1", actor="tester")
     finally:
@@ -76,7 +74,11 @@ def make_project(folder: Path, database_url: str | None = None) -> Path:
 
 def router_rows(n: int) -> list[dict[str, Any]]:
     return [
-        {"id": f"t{i}", "text": TEXTS[i % len(TEXTS)] + f" #{i % 7}", "channel": ["email", "chat"][i % 2]}
+        {
+            "id": f"t{i}",
+            "text": TEXTS[i % len(TEXTS)] + f" #{i % 7}",
+            "channel": ["email", "chat"][i % 2],
+        }
         for i in range(n)
     ]
 

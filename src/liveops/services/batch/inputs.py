@@ -309,8 +309,10 @@ def _columns(fmt: str, files: Sequence[Path]) -> tuple[str, ...]:
         if fmt == "csv":
             import pyarrow.csv as pacsv
 
-            reader = pacsv.open_csv(
-                files[0], read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False)
+            reader = pacsv.open_csv(  # only the header matters: bad rows are reported later
+                files[0],
+                read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
             )
             names = tuple(reader.schema.names)
             reader.close()

@@ -119,6 +119,14 @@ def write_part(
     os.replace(tmp, path)
 
 
+def malformed_count(work: Path, index: int) -> int:
+    """How many unreadable rows chunk ``index`` reported."""
+    try:
+        return _part(work, index, "malformed.jsonl").read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def done_chunks(work: Path) -> dict[int, dict[str, Any]]:
     """Finished chunks and their counts."""
     out: dict[int, dict[str, Any]] = {}
@@ -135,6 +143,7 @@ def done_chunks(work: Path) -> dict[int, dict[str, Any]]:
             with pa.memory_map(str(p)) as source:
                 meta = pa.ipc.open_file(source).schema.metadata or {}
             out[index] = orjson.loads(meta.get(_STATS_KEY, b"{}"))
+            out[index]["malformed"] = malformed_count(work, index)
     return out
 
 

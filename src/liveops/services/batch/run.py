@@ -170,6 +170,8 @@ def run_batch(
     seen = [0]  # chunk indices read: the last + 1 is the number of chunks
 
     def done(stats: dict[str, Any]) -> None:
+        if "malformed" not in stats:
+            stats = {**stats, "malformed": parts.malformed_count(work, int(stats["chunk"]))}
         summary.add(stats)
         if progress is not None:
             progress(summary.rows, total)
