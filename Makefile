@@ -32,7 +32,7 @@ LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 # The runtime lock is constrained by the dev lock, so the demo and the tests run the same versions.
 lock: $(VENV)/.dev-installed
-	$(LOCK) --quiet --extra postgres --extra dev -o requirements-dev.lock
+	$(LOCK) --quiet --extra postgres --extra ray --extra dev -o requirements-dev.lock
 	$(LOCK) --quiet -c requirements-dev.lock -o requirements.lock
 
 demo: $(VENV)/.installed

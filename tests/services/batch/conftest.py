@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from tests.services.batch.project import make_project
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "ray is not installed: pip install 'liveops[ray]' (make test installs it)"
+if not HAS_RAY and os.environ.get("LIVEOPS_REQUIRE_RAY") == "1":  # CI: the Ray tests must run
+    raise RuntimeError(f"LIVEOPS_REQUIRE_RAY=1 but {NO_RAY}")
 # The engines every contract test runs on: the driver alone, worker processes, Ray Data.
 ENGINES = [
     pytest.param(("local", "1"), id="local-1"),
