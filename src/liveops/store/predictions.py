@@ -87,7 +87,10 @@ class PredictionStore:
     ) -> tuple[str, list[tuple[Any, ...]]]:
         """The driver-level INSERT ... ON CONFLICT DO NOTHING and its encoded parameter rows."""
         sqlite_ = is_sqlite(self._engine)
-        names = [c.name for c in table.columns]
+        # A column with a server default may be left out (rows built before it existed).
+        first = rows[0]
+        columns = [c for c in table.columns if c.name in first or c.server_default is None]
+        names = [c.name for c in columns]
         mark = "?" if sqlite_ else "%s"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(names)}) "
@@ -96,7 +99,7 @@ class PredictionStore:
         getter = itemgetter(*names)
         special = [
             (i, enc)
-            for i, enc in enumerate(_encoder(c.type, sqlite_) for c in table.columns)
+            for i, enc in enumerate(_encoder(c.type, sqlite_) for c in columns)
             if enc is not None
         ]
         params = []

@@ -77,6 +77,7 @@ _DEFAULT_IDS = PredictionIds()
 SOURCES = ("live", "batch")
 _INDEX_BITS = 40  # row indices below 2**40 (about 10**12 rows per run)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits as two characters
 
 
 def batch_prediction_id(run_id: str, index: int) -> str:
@@ -106,12 +107,11 @@ def batch_prediction_ids(run_id: str, start: int, n: int) -> list[str]:
     if start < 0 or start + n > (1 << _INDEX_BITS):
         raise ValueError(f"row indices {start}..{start + n} are outside 0..2**{_INDEX_BITS}")
     prefix = str(ULID.from_str(run_id.upper()))[:18]
-    alphabet = _CROCKFORD
-    out = []
-    for index in range(start, start + n):
-        tail = [alphabet[(index >> shift) & 31] for shift in range(35, -1, -5)]
-        out.append(prefix + "".join(tail))
-    return out
+    pair = _PAIRS
+    return [
+        prefix + pair[i >> 30] + pair[(i >> 20) & 1023] + pair[(i >> 10) & 1023] + pair[i & 1023]
+        for i in range(start, start + n)
+    ]
 
 
 def new_prediction_id(now: float) -> str:

@@ -429,3 +429,63 @@ def _convert(values: list[Any], spec: FieldSpec, name: str, bad: dict[int, str])
         else:
             out.append(number)  # check_instance says what is wrong with it, if anything
     return out
+
+
+def surely_valid(table: pa.Table, fields: Mapping[str, FieldSpec], fmt: str) -> list[bool] | None:
+    """Rows that certainly pass the gateway's checks, found column by column with pyarrow;
+    None when a column's type does not allow that (every row is then checked one by one).
+    Rows not marked are checked one by one, which also says what is wrong with them."""
+    import pyarrow.compute as pc
+
+    if fmt == "jsonl":
+        return None
+    n = table.num_rows
+    ok = pa.array([True] * n, pa.bool_())
+    for name, spec in fields.items():
+        if name not in table.column_names:
+            if spec.required:
+                return [False] * n
+            continue
+        conds = _column_conditions(table.column(name), spec, fmt)
+        if conds is None:
+            return None
+        col = table.column(name)
+        fits = pa.array([True] * n, pa.bool_())
+        for c in conds:  # about the values only
+            fits = pc.and_(fits, pc.fill_null(c, True))
+        # A missing value: wrong when required, fine otherwise (whatever the checks said).
+        missing_ok = pc.is_null(col) if not spec.required else None
+        fits = (
+            pc.or_(fits, missing_ok) if missing_ok is not None else pc.and_(fits, pc.is_valid(col))
+        )
+        ok = pc.and_(ok, fits)
+    result: list[bool] = ok.to_pylist()
+    return result
+
+
+def _column_conditions(col: Any, spec: FieldSpec, fmt: str) -> list[Any] | None:
+    import pyarrow.compute as pc
+
+    t = col.type
+    conds: list[Any] = []
+    if spec.type in ("string", "enum"):
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            return None
+        if spec.max_length is not None:
+            conds.append(pc.less_equal(pc.utf8_length(col), spec.max_length))
+        if spec.type == "enum":
+            conds.append(pc.is_in(col, value_set=pa.array(spec.values or [], pa.string())))
+        return conds
+    if spec.type == "boolean":
+        return [] if pa.types.is_boolean(t) and fmt != "csv" else None
+    if fmt == "csv" or not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+        return None
+    if pa.types.is_floating(t):
+        conds.append(pc.is_finite(col))
+        if spec.type == "integer":
+            conds.append(pc.equal(pc.floor(col), col))
+    if spec.min is not None:
+        conds.append(pc.greater_equal(col, spec.min))
+    if spec.max is not None:
+        conds.append(pc.less_equal(col, spec.max))
+    return conds

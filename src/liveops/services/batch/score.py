@@ -25,7 +25,7 @@ from liveops.core.serving.inputs import check_instance
 from liveops.core.serving.prediction import PredictionRecord, batch_prediction_ids
 from liveops.errors import ModelError, ModelUnavailableError
 from liveops.services.batch import parts
-from liveops.services.batch.inputs import records_of
+from liveops.services.batch.inputs import records_of, surely_valid
 from liveops.services.predictions import DirectLog
 from liveops.services.registry import get_service_spec
 from liveops.services.serving import ServedService, ServingVersion, load_serving_version
@@ -95,8 +95,12 @@ class Scorer:
         records, ids, bad = records_of(table, self.fields, self.spec.fmt, self.spec.id_column)
         valid: list[int] = []
         rejects: list[dict[str, Any]] = []
+        sure = surely_valid(table, self.fields, self.spec.fmt)  # most rows: no per-row check
         for i, record in enumerate(records):
             why = bad.get(i)
+            if why is None and sure is not None and sure[i]:
+                valid.append(i)
+                continue
             problems = (
                 [why]
                 if why
