@@ -1,6 +1,6 @@
 """batch source: whether a logged prediction came from the gateway (live) or `liveops batch`
 
-Revision ID: 0013
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-22
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
