@@ -361,7 +361,12 @@ def load(store: Store, log: Log, fb: Feedback | None = None, *, chunk: int = 20_
 
 
 def _copy(store: Store, rows: list[dict[str, Any]]) -> None:
-    names = [c.name for c in predictions_table.columns]
+    # as the store's insert does: a column the rows leave out that has a server default
+    # (``source``) is left to the database
+    first = rows[0] if rows else {}
+    names = [
+        c.name for c in predictions_table.columns if c.name in first or c.server_default is None
+    ]
     json_cols = {"segments", "scores", "inputs"}
     with store.write() as conn:
         raw: Any = conn.connection.driver_connection
