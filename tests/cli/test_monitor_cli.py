@@ -108,7 +108,7 @@ def test_an_unknown_metric_is_refused_with_the_valid_names(run_cli: Runner, proj
     assert res.code == 2
     assert "did you mean 'accuracy'" in res.err
     assert "latency.p95_ms" in res.err
-    not_kept = run_cli("metrics", "show", "tumours", "--metric", "uptime", "--json")
+    not_kept = run_cli("metrics", "show", "tumours", "--metric", "missing.mean_radius", "--json")
     assert not_kept.code == 2
     assert "not kept in the monitor's windows" in not_kept.json()["message"]
 

@@ -153,7 +153,7 @@ CATALOGUE: tuple[MetricDef, ...] = (
     _m("timeout_rate", "live", "ratio", "ratio", "share that timed out", higher=False),
     _m("rejected.STATUS", "live", "count", "sum", "requests refused with a status", higher=False),
     _m("uptime", "live", "ratio", "ratio", "ticks with a gateway heartbeat / ticks expected"),
-    _m("availability", "live", "ratio", "ratio", "answers that were not errors / requests"),
+    _m("availability", "live", "ratio", "ratio", "requests not answered with a 5xx / requests"),
     # What the model answers.
     _m("label_share.LABEL", "live", "ratio", "ratio", "share of answers with one label"),
     _m("confidence.mean", "live", "ratio", "ratio", "mean confidence of the answers"),

@@ -34,6 +34,7 @@ __all__ = [
     "due_ticks",
     "request_counts",
     "uptime",
+    "window_sums",
 ]
 
 REFUSED = ("413", "422", "429")  # the statuses ``rejected.STATUS`` is written for
@@ -135,3 +136,49 @@ def availability(counts: Mapping[str, int]) -> float | None:
         return None
     failed = sum(n for k, n in counts.items() if k.isdigit() and k.startswith("5"))
     return (total - failed) / total
+
+
+def window_sums(
+    ticks: Iterable[Tick], service: str, start: datetime, end: datetime, horizon: datetime
+) -> dict[str, float]:
+    """What one window ``[start, end)`` of ``service`` gets from the heartbeat, as sums that
+    merge by addition: seconds covered by a tick and seconds expected (``uptime.covered_s``,
+    ``uptime.expected_s``), ``requests``, ``status.5xx`` and ``rejected.STATUS`` per 4xx status.
+
+    Time after ``horizon`` (the newest tick read) is not expected yet: the window that is still
+    filling counts only what has passed, and is recomputed by the next pass. Requests count in
+    the window of the tick that carried them. Empty when nothing of the window has passed and
+    no tick in it carried requests.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> at = lambda s: t0 + timedelta(seconds=s)
+    >>> ticks = [Tick("a", at(100), 100, {"router": {"requests": 9, "422": 2, "503": 1}}),
+    ...          Tick("a", at(300), 100)]
+    >>> sums = window_sums(ticks, "router", t0, at(300), at(300))
+    >>> sums["uptime.covered_s"], sums["uptime.expected_s"], sums["requests"]
+    (200.0, 300.0, 9.0)
+    >>> sums["status.5xx"], sums["rejected.422"]
+    (1.0, 2.0)
+    >>> window_sums(ticks, "router", t0, at(300), at(150))["uptime.expected_s"]
+    150.0
+    >>> window_sums(ticks, "router", at(300), at(600), at(300))  # nothing of it has passed
+    {}
+    """
+    stop = min(end, horizon)
+    span = max(0.0, (stop - start).total_seconds())
+    ticks = list(ticks)
+    counts = request_counts((t for t in ticks if start <= t.tick_at < end), service)
+    if span == 0 and not counts:
+        return {}
+    share = (uptime(ticks, start, stop) or 0.0) if span else 0.0
+    out = {
+        "uptime.covered_s": share * span,
+        "uptime.expected_s": span,
+        "requests": float(counts.get("requests", 0)),
+        "status.5xx": float(sum(n for k, n in counts.items() if k.isdigit() and k[0] == "5")),
+    }
+    for status, n in sorted(counts.items()):
+        if status.isdigit() and status[0] == "4":
+            out[f"rejected.{status}"] = float(n)
+    return out

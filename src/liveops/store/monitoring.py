@@ -48,6 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from liveops.store.db import is_sqlite, unavailable
+from liveops.store.gateway_tables import outcomes
 from liveops.store.monitoring_tables import (
     monitor_calibrations,
     monitor_lease,
@@ -203,6 +204,42 @@ class MonitoringStore:
                 .where(p.service == service, *cond)
             ).one()
         return sorted({int(x) for x in wins}), (utc(top) if top else None), int(n)
+
+    def touched_by_outcomes(
+        self, service: str, after: datetime | None
+    ) -> tuple[list[int], datetime | None, int]:
+        """As :meth:`touched_by_feedback`, for outcome events (``POST /v1/outcomes``)."""
+        o, p = outcomes.c, predictions.c
+        cond = [p.service == service] + ([] if after is None else [o.created_at > after])
+        joined = outcomes.join(predictions, p.prediction_id == o.prediction_id)
+        w = self._window(p.ts)
+        with self._tx(write=False) as conn:
+            wins = conn.execute(select(w).select_from(joined).where(*cond)).scalars().all()
+            top, n = conn.execute(
+                select(func.max(o.created_at), func.count()).select_from(joined).where(*cond)
+            ).one()
+        return sorted({int(x) for x in wins}), (utc(top) if top else None), int(n)
+
+    def read_outcomes(self, service: str, runs: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
+        """The current (not superseded) outcome events on the predictions of the windows of
+        ``runs``: ``(prediction_id, outcome)``."""
+        o, p = outcomes.c, predictions.c
+        ids = select(p.prediction_id).where(p.service == service, _in_runs(p.ts, runs))
+        q = select(o.prediction_id, o.outcome).where(
+            o.prediction_id.in_(ids), o.superseded_by.is_(None)
+        )
+        with self._tx(write=False) as conn:
+            return [(str(a), str(b)) for a, b in _fetch(conn, q)]
+
+    def last_window_of_arm(self, service: str, version: int, arm: str) -> int | None:
+        """The newest window stored for ``service``'s (``version``, ``arm``); None if none."""
+        w = monitor_windows.c
+        q = select(func.max(w.window_start)).where(
+            w.service == service, w.version == version, w.arm == arm
+        )
+        with self._tx(write=False) as conn:
+            top = conn.execute(q).scalar()
+        return None if top is None else int(utc(top).timestamp()) // WINDOW_S
 
     def window_span(self, service: str) -> tuple[int, int] | None:
         """The first and last window with rows of ``service``; None without rows."""

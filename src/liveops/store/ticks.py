@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -53,3 +53,10 @@ class TickStore:
         )
         with connect(self._engine, write=False) as conn:
             return [{**dict(r), "tick_at": utc(r["tick_at"])} for r in conn.execute(q).mappings()]
+
+    def span(self) -> tuple[datetime, datetime] | None:
+        """The oldest and newest ``tick_at`` of every instance; None without ticks."""
+        q = select(func.min(gateway_ticks.c.tick_at), func.max(gateway_ticks.c.tick_at))
+        with connect(self._engine, write=False) as conn:
+            lo, hi = conn.execute(q).one()
+        return None if lo is None else (utc(lo), utc(hi))

@@ -78,10 +78,42 @@ WINDOW_METRICS = frozenset(
         "rating.mean",
         "rating.unhelpful_rate",
         "correction_rate",
+        "outcome.NAME.rate",
+        "uptime",
+        "availability",
+        "rejected.STATUS",
         "estimated.accuracy",
         "estimated.macro_f1",
     }
 )
+
+
+def gateway_value(extra: Mapping[str, float], name: str) -> float | None:
+    """``uptime``, ``availability`` or ``rejected.STATUS`` from the sums the gateway's
+    heartbeat adds to a window (:data:`GATEWAY_SUMS`); None where no heartbeat was read.
+
+    >>> sums = {"uptime.covered_s": 240.0, "uptime.expected_s": 300.0, "requests": 50.0,
+    ...         "status.5xx": 5.0, "rejected.422": 3.0}
+    >>> [gateway_value(sums, m) for m in ("uptime", "availability", "rejected.422", "rejected.429")]
+    [0.8, 0.9, 3.0, 0.0]
+    >>> gateway_value({}, "uptime") is None
+    True
+    """
+    if "requests" not in extra:
+        return None  # no heartbeat read into this window
+    if name == "uptime":
+        expected = extra.get("uptime.expected_s", 0.0)
+        return extra.get("uptime.covered_s", 0.0) / expected if expected > 0 else None
+    requests = extra.get("requests", 0.0)
+    if name == "availability":
+        return (requests - extra.get("status.5xx", 0.0)) / requests if requests else None
+    if name.startswith("rejected."):
+        return extra.get(name, 0.0)
+    raise KeyError(name)
+
+
+# The sums a gateway row of a window carries (services.monitoring.gateway writes them).
+GATEWAY_SUMS = ("uptime.covered_s", "uptime.expected_s", "requests", "status.5xx")
 
 
 def computes(name: str) -> bool:
@@ -324,6 +356,11 @@ class WindowStats:
             return self.rating_sum / self.ratings if self.ratings else None
         if name == "rating.unhelpful_rate":
             return self.unhelpful / self.ratings if self.ratings else None
+        if name.startswith("outcome.") and name.endswith(".rate"):
+            answered = self.extra.get(f"outcome.{name[len('outcome.') : -len('.rate')]}", 0.0)
+            return answered / self.volume if self.volume else None
+        if name in ("uptime", "availability") or name.startswith("rejected."):
+            return gateway_value(self.extra, name)
         return self.rate(name)
 
     def to_dict(self) -> dict[str, Any]:

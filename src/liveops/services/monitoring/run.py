@@ -37,6 +37,7 @@ from liveops.errors import ServiceNotFound
 from liveops.services.monitoring.aggregate import aggregate, columns_of, with_model_labels
 from liveops.services.monitoring.estimates import Calibrators, add_estimates
 from liveops.services.monitoring.scopes import Scopes, scopes_for
+from liveops.services.monitoring.signals import add_outcomes, gateway_points, gateway_windows
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 from liveops.store.monitoring import MonitorState
@@ -193,13 +194,18 @@ def _one_service(
             mon.touched_by_log(name, None, windows=False) if span else ([], None, 0)
         )
         _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None, windows=False)
+        _, top_out, _ = mon.touched_by_outcomes(name, None)
+        windows = sorted(set(windows) | set(gateway_windows(store, name, full=True)))
     else:
         assert state is not None
         after = None if state.watermark is None else state.watermark - OVERLAP
         fafter = None if state.feedback_watermark is None else state.feedback_watermark - OVERLAP
         by_log, top_log, report.rows_read = mon.touched_by_log(name, after)
         by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)
-        windows = sorted(set(by_log) | set(by_fb))
+        # outcome events share the feedback watermark: both are stored after their answer
+        by_out, top_out, _ = mon.touched_by_outcomes(name, fafter)
+        ticked = gateway_windows(store, name, full=False)
+        windows = sorted(set(by_log) | set(by_fb) | set(by_out) | set(ticked))
     scopes = scopes_for(
         store, spec, project_dir, clock, log_counts=lambda f: _log_counts(store, name, f)
     )
@@ -221,7 +227,7 @@ def _one_service(
         MonitorState(
             service=name,
             watermark=watermark,
-            feedback_watermark=_later(old.feedback_watermark, top_fb),
+            feedback_watermark=_later(old.feedback_watermark, _later(top_fb, top_out)),
             last_run_at=clock.now(),
             rows_read=report.rows_read,
             feedback_read=report.feedback_read,
@@ -285,8 +291,10 @@ def _recompute(
     cols, scores = with_model_labels(cols, ids, mon.read_scores(name, runs) if rows else [])
     masks = scopes.masks(cols.inputs, cols.segments, cols.n)
     points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
-    if rows:  # the label-free estimate: its sums into the same points
+    if rows:  # the label-free estimate and the outcome events: into the same points
         add_estimates(points, ids, cols, masks, scores, calibrators)
+        add_outcomes(points, ids, cols, masks, mon.read_outcomes(name, runs))
+    points += gateway_points(store, name, runs)  # uptime and refused requests
     mon.replace_windows(name, runs, points, clock.now())
     return len(points)
 

@@ -17,6 +17,7 @@ from liveops.core import catalogue
 from liveops.core.clock import Clock
 from liveops.core.monitoring.window import WindowStats, computes
 from liveops.errors import UsageError
+from liveops.services.monitoring.signals import GATEWAY_ARM
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 
@@ -143,7 +144,10 @@ def metric_series(
     ):
         if by != "slice" and slice_ != "all":
             continue
-        key = {"version": f"v{version}" if version else "none", "arm": arm, "slice": slice_}[by]
+        if by == "version":  # the heartbeat's row belongs to no version: a row of its own
+            key = f"v{version}" if version else ("gateway" if arm == GATEWAY_ARM else "none")
+        else:
+            key = arm if by == "arm" else slice_
         b = int(start.timestamp()) // size - first
         if not 0 <= b < n:
             continue
