@@ -3,11 +3,15 @@ label map, and feedback labels are checked."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from liveops.core.clock import SystemClock
+from liveops.core.monitoring.window import WindowStats
 from liveops.core.project import parse_project
+from liveops.services.monitoring import run_monitor
 from liveops.services.registry import apply_project, register_version, set_alias
 from liveops.store import open_store
 from tests.server.conftest import start_server
@@ -54,3 +58,41 @@ def test_the_gateway_answers_service_labels_and_checks_feedback_labels(tmp_path:
             assert c.post("/v1/feedback", json=fb).json()["state"] in ("created", "queued")
     finally:
         server.stop()
+
+
+def test_a_versions_cost_setting_prices_its_answers_live_and_offline(tmp_path: Path) -> None:
+    """A local model reports no cost; ``-c cost.per_1k=0.5`` prices every answer it gives, in
+    the log (so the monitor's cost.* metrics) and in an evaluation's cost.per_1k."""
+    project = _project(tmp_path / "proj")
+    store = open_store(project_dir=project)
+    try:
+        priced = register_version(
+            store,
+            "tumours",
+            actor="tester",
+            artifact=project / "cancer.skops",
+            config={"output.label_map": CANCER_MAP, "cost.per_1k": 0.5},
+        )
+        assert priced.version.config["cost.per_1k"] == 0.5
+        set_alias(store, "tumours", "production", str(priced.version.number), actor="tester")
+    finally:
+        store.close()
+    server = start_server(project)
+    try:
+        with server.client() as c:
+            r = c.post(PREDICT, json={"instances": [tumour(i) for i in range(4)]})
+            assert r.status_code == 200, r.text
+    finally:
+        server.stop()
+    store = open_store(project_dir=project)
+    try:
+        rows = store.predictions.recent("tumours", limit=10)
+        assert [row["cost"] for row in rows] == [pytest.approx(0.0005)] * 4
+        run_monitor(store, project, clock=SystemClock())
+        since = datetime.fromisoformat(rows[-1]["ts"]) - timedelta(minutes=5)
+        windows = store.monitoring.windows("tumours", since)
+        stats = [st for _, arm, slice_, _, st in windows if (arm, slice_) == ("production", "all")]
+        assert stats
+        assert WindowStats.from_dict(stats[0]).value("cost.per_1k") == pytest.approx(0.5)
+    finally:
+        store.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from liveops.core.evaluation.suite import CasesSpec, GateSpec, RobustnessSpec, Suite
-from liveops.errors import InvalidInputError
+from liveops.errors import InvalidInputError, UsageError
 from liveops.services.datasets import add_dataset
 from liveops.services.registry import apply_project, load_project, register_version
 from liveops.store import open_store
@@ -225,3 +225,40 @@ def test_failure_examples_show_the_inputs(project: Project) -> None:
     assert examples, "the model should miss a few wines"
     assert all(e["text"].startswith("alcohol=") and "region=" in e["text"] for e in examples)
     assert all("cultivar" not in e["text"] for e in examples)
+
+
+def test_a_versions_cost_setting_prices_the_evaluation(project: Project) -> None:
+    """A local model reports no cost: ``cost.per_1k`` in the version's config is what its
+    answers cost, and a bad value is refused at registration, naming the setting."""
+    priced = register_version(
+        project.store,
+        "strict",
+        actor="ci",
+        artifact=project.root / "model.skops",
+        trust=["numpy.dtype"],
+        config={"cost.per_1k": 0.25},
+    ).version
+    suite = Suite(
+        cases=CasesSpec(dataset="wine-eval", expected="cultivar"),
+        metrics=["accuracy", "cost"],
+        consistency=None,
+        robustness=None,
+        latency_calls=1,
+    )
+    cost = project.eval(priced.ref, suite=suite).summary.to_dict()["builtins"]["cost.per_1k"]
+    assert cost["value"] == pytest.approx(0.25)
+    unpriced = project.eval("strict@1", suite=suite).summary.to_dict()["builtins"]
+    assert unpriced["cost.per_1k"]["value"] == 0.0
+    before = project.store.registry.list_versions("strict")
+    for bad in (-1, "cheap", True):
+        with pytest.raises(UsageError) as info:
+            register_version(
+                project.store,
+                "strict",
+                actor="ci",
+                artifact=project.root / "model.skops",
+                trust=["numpy.dtype"],
+                config={"cost.per_1k": bad},
+            )
+        assert "cost.per_1k must be a number of 0 or more" in info.value.message
+    assert project.store.registry.list_versions("strict") == before  # nothing half-registered

@@ -241,7 +241,7 @@ class Scorer:
                     fallback=v.settings.fallback if used else None,
                     reason=decided.reasons[k],
                     latency_ms=per_row_ms,
-                    cost=None if out.cost is None else float(out.cost[k]),
+                    cost=v.cost if out.cost is None else float(out.cost[k]),
                     tokens_in=None if out.tokens_in is None else int(out.tokens_in[k]),
                     tokens_out=None if out.tokens_out is None else int(out.tokens_out[k]),
                     segments={

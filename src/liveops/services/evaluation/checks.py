@@ -21,6 +21,7 @@ from liveops.core.evaluation.suite import Suite
 from liveops.core.model import Model
 from liveops.core.project import ServiceSpec
 from liveops.core.records import EvalCaseRecord, VersionRecord
+from liveops.core.serving.cost import per_answer
 from liveops.core.serving.decision import DecisionSettings, RulesFunction
 from liveops.services.evaluation.cases import Cases, example_text
 from liveops.services.evaluation.predict import Answers, decisions, predict
@@ -83,6 +84,7 @@ class Judge:
         self.version = version
         self.model: Model = load_model(store, version, project_dir=project_dir)
         self.settings = DecisionSettings.from_config(version.config.get("decision"))
+        self.cost = per_answer(version.config)  # when the model reports none
         self.rules: RulesFunction | None = None
         if self.settings.rules:
             self.rules = load_callable(self.settings.rules, search_path=project_dir)

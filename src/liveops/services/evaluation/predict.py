@@ -60,14 +60,20 @@ class Answers:
 
 
 def predict(
-    model: Model, records: Sequence[Mapping[str, Any]], *, tick: Tick | None = None
+    model: Model,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    tick: Tick | None = None,
+    cost: float | None = None,
 ) -> Answers:
-    """Predict in batches of :data:`BATCH`; a failed batch is retried one row at a time."""
+    """Predict in batches of :data:`BATCH`; a failed batch is retried one row at a time.
+    ``cost``: what one answer costs when the model reports none (the version's
+    ``cost.per_1k`` / 1000)."""
     n = len(records)
     classes = tuple(model.classes)
     labels: list[str | None] = [None] * n
     errors: list[str | None] = [None] * n
-    cost = np.zeros(n)
+    costs = np.full(n, cost or 0.0)
     scores: FloatArray | None = None
     for start in range(0, n, BATCH):
         chunk = records[start : start + BATCH]
@@ -89,10 +95,10 @@ def predict(
                 scores[at : at + len(out)] = out.scores
             labels[at : at + len(out)] = out.labels
             if out.cost is not None:
-                cost[at : at + len(out)] = out.cost
+                costs[at : at + len(out)] = out.cost
         if tick is not None:
             tick(len(chunk))
-    return Answers(labels, classes, scores, cost, errors)
+    return Answers(labels, classes, scores, costs, errors)
 
 
 def _call(model: Model, records: Sequence[Mapping[str, Any]]) -> BatchOutput:

@@ -328,7 +328,7 @@ def _answer_all(
 
         return tick
 
-    ans = predict(judge.model, cases.records, tick=ticker(f"{ref}: cases", n))
+    ans = predict(judge.model, cases.records, tick=ticker(f"{ref}: cases", n), cost=judge.cost)
     auto = decisions(ans, cases.records, judge.settings, rules=judge.rules, text_field=text_field)
     outcomes = _outcomes(judge.labels, cases.expected, ans, auto)
     per_item: dict[str, np.ndarray[Any, Any]] = {"cost.per_1k": ans.cost * 1000.0}

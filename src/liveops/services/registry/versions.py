@@ -17,6 +17,7 @@ from liveops.core.hashing import canonical_json, content_hash
 from liveops.core.names import VersionRef, check_name, parse_version_ref
 from liveops.core.project import ServiceSpec
 from liveops.core.records import VersionRecord
+from liveops.core.serving.cost import per_answer
 from liveops.core.serving.decision import DecisionSettings
 from liveops.errors import InvalidInputError, ModelError, UsageError, VersionNotFound
 from liveops.services.datasets import resolve_dataset
@@ -113,6 +114,10 @@ def effective_config(
             or "e.g. --config threshold=0.68 (the decision keys and their values: "
             "docs/project-file.md)",
         ) from None
+    try:
+        per_answer(extra)
+    except InvalidInputError as exc:
+        raise UsageError(f"invalid config override: {exc.message}", hint=exc.hint) from None
     return {"decision": settings.to_config(), **dict(sorted(extra.items()))}
 
 

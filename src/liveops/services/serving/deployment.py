@@ -207,7 +207,7 @@ class Deployment:
                         error=error,
                         scores=out.scores_of(i) if has_scores else None,
                         confidence=float(conf[i]) if conf is not None else None,
-                        cost=None if out.cost is None else float(out.cost[i]),
+                        cost=v.cost if out.cost is None else float(out.cost[i]),
                         tokens_in=None if out.tokens_in is None else int(out.tokens_in[i]),
                         tokens_out=None if out.tokens_out is None else int(out.tokens_out[i]),
                     )

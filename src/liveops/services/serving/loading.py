@@ -15,6 +15,7 @@ from typing import Any
 
 from liveops.core.model import BatchOutput, Model
 from liveops.core.project import ServiceSpec
+from liveops.core.serving.cost import per_answer
 from liveops.core.serving.decision import DecisionSettings, RulesFunction
 from liveops.errors import InvalidInputError, LiveopsError, ModelError, ModelUnavailableError
 from liveops.services.registry import (
@@ -92,6 +93,7 @@ class ServingVersion:
     rules: RulesFunction | None
     artifact_format: str = "skops"  # skops | joblib | entrypoint
     load_error: str | None = None
+    cost: float | None = None  # per answer, from cost.per_1k, when the model reports none
 
     @property
     def ref(self) -> str:
@@ -133,7 +135,14 @@ def load_serving_version(
                 error = exc.message
                 model = _Unloadable(error)
     return ServingVersion(
-        service, number, model, settings, rules, record.artifact_format, load_error=error
+        service,
+        number,
+        model,
+        settings,
+        rules,
+        record.artifact_format,
+        load_error=error,
+        cost=per_answer(record.config),
     )
 
 
