@@ -48,6 +48,7 @@ from liveops.core.profile import is_missing
 from liveops.errors import UsageError
 
 __all__ = [
+    "NULL_MAX_VALUES",
     "NULL_QUANTILE",
     "NULL_SIMULATIONS",
     "OTHER",
@@ -65,6 +66,10 @@ TOP_K = 50  # as many as the stored profile's frequencies keep
 OTHER = "other"
 NULL_QUANTILE = 0.99
 NULL_SIMULATIONS = 1000
+# Values the sampling-noise simulation draws separately; the rarer rest is drawn as one value.
+# Only the top ``top_k`` are compared one by one, so the tail's split barely moves the noise,
+# and 100,000 distinct values would otherwise cost 100,000 draws per simulated sample.
+NULL_MAX_VALUES = 10_000
 CATEGORY_METHODS: frozenset[str] = frozenset({"jensenshannon", "chi2", "psi"})
 
 
@@ -162,9 +167,12 @@ def js_null_quantile(
     """
     counts = np.asarray(reference_counts, dtype=np.float64)
     counts = counts[counts > 0]
+    f1, f2 = int((counts == 1).sum()), int((counts == 2).sum())
+    if counts.size > NULL_MAX_VALUES:
+        counts = -np.sort(-counts)
+        counts = np.append(counts[: NULL_MAX_VALUES - 1], counts[NULL_MAX_VALUES - 1 :].sum())
     n = counts.sum()
     p = counts / n
-    f1, f2 = int((counts == 1).sum()), int((counts == 2).sum())
     if f1:
         unseen = f1 / n
         f0 = int(min(max(round(f1 * (f1 - 1) / (2 * (f2 + 1))), 1), 10_000))
@@ -245,7 +253,12 @@ def categorical_drift(
     distinct = len(reference)
     notes = []
     if distinct > top_k:
-        notes.append(f"{distinct} reference values grouped to the top {top_k} + {OTHER}")
+        notes.append(f"{distinct:,} reference values grouped to the top {top_k} + {OTHER}")
+    if distinct > NULL_MAX_VALUES:
+        notes.append(
+            f"capped: the sampling-noise simulation draws the {NULL_MAX_VALUES:,} most common "
+            "values one by one and the rest as one"
+        )
     base: dict[str, Any] = {
         "column": column,
         "kind": kind,

@@ -1,0 +1,126 @@
+"""``liveops drift REFERENCE CURRENT``: data quality and drift of two files or datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from liveops.cli.output import JSON_OPT, Cli, actor_name, make_cli
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from liveops.core.drift.check import DriftCheck
+    from liveops.store import Store
+
+_LABEL_STYLE = {"pipeline": "bold red", "world": "bold yellow", "note": "dim"}
+
+
+def drift(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="Reference: CSV, Parquet, JSONL, or a dataset."),
+    current: str = typer.Argument(..., help="Current data: CSV, Parquet, JSONL, or a dataset."),
+    columns: str | None = typer.Option(
+        None, "--columns", help="Compare only these columns (comma-separated)."
+    ),
+    tests: bool = typer.Option(
+        False, "--tests", help="Judge by p-value tests (KS, chi-square; BH across columns)."
+    ),
+    html: Path | None = typer.Option(None, "--html", help="Also write an HTML report here."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Data quality, then drift per column, of CURRENT against REFERENCE (every row).
+
+    Exit code 1 when a column drifted or a pipeline problem was found (for CI pipelines).
+    """
+    from liveops.core.exits import exit_code
+    from liveops.services.drift import compare
+
+    def open_store() -> Store:
+        # Files need no project; a dataset name needs its store.
+        return make_cli(ctx, json, None).store()
+
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    check = compare(reference, current, columns=names, tests=tests, open_store=open_store)
+    cli = Cli(project_dir=Path.cwd(), json=json, actor=actor_name(None))
+    if html is not None:
+        from liveops.cli.drift_html import write_report
+
+        write_report(check, html)
+        cli.note(f"HTML report: {html}")
+    cli.emit(check.to_dict(), render(check))
+    raise typer.Exit(exit_code([check.verdict]))
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    if v is None or v != v:
+        return "–"
+    if v != 0 and abs(v) < 10 ** (-digits):
+        return f"{v:.1e}"
+    return f"{v:.{digits}f}"
+
+
+def render(check: DriftCheck) -> Group:
+    """The quality findings first, then the columns by effect size, then the verdict."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    ref, cur, report = check.reference, check.current, check.drift
+    head = Text.from_markup(
+        f"[bold]drift[/] of {escape(cur.source)} ({cur.rows:,} rows) against "
+        f"{escape(ref.source)} ({ref.rows:,} rows)"
+    )
+    quality = Table(title="data quality", title_justify="left", expand=False)
+    for name in ("column", "label", "check", "finding"):
+        quality.add_column(name, overflow="fold")
+    for f in check.findings:
+        style = _LABEL_STYLE[f.label]
+        quality.add_row(escape(f.column), f"[{style}]{f.label}[/]", f.check, escape(f.message))
+    if not check.findings:
+        quality.add_row("–", "[green]ok[/]", "–", "no data-quality finding")
+    columns = Table(title="drift per column, largest effect first", title_justify="left")
+    for name in ("column", "kind", "statistic", "value", "threshold", "p-value", "verdict"):
+        justify: Any = "right" if name in ("value", "threshold", "p-value") else "left"
+        columns.add_column(name, justify=justify, overflow="fold")
+    for c in report.by_effect():
+        if c.drifted is None:
+            verdict = "[dim]not judged[/]"
+        else:
+            verdict = "[bold red]drifted[/]" if c.drifted else "[green]ok[/]"
+        p = c.p_adjusted if c.p_adjusted is not None else c.p_value
+        statistic = "length wasserstein" if c.kind == "text" else c.method
+        columns.add_row(
+            escape(c.column),
+            c.kind,
+            statistic,
+            _num(c.statistic),
+            _num(c.threshold),
+            _num(p),
+            verdict,
+        )
+    if not report.columns:
+        columns.add_row("–", "–", "–", "–", "–", "–", "[dim]no column could be compared[/]")
+    notes = [f"[dim]{escape(c.column)}: {escape(c.note)}[/]" for c in report.by_effect() if c.note]
+    drifted = [c.column for c in report.drifted]
+    problems = len(check.pipeline_problems)
+    if check.verdict == "fail":
+        why = []
+        if problems:
+            why.append(f"{problems} pipeline problem{'s' if problems != 1 else ''}")
+        if drifted:
+            why.append(f"{len(drifted)} drifted column{'s' if len(drifted) != 1 else ''}")
+        tail = f"[bold red]fail[/]: {', '.join(why)} (exit 1)"
+    else:
+        tail = "[green]pass[/]: no drift, no pipeline problem"
+    parts: list[Any] = [head, quality, columns]
+    parts += [Text.from_markup(n) for n in notes]
+    parts.append(Text.from_markup(tail))
+    return Group(*parts)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drift")(drift)
