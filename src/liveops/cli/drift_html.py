@@ -152,6 +152,10 @@ def _card(c: ColumnDrift) -> str:
 
 
 def _tick(v: float) -> str:
+    """A short tick label: 29.4k rather than 2.94e+04."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= 10 * scale:
+            return f"{v / scale:.3g}{suffix}"
     return f"{v:.3g}"
 
 
@@ -169,7 +173,7 @@ def _histogram_svg(h: Histogram, kind: str) -> str:
     step = (width - left - right) / n
     bar = max(step * 0.8, 1.0)
     parts = [
-        f"<svg viewBox='0 0 {width} 250' width='100%' role=img "
+        f"<svg viewBox='0 0 {width} {240 if h.labels is not None else 205}' width='100%' role=img "
         f"aria-label='reference and current distributions'>",
         f"<line x1={left} y1={base} x2={width - right} y2={base} stroke='#d0d7de'/>",
         f"<text x={left - 4} y=16 font-size=10 text-anchor=end>{top:.0%}</text>",
