@@ -29,8 +29,8 @@ border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px;margin:0 0 
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}.v{font-weight:600;color:#fff;border-radius:4px;padding:1px 6px}
-.grid{display:flex;flex-wrap:wrap;gap:20px}.card{flex:1 1 540px;border:1px solid #d0d7de;
-border-radius:6px;padding:12px}.muted{color:#59636e;font-size:13px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:20px}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:12px}.muted{color:#59636e;font-size:13px}
 .stat{font-size:13px;margin:2px 0 6px}
 """
 
@@ -62,7 +62,7 @@ def render_html(check: DriftCheck) -> str:
         f"<h1>Drift of {escape(cur.source)} against {escape(ref.source)}</h1>",
         f"<p class=sub>{_badge(verdict, color)} · current {cur.rows:,} rows · reference "
         f"{ref.rows:,} rows · {len(report.columns)} columns compared · {drifted} drifted · "
-        f"{len(check.pipeline_problems)} pipeline problems · exit code "
+        f"{_plural(len(check.pipeline_problems), 'pipeline problem')} · exit code "
         f"{1 if verdict == 'fail' else 0}</p>",
         "<h2>Data quality</h2>",
         "<p class=muted><b>pipeline</b>: the data arrives broken (missing or retyped column, "
@@ -79,6 +79,10 @@ def render_html(check: DriftCheck) -> str:
     parts += [_card(c) for c in report.by_effect()]
     parts.append("</div></body></html>")
     return "\n".join(parts)
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _legend() -> str:
