@@ -330,3 +330,33 @@ def test_a_stored_dataset_as_the_reference(
     r = run_cli("drift", "cancer-train@7", str(tmp_path / "cur.parquet"))
     assert r.code == 4
     assert "cancer-train@7 does not exist" in r.err
+
+
+def _demo_file(path: Path, n: int, seed: int, mode: Any) -> Path:
+    from liveops.demo.data import generate_records
+
+    rows = generate_records(n, seed=seed, mode=mode)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_the_demo_worlds_on_files(run_cli: Runner, tmp_path: Path) -> None:
+    """covariate_shift: text length, language and channel mix; new_world: new frequent terms
+    and a label the reference never had."""
+    ref = str(_demo_file(tmp_path / "normal.jsonl", 3000, 1, "normal"))
+    shift = _demo_file(tmp_path / "shift.jsonl", 1500, 2, "covariate_shift")
+    data = run_cli("drift", ref, str(shift), "--json").json()
+    assert set(data["drifted_columns"]) == {"text", "language", "channel"}
+    new = _demo_file(tmp_path / "new.jsonl", 1500, 2, "new_world")
+    r = run_cli("drift", ref, str(new), "--json")
+    assert r.code == 1
+    data = r.json()
+    text = next(c for c in data["drift"]["columns"] if c["column"] == "text")
+    terms = [t["term"] for t in text["text"]["new_terms"]]
+    assert terms[0] == "orbit"
+    assert "launch" in terms
+    unseen = next(f for f in data["quality"] if f["check"] == "unseen_categories")
+    assert unseen["column"] == "label"
+    assert "'account_security'" in unseen["message"]
+    # the list column is named, not compared
+    assert any(f["column"] == "tags" and f["check"] == "not_compared" for f in data["quality"])
