@@ -360,3 +360,36 @@ def test_the_demo_worlds_on_files(run_cli: Runner, tmp_path: Path) -> None:
     assert "'account_security'" in unseen["message"]
     # the list column is named, not compared
     assert any(f["column"] == "tags" and f["check"] == "not_compared" for f in data["quality"])
+
+
+def test_csv_columns_are_typed_as_a_whole(run_cli: Runner, tmp_path: Path) -> None:
+    """A number column with "n/a" past pyarrow's first block is a type change, not an
+    unreadable file; a saved pandas index is dropped; dates are named, not compared."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    n = 80_000
+    days = pd.date_range("2026-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M:%S")
+    ref = pd.DataFrame({"amount": rng.normal(100, 20, n).round(2), "day": days, "ok": "true"})
+    ref.loc[::3, "ok"] = "false"
+    cur = ref.copy()
+    cur["amount"] = cur["amount"].astype(str)
+    cur.loc[n - 50 :, "amount"] = "n/a"  # far past the first MB of the file
+    ref.to_csv(tmp_path / "ref.csv")  # with pandas' unnamed index column
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    r = run_cli("drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"), "--json")
+    assert r.code == 1, r.err
+    data = r.json()
+    found = {(f["column"], f["check"]): f["label"] for f in data["quality"]}
+    assert found == {
+        ("amount", "type_changed"): "pipeline",
+        ("day", "not_compared"): "note",
+    }
+    assert data["reference"]["columns"] == {
+        "amount": "double",
+        "day": "timestamp[us]",
+        "ok": "bool",
+    }
+    ok = next(c for c in data["drift"]["columns"] if c["column"] == "ok")
+    assert ok["histogram"]["labels"] == ["true", "false"]
+    assert ok["drifted"] is False

@@ -19,6 +19,7 @@ A file that is empty, has no rows, or is not what its extension says is a
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ __all__ = ["SHORT_TEXT", "load_table"]
 
 SHORT_TEXT = 40  # the stored profile's rule: longer strings are text, not categories
 _PARQUET_MAGIC = b"PAR1"
+_UNNAMED = re.compile(r"^(Unnamed: \d+|)$")
 
 
 def load_table(
@@ -118,14 +120,53 @@ def _read(path: Path, fmt: str) -> pa.Table:
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
-        # Only "NA" and empty cells are missing, as for datasets: "None" stays text.
-        return pacsv.read_csv(
+        # Every cell is read as text and each column typed as a whole afterwards: pyarrow's own
+        # inference looks at the first block only, and a number column with "n/a" further down
+        # (a type change, which the check reports) would fail the whole read.
+        with pacsv.open_csv(path) as reader:
+            names = reader.schema.names
+        table = pacsv.read_csv(
             path,
-            convert_options=pacsv.ConvertOptions(null_values=["", "NA"], strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                # Only "NA" and empty cells are missing, as for datasets: "None" stays text.
+                null_values=["", "NA"],
+                strings_can_be_null=True,
+            ),
         )
+        table = pa.table({n: _typed(table.column(n)) for n in table.column_names})
+        return _drop_index_column(table)
     import pyarrow.json as pajson
 
     return pajson.read_json(path)
+
+
+def _typed(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A CSV column of text typed as a whole: integers, floats, booleans, timestamps or text."""
+    if col.null_count == len(col):
+        return pa.chunked_array([pa.nulls(len(col))])
+    for t in (pa.int64(), pa.float64(), pa.timestamp("us")):
+        try:
+            typed: pa.ChunkedArray = pc.cast(col, t)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return typed
+    lower = pc.utf8_lower(col)
+    flag_like = pc.sum(pc.is_in(lower, value_set=pa.array(["true", "false"]))).as_py() or 0
+    if flag_like == len(col) - col.null_count:
+        flags: pa.ChunkedArray = pc.equal(lower, "true")
+        return flags
+    return col
+
+
+def _drop_index_column(table: pa.Table) -> pa.Table:
+    """Drop an unnamed leading column of unique integers (a saved pandas index), as datasets do."""
+    if not table.num_columns or not _UNNAMED.match(table.column_names[0]):
+        return table
+    first = table.column(0)
+    if pa.types.is_integer(first.type) and pc.count_distinct(first).as_py() == table.num_rows:
+        return table.drop_columns([table.column_names[0]])
+    return table
 
 
 def _table(source: str, table: pa.Table, like: Table | None) -> Table:
