@@ -258,6 +258,7 @@ def test_schema_problems_are_pipeline_findings_with_exit_1(run_cli: Runner, tmp_
     )
     assert r.code == 1, r.err
     found = {(f["column"], f["check"]): f["label"] for f in r.json()["quality"]}
+    assert r.json()["exit_code"] == 1
     assert found == {
         ("mean_radius", "all_missing"): "pipeline",
         ("mean_texture", "type_changed"): "pipeline",

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from liveops.core.exits import exit_code
 from liveops.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def render_html(check: DriftCheck) -> str:
         f"<p class=sub>{_badge(verdict, color)} · current {cur.rows:,} rows · reference "
         f"{ref.rows:,} rows · {len(report.columns)} columns compared · {drifted} drifted · "
         f"{_plural(len(check.pipeline_problems), 'pipeline problem')} · exit code "
-        f"{1 if verdict == 'fail' else 0}</p>",
+        f"{exit_code([verdict])}</p>",
         "<h2>Data quality</h2>",
         "<p class=muted><b>pipeline</b>: the data arrives broken (missing or retyped column, "
         "one value on every row, all missing, a missing share that more than doubles and rises "

@@ -23,6 +23,7 @@ from typing import Any
 from liveops.core.drift.quality import Column, Finding, Table, drift_findings, quality_findings
 from liveops.core.drift.report import drift_report
 from liveops.core.drift.result import DriftReport, Kind
+from liveops.core.exits import exit_code
 from liveops.errors import InvalidInputError, UsageError
 
 __all__ = ["MIN_ROWS", "Column", "DriftCheck", "Table", "check_drift"]
@@ -54,6 +55,7 @@ class DriftCheck:
         drift["columns"] = [c.to_dict() for c in self.drift.by_effect()]
         return {
             "verdict": self.verdict,
+            "exit_code": exit_code([self.verdict]),
             "reference": _side(self.reference),
             "current": _side(self.current),
             "pipeline_problems": len(self.pipeline_problems),
