@@ -41,6 +41,7 @@ __all__ = ["SHORT_TEXT", "load_table"]
 SHORT_TEXT = 40  # the stored profile's rule: longer strings are text, not categories
 _PARQUET_MAGIC = b"PAR1"
 _UNNAMED = re.compile(r"^(Unnamed: \d+|)$")
+_INDEX_LEVEL = re.compile(r"^__index_level_\d+__$")
 
 
 def load_table(
@@ -68,6 +69,7 @@ def load_table(
     record = resolve_dataset(store, spec)
     import pyarrow.parquet as pq
 
+    # ParquetFile.read, not read_table: the latter imports pandas for its metadata.
     data = store.artifacts.read_bytes(record.data_artifact)
     table = pq.ParquetFile(io.BytesIO(data)).read()
     return _table(f"dataset {record.ref}", table, like)
@@ -116,7 +118,8 @@ def _read(path: Path, fmt: str) -> pa.Table:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path)
+        # ParquetFile.read, not read_table: the latter imports pandas for its metadata.
+        return _drop_index_column(pq.ParquetFile(path).read())
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
@@ -134,7 +137,8 @@ def _read(path: Path, fmt: str) -> pa.Table:
                 strings_can_be_null=True,
             ),
         )
-        table = pa.table({n: _typed(table.column(n)) for n in table.column_names})
+        typed = [_typed(table.column(n)) for n in table.column_names]
+        table = pa.Table.from_arrays(typed, names=table.column_names)
         return _drop_index_column(table)
     import pyarrow.json as pajson
 
@@ -151,16 +155,21 @@ def _typed(col: pa.ChunkedArray) -> pa.ChunkedArray:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         return typed
-    lower = pc.utf8_lower(col)
-    flag_like = pc.sum(pc.is_in(lower, value_set=pa.array(["true", "false"]))).as_py() or 0
-    if flag_like == len(col) - col.null_count:
-        flags: pa.ChunkedArray = pc.equal(lower, "true")
-        return flags
+    if (pc.max(pc.utf8_length(col)).as_py() or 0) <= len("false"):
+        lower = pc.utf8_lower(col)
+        seen = set(pc.value_counts(lower).field("values").to_pylist()) - {None}
+        if seen <= {"true", "false"}:
+            flags: pa.ChunkedArray = pc.starts_with(lower, pattern="t")
+            return flags
     return col
 
 
 def _drop_index_column(table: pa.Table) -> pa.Table:
-    """Drop an unnamed leading column of unique integers (a saved pandas index), as datasets do."""
+    """Drop a saved pandas index, as datasets do: Parquet's ``__index_level_N__`` columns, or
+    an unnamed leading column of unique integers (CSV)."""
+    stored = [n for n in table.column_names if _INDEX_LEVEL.match(n)]
+    if stored:
+        return table.drop_columns(stored)
     if not table.num_columns or not _UNNAMED.match(table.column_names[0]):
         return table
     first = table.column(0)
@@ -191,6 +200,27 @@ def _family(t: pa.DataType) -> Family:
     return "other"
 
 
+def _floats(col: pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The values as float64, nulls as NaN, read from the Arrow buffers.
+
+    pyarrow's own ``to_numpy`` of an array with nulls imports pandas to fill them, which
+    costs a cold command a second; the validity bitmap says the same.
+    """
+    parts = []
+    for chunk in col.cast(pa.float64()).chunks:
+        n, offset = len(chunk), chunk.offset
+        validity, data = chunk.buffers()[:2]
+        if data is None:
+            parts.append(np.full(n, np.nan))
+            continue
+        values = np.frombuffer(data, dtype=np.float64, count=offset + n)[offset:].copy()
+        if chunk.null_count and validity is not None:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            values[bits[offset : offset + n] == 0] = np.nan
+        parts.append(values)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+
+
 def _counts(col: pa.ChunkedArray) -> CategoryCounts:
     vc = pc.value_counts(col)
     values = vc.field("values").to_pylist()
@@ -207,7 +237,7 @@ def _column(col: pa.ChunkedArray, ref: Column | None) -> Column:
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
     if family == "number":
-        values = np.asarray(col.cast(pa.float64()).fill_null(np.nan).to_numpy(), dtype=np.float64)
+        values = _floats(col)
         missing = int(values.size - np.count_nonzero(np.isfinite(values)))
         return Column("number", storage, values, missing, "number")
     if family == "boolean":
