@@ -411,7 +411,7 @@ def test_no_pandas_on_the_path_and_a_saved_index_is_not_a_column(tmp_path: Path)
     frame.assign(x=frame["x"].where(frame.index % 7 > 0)).to_json(
         tmp_path / "cur.jsonl", orient="records", lines=True
     )
-    code = f"""
+    code = """
 import sys
 from liveops.cli.main import run
 for current in ("cur.csv", "cur.jsonl"):
