@@ -67,12 +67,8 @@ def load_table(
             hint="give a .csv, .parquet or .jsonl path, or run in a project (or pass -C FOLDER)",
         ) from exc
     record = resolve_dataset(store, spec)
-    import pyarrow.parquet as pq
-
-    # ParquetFile.read, not read_table: the latter imports pandas for its metadata.
     data = store.artifacts.read_bytes(record.data_artifact)
-    table = pq.ParquetFile(io.BytesIO(data)).read()
-    return _table(f"dataset {record.ref}", table, like)
+    return _parquet_table(io.BytesIO(data), f"dataset {record.ref}", like)
 
 
 def _from_file(path: Path, like: Table | None) -> Table:
@@ -100,6 +96,8 @@ def _from_file(path: Path, like: Table | None) -> Table:
             hint="rename it to the format it holds (.csv, .parquet or .jsonl)",
         )
     try:
+        if fmt == "parquet":
+            return _parquet_table(path, str(path), like)
         table = _read(path, fmt)
     except (pa.ArrowException, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -114,12 +112,25 @@ def _from_file(path: Path, like: Table | None) -> Table:
     return _table(str(path), table, like)
 
 
-def _read(path: Path, fmt: str) -> pa.Table:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
+def _parquet_table(source: Path | io.BytesIO, label: str, like: Table | None) -> Table:
+    """A Parquet file read one column at a time: only one column's Arrow data is alive next
+    to the arrays kept. (ParquetFile, not read_table: the latter imports pandas.)"""
+    import pyarrow.parquet as pq
 
-        # ParquetFile.read, not read_table: the latter imports pandas for its metadata.
-        return _drop_index_column(pq.ParquetFile(path).read())
+    pf = pq.ParquetFile(source)
+    names = [n for n in pf.schema_arrow.names if not _INDEX_LEVEL.match(n)]
+    rows = pf.metadata.num_rows
+    if rows == 0 or not names:
+        raise DatasetFileError(f"{label} has no rows", hint="a drift check needs rows on each side")
+    columns: dict[str, Column] = {}
+    for name in names:
+        ref = like.columns.get(name) if like is not None else None
+        columns[name] = _column(pf.read(columns=[name]).column(0), ref)
+    return Table(source=label, rows=rows, columns=columns)
+
+
+def _read(path: Path, fmt: str) -> pa.Table:
+    """A CSV or JSONL file as one table."""
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
@@ -165,11 +176,8 @@ def _typed(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _drop_index_column(table: pa.Table) -> pa.Table:
-    """Drop a saved pandas index, as datasets do: Parquet's ``__index_level_N__`` columns, or
-    an unnamed leading column of unique integers (CSV)."""
-    stored = [n for n in table.column_names if _INDEX_LEVEL.match(n)]
-    if stored:
-        return table.drop_columns(stored)
+    """Drop an unnamed leading column of unique integers (a saved pandas index), as datasets
+    do; in Parquet the index is a ``__index_level_N__`` column, left out by the reader."""
     if not table.num_columns or not _UNNAMED.match(table.column_names[0]):
         return table
     first = table.column(0)
