@@ -8,6 +8,7 @@ styles from elsewhere: the file opens offline and can be mailed.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,7 +175,7 @@ def _histogram_svg(h: Histogram, kind: str) -> str:
     cur = [c / cur_total for c in h.current]
     top = max(max(ref), max(cur), 1e-9)
     left, right, plot_h, base = 40, 10, 150, 162
-    width = max(520, left + right + 16 * n)
+    width = 520  # one scale for every card: many categories get thinner bars, not small text
     step = (width - left - right) / n
     bar = max(step * 0.8, 1.0)
     parts = [
@@ -193,7 +194,11 @@ def _histogram_svg(h: Histogram, kind: str) -> str:
                 f"fill='{color}' opacity={opacity}><title>{share:.1%}</title></rect>"
             )
     if h.labels is not None:
+        # Labels at least 12 px apart; the last one (``other`` when grouped) always shown.
+        every = max(1, math.ceil(12 / step))
         for i, label in enumerate(h.labels):
+            if i % every and i != n - 1:
+                continue
             x = left + (i + 0.5) * step
             shown = escape(label if len(label) <= 14 else label[:13] + "…")
             parts.append(
