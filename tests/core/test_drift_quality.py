@@ -155,3 +155,14 @@ def test_bad_tables_are_errors_with_a_message() -> None:
         check_drift(ok, table(3, y=num([1.0, 2.0, 3.0])))
     with pytest.raises(UsageError, match="no column 'z'"):
         check_drift(ok, ok, columns=["z"])
+
+
+def test_columns_restrict_the_check_and_its_findings() -> None:
+    x = RNG.normal(0, 1, N)
+    ref = table(N, a=num(x), b=num(x), c=num(x))
+    cur = table(N, a=num(x + 1), c=num(x), extra=num(x))
+    check = check_drift(ref, cur, columns=["b", "c"])
+    assert [(f.column, f.check, f.label) for f in check.findings] == [
+        ("b", "missing_column", "pipeline")
+    ]
+    assert [c.column for c in check.drift.columns] == ["c"]  # a drifted, but not asked for
