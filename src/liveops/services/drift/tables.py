@@ -7,8 +7,8 @@ Each column becomes what :mod:`liveops.core.drift` compares:
 - integers, floats, decimals: a float64 array, missing (null, NaN, infinite) as NaN;
 - booleans: value counts of ``true`` and ``false`` (a category);
 - strings: value counts (a category) when the reference's values are short (at most 40
-  characters, as the stored profile's rule), else the texts themselves (text); the current
-  side is read as the reference's kind;
+  characters, the stored profile's length limit, however many distinct values), else the
+  texts themselves (text); the current side is read as the reference's kind;
 - a column with no value at all (CSV's null type): empty; anything else (dates, lists): not
   compared.
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SHORT_TEXT", "load_table"]
 
-SHORT_TEXT = 40  # the stored profile's rule: longer strings are text, not categories
+SHORT_TEXT = 40  # the stored profile's length limit: longer strings are text, not categories
 _PARQUET_MAGIC = b"PAR1"
 _UNNAMED = re.compile(r"^(Unnamed: \d+|)$")
 _INDEX_LEVEL = re.compile(r"^__index_level_\d+__$")
