@@ -104,7 +104,21 @@ def render(check: DriftCheck) -> Group:
         )
     if not report.columns:
         columns.add_row("–", "–", "–", "–", "–", "–", "[dim]no column could be compared[/]")
-    notes = [f"[dim]{escape(c.column)}: {escape(c.note)}[/]" for c in report.by_effect() if c.note]
+    # A raised threshold is said once for all the columns it applies to (the table shows each
+    # threshold; --json keeps every note); other notes column by column.
+    raised = [c.column for c in report.by_effect() if c.note.startswith("threshold raised")]
+    notes = [
+        f"[dim]{escape(c.column)}: {escape(c.note)}[/]"
+        for c in report.by_effect()
+        if c.note and c.column not in raised
+    ]
+    if raised:
+        notes.insert(
+            0,
+            f"[dim]{len(raised)} threshold{'s' if len(raised) != 1 else ''} raised above the "
+            "default: the distance that sampling alone gives at these row counts (its 99th "
+            "percentile under no drift) is larger; --json has each column's note[/]",
+        )
     drifted = [c.column for c in report.drifted]
     problems = len(check.pipeline_problems)
     if check.verdict == "fail":

@@ -301,7 +301,8 @@ def _out_of_range(name: str, ref: Column, cur: Column, drifted: bool) -> list[Fi
             name,
             "out_of_range",
             "world" if drifted else "note",
-            f"{below + above:,} values ({_pct(share)}) outside the reference's range "
+            f"{below + above:,} value{'s' if below + above != 1 else ''} ({_pct(share)}) "
+            "outside the reference's range "
             f"[{lo:g}, {hi:g}]: {below:,} below, {above:,} above",
             {"below": below, "above": above, "share": share, "reference_range": [lo, hi]},
         )
