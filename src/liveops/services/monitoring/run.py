@@ -186,6 +186,7 @@ def _one_service(
 ) -> ServiceReport:
     mon = store.monitoring
     state = mon.state(name)
+    read_at = clock.now()  # saved as last_run_at: what this pass could see
     report = ServiceReport(name, full=full or state is None)
     if report.full:
         span = mon.window_span(name)
@@ -199,7 +200,7 @@ def _one_service(
     else:
         assert state is not None
         after = None if state.watermark is None else state.watermark - OVERLAP
-        fafter = None if state.feedback_watermark is None else state.feedback_watermark - OVERLAP
+        fafter = _feedback_after(state)
         by_log, top_log, report.rows_read = mon.touched_by_log(name, after)
         by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)
         # outcome events share the feedback watermark: both are stored after their answer
@@ -228,7 +229,7 @@ def _one_service(
             service=name,
             watermark=watermark,
             feedback_watermark=_later(old.feedback_watermark, _later(top_fb, top_out)),
-            last_run_at=clock.now(),
+            last_run_at=read_at,
             rows_read=report.rows_read,
             feedback_read=report.feedback_read,
             windows_written=report.points_written,
@@ -236,6 +237,22 @@ def _one_service(
     )
     report.watermark = watermark.isoformat() if watermark else None
     return report
+
+
+def _feedback_after(state: MonitorState) -> datetime | None:
+    """Where this pass starts reading feedback (and outcome events): the overlap before the
+    newer of the feedback watermark and the previous pass's start.
+
+    Feedback is stored with the time it arrived, and a writer commits within :data:`OVERLAP`
+    of that time, so everything created more than the overlap before the previous pass began
+    was visible to it and has been counted. Without the second bound a pass with no new
+    feedback would read the overlap's feedback again every time, and recompute the windows of
+    the predictions it is about (scattered over the past days); with it, a quiet pass reads
+    only what arrived since the last one. Feedback times ahead of the monitor's clock (another
+    host's clock) fall back on the watermark alone.
+    """
+    latest = _later(state.feedback_watermark, state.last_run_at)
+    return None if latest is None else latest - OVERLAP
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
