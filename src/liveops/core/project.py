@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liveops.core.alerting.rules import AlertRule, ReceiverSpec
 from liveops.core.hashing import content_hash
 from liveops.core.names import NAME_RE
+from liveops.core.rollout.plan import PlanError, RolloutPlan, parse_plan
 from liveops.core.serving.decision import DecisionSettings
 from liveops.core.yamltext import YamlDoc, parse_yaml
 from liveops.errors import InvalidInputError
@@ -217,8 +218,7 @@ class ServiceSpec(_Strict):
     logging: LoggingSpec | None = None  # None: the defaults (kept out of the spec hash)
     monitoring: MonitoringSpec | None = None  # None: the defaults (kept out of the spec hash)
     alerts: list[AlertRule] | None = None  # docs/alerts.md
-    # Declared by later rounds; accepted and kept so a project file can grow ahead of the code.
-    rollout: dict[str, Any] | None = None
+    rollout: dict[str, Any] | None = None  # the rollout plan (docs/rollouts.md), checked below
 
     @field_validator("name")
     @classmethod
@@ -252,6 +252,10 @@ class ServiceSpec(_Strict):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+    def rollout_plan(self) -> RolloutPlan | None:
+        """The ``rollout:`` block, validated (:func:`~liveops.core.rollout.plan.parse_plan`)."""
+        return None if self.rollout is None else parse_plan(self.rollout, list(self.inputs))
 
     def alert_rules(self) -> list[AlertRule]:
         return list(self.alerts or [])
@@ -356,6 +360,10 @@ def parse_project(
             svc.decision_settings()
         except InvalidInputError as exc:
             raise doc.error(("services", i, "decision"), exc.message) from None
+        try:
+            svc.rollout_plan()
+        except PlanError as exc:
+            raise doc.error(("services", i, "rollout", *exc.path), exc.message, exc.hint) from None
     _check_alerts(doc, project, env)
     if project.approvals is not None:
         for path, group in project.approvals.unknown_groups():

@@ -152,8 +152,8 @@ def _rollout(plan: Mapping[str, Any] | None) -> list[str]:
         out.append(f"- step: {step}")
     gates = plan.get("gates") or []
     out += [f"- watched by gate: {g}" for g in gates]
-    if plan.get("sticky_key"):
-        out.append(f"- sticky key: {plan['sticky_key']}")
+    if plan.get("key"):
+        out.append(f"- sticky key: {plan['key']}")
     return out or [f"- {dict(plan)}"]
 
 

@@ -1,5 +1,5 @@
 """Persistence: one :class:`Store` gathers the aggregates (registry, datasets, audit, artifacts,
-evaluation, review, predictions, monitoring, releases, API keys).
+evaluation, review, predictions, monitoring, releases, API keys, rollouts).
 
 >>> import tempfile
 >>> store = open_store("sqlite://", artifacts_root=Path(tempfile.mkdtemp()))
@@ -34,6 +34,7 @@ from liveops.store.predictions import PredictionStore
 from liveops.store.registry import RegistryStore
 from liveops.store.releases import ReleaseStore
 from liveops.store.review import ReviewStore
+from liveops.store.rollouts import RolloutStore
 from liveops.store.ticks import TickStore
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "RegistryStore",
     "ReleaseStore",
     "ReviewStore",
+    "RolloutStore",
     "Store",
     "TickStore",
     "open_store",
@@ -76,6 +78,7 @@ class Store:
         self.releases = ReleaseStore(engine)
         self.alerts = AlertStore(engine)
         self.keys = KeyStore(engine)
+        self.rollouts = RolloutStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
