@@ -19,6 +19,7 @@ from liveops.errors import LiveopsError, StoreUnavailableError, UsageError
 
 if TYPE_CHECKING:
     from liveops.services.monitoring import MonitorRunner
+    from liveops.services.rollouts import RolloutRunner
 
 ENV_OPTIONS = "LIVEOPS_SERVE_OPTIONS"  # read by liveops.server.app:app_from_env in each worker
 
@@ -55,6 +56,14 @@ def serve(
         "--monitor-every",
         help="Also run the monitor (and retention) this often, e.g. 60s; one runner at a time "
         "across gateways.",
+    ),
+    rollouts: bool = typer.Option(
+        False,
+        "--rollouts",
+        help="Also run the rollout controller (one leader across gateways; see docs/rollouts.md).",
+    ),
+    rollout_every: str = typer.Option(
+        "60s", "--rollout-every", help="Time between the controller's looks (with --rollouts)."
     ),
     alias: str = typer.Option(
         "production", "--alias", help="The alias to serve (staging: a release's smoke test)."
@@ -94,6 +103,7 @@ def serve(
             "--allow-time-override",
         )
     runner = _monitor_runner(cli, monitor_every) if monitor_every else None
+    controller = _rollout_runner(cli, rollout_every) if rollouts else None
     _check_port(host, port)
     _report_services(cli, alias)
     _report_auth(cli, not no_auth, allow_time_override)
@@ -124,6 +134,11 @@ def serve(
     if runner is not None:
         runner.start()
         cli.note(f"monitor every {runner.every_s:g} s (`liveops monitor status` shows it)")
+    if controller is not None:
+        controller.start()
+        cli.note(
+            f"rollout controller every {controller.every_s:g} s (`liveops rollout status` shows it)"
+        )
     try:
         uvicorn.run(
             "liveops.server.app:app_from_env",
@@ -146,6 +161,8 @@ def serve(
             signal.signal(sig, handler)
         if runner is not None:
             runner.stop()
+        if controller is not None:
+            controller.stop()
     cli.note("liveops gateway stopped")
 
 
@@ -162,6 +179,17 @@ def _monitor_runner(cli: Cli, every: str) -> MonitorRunner:
     return MonitorRunner(
         lambda: open_store(project_dir=project_dir), seconds, project_dir=project_dir
     )
+
+
+def _rollout_runner(cli: Cli, every: str) -> RolloutRunner:
+    """The rollout controller of this serving process (its own store connections)."""
+    from liveops.services.monitoring import parse_every
+    from liveops.services.rollouts import RolloutRunner
+    from liveops.store import open_store
+
+    seconds = parse_every(every, flag="--rollout-every")
+    project_dir = cli.project_dir
+    return RolloutRunner(lambda: open_store(project_dir=project_dir), seconds, project_dir)
 
 
 def is_loopback(host: str) -> bool:

@@ -132,7 +132,9 @@ class GatewayApp:
             at = request_time(gw, _header(scope, TIME_HEADER))
             svc, instances, single = gw.check(name, data)
             caller = _header(scope, b"x-liveops-caller")
-            answers = await gw.predict(svc, instances, caller, at)
+            sticky_header = gw.sticky_header(name)  # a rollout's sticky key, if it is a header
+            sticky = _header(scope, sticky_header.encode()) if sticky_header else None
+            answers = await gw.predict(svc, instances, caller, at, sticky)
             out = answers[0] if single else {"predictions": answers}
             await _send(send, 200, orjson.dumps(out))
         except _TooLarge:

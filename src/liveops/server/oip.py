@@ -274,7 +274,9 @@ def oip_routes(gateway: Gateway) -> list[Route]:
             at = request_time(gateway, request.headers.get(TIME_HEADER.decode()))
             _, checked, _ = gateway.check(svc.name, {"instances": instances})
             caller = request.headers.get("x-liveops-caller")
-            answers = await gateway.predict(svc, checked, caller, at)
+            sticky_header = gateway.sticky_header(svc.name)
+            sticky = request.headers.get(sticky_header) if sticky_header else None
+            answers = await gateway.predict(svc, checked, caller, at, sticky)
         except LiveopsError as exc:
             return _error(exc)
         out: dict[str, Any] = {

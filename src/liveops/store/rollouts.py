@@ -8,7 +8,7 @@ the unique ``active`` column says no even when two processes start one at the sa
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from liveops.core.rollout.state import ACTIVE_STATES, RolloutLook, RolloutRecord
 from liveops.errors import ConflictError
 from liveops.store.db import connect
+from liveops.store.prediction_tables import feedback, predictions
 from liveops.store.registry import utc
 from liveops.store.rollout_tables import rollout_looks, rollouts
 
@@ -144,6 +145,53 @@ class RolloutStore:
             q = q.limit(limit)
         return [_look(r) for r in self._rows(q, None)]
 
+    # --- what a look counts ---------------------------------------------------------------
+
+    def arm_rows(
+        self,
+        service: str,
+        since: datetime,
+        until: datetime,
+        arms: Sequence[tuple[str, int]],
+        *,
+        inputs: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Live log rows of ``service`` in [since, until) answered by one of ``arms`` ((arm,
+        version) pairs): what a look judges the gates on."""
+        p = predictions.c
+        cols = [
+            p.prediction_id, p.ts, p.version, p.arm, p.label, p.decision, p.fallback, p.reason,
+            p.latency_ms, p.error, p.channel, p.plan, p.language, p.segments,
+        ]  # fmt: skip
+        if inputs:
+            cols.append(p.inputs)
+        pairs = [(p.arm == a) & (p.version == v) for a, v in arms]
+        cond = pairs[0]
+        for c in pairs[1:]:
+            cond = cond | c
+        q = select(*cols).where(
+            p.service == service, p.ts >= since, p.ts < until, p.source == "live", cond
+        )
+        return [dict(r) for r in self._rows(q, None)]
+
+    def labels_for(self, prediction_ids: Sequence[str]) -> dict[str, str]:
+        """The newest label feedback (not superseded) of each prediction that has one."""
+        out: dict[str, tuple[datetime, str]] = {}
+        f = feedback.c
+        ids = list(dict.fromkeys(prediction_ids))
+        with connect(self._engine, write=False) as conn:
+            for i in range(0, len(ids), 500):
+                q = select(f.prediction_id, f.value, f.created_at).where(
+                    f.prediction_id.in_(ids[i : i + 500]),
+                    f.kind == "label",
+                    f.superseded_by.is_(None),
+                )
+                for r in conn.execute(q):
+                    at = utc(r.created_at)
+                    if r.prediction_id not in out or out[r.prediction_id][0] < at:
+                        out[r.prediction_id] = (at, r.value)
+        return {k: v for k, (_, v) in out.items()}
+
     def _rows(self, q: Any, conn: Connection | None) -> Sequence[RowMapping]:
         if conn is not None:
             return list(conn.execute(q).mappings())
@@ -160,7 +208,7 @@ def _second(service: str, other: RolloutRecord | None) -> ConflictError:
     )
 
 
-def _record(r: Mapping[str, Any]) -> RolloutRecord:
+def _record(r: RowMapping) -> RolloutRecord:
     return RolloutRecord(
         id=r["id"],
         service=r["service"],
@@ -179,7 +227,7 @@ def _record(r: Mapping[str, Any]) -> RolloutRecord:
     )
 
 
-def _look(r: Mapping[str, Any]) -> RolloutLook:
+def _look(r: RowMapping) -> RolloutLook:
     return RolloutLook(
         rollout_id=r["rollout_id"],
         seq=int(r["seq"]),

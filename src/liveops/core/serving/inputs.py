@@ -19,14 +19,29 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from liveops.core.project import FieldSpec
+from typing import Any, Protocol
 
 __all__ = ["FieldProblem", "check_instance", "input_schema"]
 
 Loc = tuple[str | int, ...]
+
+
+class FieldSpec(Protocol):
+    """What the checks read of an input field (``core.project.FieldSpec`` has it); a protocol,
+    so that serving does not depend on the project file's module, which knows rollouts."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def max_length(self) -> int | None: ...
+    @property
+    def values(self) -> list[str] | None: ...
+    @property
+    def min(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Which version answers a request: the gateway's in-memory routing table.
 
 A :class:`RoutingTable` maps each service to a :class:`Route`: its arms (a version number with a
-weight and a role) and whether the kill switch is on. Today the table is built from the
-``production`` alias (one arm, weight 1); rollouts will add weighted ``canary`` arms and
-``shadow`` copies without changing how the gateway asks.
+weight and a role) and whether the kill switch is on. The table is built from the
+``production`` alias (one arm, weight 1); a service in a rollout gets weighted ``canary`` arms
+or ``shadow`` copies, and a sticky key (a header or an input field) whose hash, salted with
+the rollout, picks the arm, so one user sees one version on every replica.
 
 >>> table = RoutingTable.from_aliases({"support-router": 3}, disabled={"other"})
 >>> table.route("support-router").pick(0.42).version
@@ -18,11 +19,12 @@ True
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Arm", "Route", "RoutingTable"]
+__all__ = ["Arm", "Route", "RoutingTable", "sticky_unit"]
 
 ArmRole = Literal["live", "shadow"]
 
@@ -31,7 +33,8 @@ ArmRole = Literal["live", "shadow"]
 class Arm:
     """One way to answer: ``version`` of the service, taking ``weight`` of the live traffic.
 
-    A ``shadow`` arm answers a copy of the request; its answer is logged, never returned.
+    A ``shadow`` arm answers a copy of the request; its answer is logged, never returned;
+    its ``weight`` is the share of requests copied.
     """
 
     name: str
@@ -47,6 +50,11 @@ class Route:
     service: str
     arms: tuple[Arm, ...] = ()
     disabled: bool = False
+    # A rollout's sticky key: the header (lower-case) or input field whose value picks the
+    # arm, and the salt (the rollout's id) its hash is taken with. Neither: a random draw.
+    key_header: str | None = None
+    key_field: str | None = None
+    salt: str = ""
     _cumulative: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +91,18 @@ class Route:
         if not arms:
             raise LookupError(f"service {self.service!r} has no live arm")
         return arms[-1]
+
+
+def sticky_unit(salt: str, key: str) -> float:
+    """A number in [0, 1) from a sticky key: the same key gives the same arm on every replica.
+
+    >>> sticky_unit("ro2xk7p", "user-17") == sticky_unit("ro2xk7p", "user-17")
+    True
+    >>> 0.0 <= sticky_unit("ro2xk7p", "user-17") < 1.0
+    True
+    """
+    digest = hashlib.blake2b(f"{salt}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from liveops.services.monitoring.retention import enforce_retention
 from liveops.services.monitoring.run import MonitorReport, ServiceReport, run_monitor
 from liveops.services.monitoring.runner import MonitorRunner, parse_every
+from liveops.services.monitoring.scopes import ALL as ALL_SLICE
+from liveops.services.monitoring.scopes import Scopes, scopes_for
 from liveops.services.monitoring.series import (
     DEFAULT_METRICS,
     WINDOWS,
@@ -19,10 +21,12 @@ from liveops.services.monitoring.series import (
 )
 
 __all__ = [
+    "ALL_SLICE",
     "DEFAULT_METRICS",
     "WINDOWS",
     "MonitorReport",
     "MonitorRunner",
+    "Scopes",
     "Series",
     "ServiceReport",
     "check_metric",
@@ -32,4 +36,5 @@ __all__ = [
     "parse_every",
     "parse_since",
     "run_monitor",
+    "scopes_for",
 ]

@@ -25,7 +25,7 @@ _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_every(text: str) -> float:
+def parse_every(text: str, flag: str = "--monitor-every") -> float:
     """Seconds from ``60s``, ``5m``, ``1h``, ``500ms`` or a bare number of seconds.
 
     >>> parse_every("60s"), parse_every("5m"), parse_every("90")
@@ -34,8 +34,8 @@ def parse_every(text: str) -> float:
     m = _EVERY.match(text.strip())
     if not m or float(m.group(1)) <= 0:
         raise UsageError(
-            f"--monitor-every {text!r} is not a positive duration",
-            hint="e.g. --monitor-every 60s (or 5m, 1h)",
+            f"{flag} {text!r} is not a positive duration",
+            hint=f"e.g. {flag} 60s (or 5m, 1h)",
         )
     return float(m.group(1)) * _UNIT_S[m.group(2) or "s"]
 

@@ -28,7 +28,9 @@ PENDING, TAKEN, ABANDONED = 0, 1, 2
 class Job:
     """One request's instances, waiting for a model call."""
 
-    __slots__ = ("caller", "enqueued", "extra", "future", "ids", "records", "state", "t0", "ts")
+    __slots__ = (
+        "caller", "enqueued", "extra", "future", "ids", "records", "shadow_of", "state", "t0", "ts",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class Job:
         future: asyncio.Future[Any],
         extra: Any = None,
         t0: float | None = None,
+        shadow_of: Sequence[str] | None = None,
     ) -> None:
         self.records = records
         self.ids = ids
@@ -47,6 +50,9 @@ class Job:
         self.caller = caller
         self.future = future
         self.extra = extra  # e.g. why this job is a fallback call
+        # A shadow copy: the ids of the answers that were served, one per record (logged at
+        # the end of each shadow answer's reason, so the pairs can be joined).
+        self.shadow_of = shadow_of
         self.state = PENDING
         self.enqueued = 0.0
 

@@ -188,6 +188,9 @@ class Deployment:
                     why = reason.split(";")[0] if fallback and reason else None
                     if reason is not None and "fallback_" in reason:
                         self._rules_failed(reason, decided.fallback_target)
+                    if job.shadow_of is not None:
+                        pair = f"shadow_of:{job.shadow_of[k]}"
+                        reason = f"{reason};{pair}" if reason else pair
                 job_answers.append(
                     batch.add(
                         job.ids[k],

@@ -27,9 +27,10 @@ from liveops.core.clock import AdvancingClock, Clock, SystemClock
 from liveops.core.serving.decision import RulesFunction, sensitive_hold
 from liveops.core.serving.inputs import FieldProblem, check_instance
 from liveops.core.serving.prediction import PredictionSink, new_prediction_id
-from liveops.core.serving.routing import RoutingTable
+from liveops.core.serving.routing import Route, RoutingTable, sticky_unit
 from liveops.errors import (
     InvalidInputError,
+    LiveopsError,
     ModelUnavailableError,
     OverloadedError,
     ServiceNotFound,
@@ -53,6 +54,7 @@ SinkFactory = Callable[[Store, Path], PredictionSink]
 StoreFactory = Callable[[], Store]
 MAX_INSTANCES = 1000
 MONITOR_GAUGES_S = 15.0  # how often the poller re-reads the monitor's latest windows
+SHADOW_MAX_IN_FLIGHT = 256  # shadow copies out at once; more are dropped and counted
 
 
 class Gateway:
@@ -101,6 +103,8 @@ class Gateway:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._monitor_read_at = -math.inf
+        self._shadow_in_flight = 0
+        self._shadow_tasks: set[asyncio.Future[None]] = set()
 
     # Read on every request: the router replaces each whole when the routing changes.
     @property
@@ -250,15 +254,22 @@ class Gateway:
             )
         return svc, instances, single
 
+    def sticky_header(self, service: str) -> str | None:
+        """The header (lower-case) whose value picks the arm of ``service`` in a rollout."""
+        route = self.router.table.route(service)
+        return route.key_header if route is not None else None
+
     async def predict(
         self,
         svc: ServedService,
         instances: list[dict[str, Any]],
         caller: str | None,
         at: float | None = None,
+        sticky: str | None = None,
     ) -> list[Answer]:
         """The answers for ``instances``; ``at`` is the request's own time (seconds since the
-        epoch; only with ``allow_time_override``), else the gateway's clock gives it."""
+        epoch; only with ``allow_time_override``), else the gateway's clock gives it.
+        ``sticky``: the value of the route's sticky-key header (:meth:`sticky_header`)."""
         route = self.router.table.route(svc.name)
         if route is None:
             why = self.load_errors.get(svc.name)
@@ -271,10 +282,92 @@ class Gateway:
                 f"{svc.name} has no production version",
                 hint=f"point it with `liveops alias set {svc.name} production N`",
             )
-        arm = route.pick(random.random()) if len(route.arms) > 1 else route.arms[0]
+        if len(route.arms) == 1:
+            arm, u = route.arms[0], 0.0
+        else:
+            u = self._draw(route, instances, sticky)
+            arm = route.pick(u)
         dep = self.router.deployments[(svc.name, arm.version)]
         t0 = time.time()
         now = at if at is not None else (t0 if self.wall_clock else self.clock.now().timestamp())
+        answers = await self._answer(route, dep, instances, now, caller, t0)
+        if route.shadow_arms and not route.disabled:
+            self._copy_to_shadow(route, u, instances, answers, now, caller)
+        return answers
+
+    def _draw(self, route: Route, instances: list[dict[str, Any]], sticky: str | None) -> float:
+        """The draw that picks the arm: the sticky key's hash, else (no key set, or missing
+        from the request: counted) a random number."""
+        if route.key_header is None and route.key_field is None:
+            return random.random()
+        key = sticky
+        if route.key_field is not None:  # a request of several instances goes by the first
+            value = instances[0].get(route.key_field) if instances else None
+            key = None if value is None else str(value)
+        if key is None or key == "":
+            self.metrics.child(self.metrics.unkeyed, route.service).inc()
+            return random.random()
+        return sticky_unit(route.salt, key)
+
+    def _copy_to_shadow(
+        self,
+        route: Route,
+        u: float,
+        instances: list[dict[str, Any]],
+        answers: list[Answer],
+        now: float,
+        caller: str | None,
+    ) -> None:
+        """Queue a copy for each shadow arm whose share takes this request, off the response
+        path: a copy is dropped (and counted) rather than queued when the shadow version's
+        queue is half full or SHADOW_MAX_IN_FLIGHT copies are out."""
+        m = self.metrics
+        for arm in route.shadow_arms:
+            if u >= arm.weight:
+                continue
+            dep = self.router.deployments.get((route.service, arm.version))
+            labels = (route.service, str(arm.version))
+            if (
+                dep is None
+                or dep.unavailable is not None
+                or not dep.breaker.allow()
+                or self._shadow_in_flight >= SHADOW_MAX_IN_FLIGHT
+                or dep.batcher.depth + len(instances) > dep.batcher.max_queue // 2
+            ):
+                m.child(m.shadow, *labels, "dropped").inc()
+                continue
+            served = [a["prediction_id"] for a in answers]
+            ids = [new_prediction_id(now) for _ in instances]
+            job = Job(instances, ids, now, caller, _fut(), t0=time.time(), shadow_of=served)
+            self._shadow_in_flight += 1
+            task = asyncio.ensure_future(self._shadow_answer(dep, job, labels))
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _shadow_answer(self, dep: Deployment, job: Job, labels: tuple[str, str]) -> None:
+        m = self.metrics
+        try:
+            await self._ask(dep, job)
+        except OverloadedError:
+            m.child(m.shadow, *labels, "dropped").inc()
+        except (TimeoutError, ModelFailure, LiveopsError):
+            dep.breaker.record_failure()
+            m.child(m.shadow, *labels, "failed").inc()
+        else:
+            m.child(m.shadow, *labels, "answered").inc()
+        finally:
+            self._shadow_in_flight -= 1
+
+    async def _answer(
+        self,
+        route: Route,
+        dep: Deployment,
+        instances: list[dict[str, Any]],
+        now: float,
+        caller: str | None,
+        t0: float,
+    ) -> list[Answer]:
+        svc = dep.service
         ids = [new_prediction_id(now) for _ in instances]
         if route.disabled:
             skipped = Failure("model", dep.ref, "service_disabled")

@@ -97,6 +97,20 @@ class GatewayMetrics:
             buckets=BATCH_BUCKETS,
             **kw,
         )
+        self.unkeyed = Counter(
+            "liveops_rollout_unkeyed",
+            "Requests to a service in a rollout whose sticky key was missing: their arm was "
+            "drawn at random.",
+            ("service",),
+            **kw,
+        )
+        self.shadow = Counter(
+            "liveops_shadow_copies",
+            "Requests copied to a shadow arm, by outcome (answered, dropped under back-pressure, "
+            "failed).",
+            ("service", "version", "outcome"),
+            **kw,
+        )
         gauge_kw = {**kw, "multiprocess_mode": "livesum"}
         self.queue_depth = Gauge(
             "liveops_queue_depth",

@@ -1,10 +1,11 @@
 """The routing poller's work: which versions serve which service, loaded before they serve.
 
 :meth:`Router.refresh` (on the poller thread, every ``poll_s``) reads the services, aliases and
-kill switches (one small query), loads any version the new routing table needs *before*
-publishing the table, and publishes it with one assignment: requests in flight finish on the
-version they started on, so a version swap fails no request. A version no route needs any more
-is retired, and closed once every request that picked it has finished.
+kill switches (one small query) and the active rollouts (another: a step change, an abort or a
+rollback reaches every replica at its next poll), loads any version the new routing table
+needs *before* publishing the table, and publishes it with one assignment: requests in flight
+finish on the version they started on, so a version swap fails no request. A version no route
+needs any more is retired, and closed once every request that picked it has finished.
 
 A version that cannot load is kept as an unavailable deployment (its requests go down the
 fallback chain) and tried again at every poll; its error is logged once per change, not at
@@ -23,8 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from liveops.core.names import parse_version_ref
+from liveops.core.rollout.state import RolloutRecord
 from liveops.core.serving.prediction import PredictionSink
-from liveops.core.serving.routing import Route, RoutingTable
+from liveops.core.serving.routing import Arm, Route, RoutingTable
 from liveops.errors import LiveopsError, ModelError, ServiceNotFound
 from liveops.services.serving.deployment import Deployment, ServeOptions
 from liveops.services.serving.fallback import ChainFailures
@@ -37,7 +39,7 @@ from liveops.services.serving.loading import (
 )
 from liveops.store import Store
 
-__all__ = ["RETIRE_GRACE_S", "Router", "ServiceState"]
+__all__ = ["RETIRE_GRACE_S", "Router", "ServiceState", "with_rollouts"]
 
 RETIRE_GRACE_S = 5.0
 log = logging.getLogger("liveops.gateway")
@@ -90,6 +92,8 @@ class Router:
             disabled=[n for n, s in services.items() if s.disabled],
             arm=self.options.alias,
         )
+        if self.options.alias == "production":  # a staging gateway serves its alias only
+            table = with_rollouts(table, store.rollouts.active())
         deployments = dict(self.deployments)
         routes = dict(table.routes)
         for name, route in table.routes.items():
@@ -259,6 +263,36 @@ class Router:
         fb = self._ensure(deployments, store, sink, svc, vref.number)
         fb.arm = "fallback"
         dep.fallback = fb
+
+
+def with_rollouts(table: RoutingTable, active: list[RolloutRecord]) -> RoutingTable:
+    """``table`` with the arms of each active rollout: the baseline as ``production`` and the
+    candidate as ``canary`` (its share of live traffic) or ``shadow`` (a copied share)."""
+    routes = dict(table.routes)
+    for rec in active:
+        route = routes.get(rec.service)
+        if route is None or len(route.arms) != 1 or route.arms[0].version != rec.baseline:
+            continue  # production moved away from the baseline: the rollout no longer applies
+        step = rec.current
+        if step.kind == "shadow":
+            arms = (
+                Arm("production", rec.baseline, 1.0),
+                Arm("shadow", rec.version, step.share, "shadow"),
+            )
+        else:
+            arms = (
+                Arm("production", rec.baseline, 1.0 - step.share),
+                Arm("canary", rec.version, step.share),
+            )
+        key = rec.plan.key
+        routes[rec.service] = replace(
+            route,
+            arms=arms,
+            key_header=key.header if key else None,
+            key_field=key.field if key else None,
+            salt=rec.id,
+        )
+    return RoutingTable(routes)
 
 
 def _needed(deployments: Mapping[Key, Deployment], routes: Mapping[str, Route]) -> set[Key]:

@@ -1,0 +1,222 @@
+"""``liveops rollout start|run|status|pause|resume|abort`` and ``liveops rollback``.
+
+Exit codes (docs/conventions.md): a refused action (a second rollout of a service, a version
+without a passing evaluation and no approved override, a gate the controller cannot count, a
+pause of a rollout that ended) is an error, 4, with the reason: nothing was written. ``run
+--once`` exits 1 when a rollout it looked at rolled back, else 0.
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+
+rollout_app = typer.Typer(
+    help="Rollouts: shadow and canary steps judged by peek-safe gates, with automatic rollback."
+)
+REASON_OPT = typer.Option(None, "--reason", help="Why (kept in the audit log).")
+
+
+def _table(rows: list[dict[str, object]]) -> Table:
+    t = Table("id", "version", "baseline", "state", "step", "started", "by", "reason")
+    for r in rows:
+        t.add_row(
+            str(r["id"]),
+            f"{r['service']}@{r['version']}",
+            str(r["baseline"]),
+            str(r["state"]),
+            f"{int(str(r['step'])) + 1}/{len(r['steps'])}: {r['current_step']}",  # type: ignore[arg-type]
+            str(r["started_at"])[:19],
+            str(r["started_by"]),
+            str(r["reason"] or ""),
+        )
+    return t
+
+
+def _gates(gates: list[dict[str, object]]) -> Table:
+    t = Table("gate", "verdict", "estimate", "interval", "n candidate", "n baseline")
+    for g in gates:
+        lo, hi = g.get("lower"), g.get("upper")
+        est = g.get("estimate")
+        t.add_row(
+            str(g["gate"]),
+            str(g["verdict"]),
+            "" if est is None else f"{est:+.4f}",
+            "" if lo is None or hi is None else f"[{lo:+.4f}, {hi:+.4f}]",
+            str(g.get("n_candidate", "")),
+            str(g.get("n_baseline", "")),
+        )
+    return t
+
+
+@rollout_app.command("start")
+def start(
+    ctx: typer.Context,
+    version: str = typer.Argument(..., help="SERVICE@N: the candidate."),
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Start rolling out a version against production, by the service's rollout plan (or its
+    release's). Refused without a passing evaluation (or an approved override)."""
+    from liveops.services.rollouts import start_rollout
+
+    cli = make_cli(ctx, json, as_)
+    rec = start_rollout(cli.store(), cli.project_dir, version, actor=cli.actor)
+    if not json:
+        cli.note(
+            f"rollout {rec.id}: {rec.ref} against {rec.service}@{rec.baseline}, step 1 of "
+            f"{len(rec.plan.steps)} ({rec.current.label()}); the controller runs in "
+            "`liveops serve --rollouts` or `liveops rollout run`"
+        )
+    cli.emit(rec.to_dict(), _table([rec.to_dict()]))
+
+
+@rollout_app.command("run")
+def run(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="One look at each active rollout, then exit."),
+    every: str = typer.Option("60s", "--every", help="Time between looks, e.g. 60s or 5m."),
+    service: str | None = typer.Option(None, "--service", help="Only this service's rollout."),
+    json: bool = JSON_OPT,
+) -> None:
+    """The controller: look at every active rollout, advance, hold or roll back."""
+    from liveops.services.monitoring import parse_every
+    from liveops.services.rollouts import run_rollouts
+
+    cli = make_cli(ctx, json, None)
+    seconds = parse_every(every, flag="--every")
+    store = cli.store()
+    rolled_back = False
+    while True:
+        turn = run_rollouts(store, cli.project_dir, service=service)
+        if json:
+            cli.emit(turn.to_dict())
+        elif turn.skipped:
+            cli.note(f"skipped: {turn.skipped}")
+        else:
+            if not turn.looks:
+                cli.note("no active rollout to look at")
+            for r in turn.looks:
+                cli.note(f"{r.rollout.id} {r.rollout.ref}: {r.look.action}: {r.look.detail}")
+                if r.look.gates:
+                    cli.out.print(_gates(list(r.look.gates)))  # type: ignore[arg-type]
+            for e in turn.errors:
+                cli.note(f"error: {e}")
+        rolled_back |= any(r.look.action == "abort" for r in turn.looks)
+        if once:
+            break
+        time.sleep(seconds)
+    raise typer.Exit(1 if rolled_back else 0)
+
+
+@rollout_app.command("status")
+def status(
+    ctx: typer.Context,
+    which: str | None = typer.Argument(None, help="A service or rollout id (default: all)."),
+    looks: int = typer.Option(5, "--looks", min=0, help="How many recent looks to show."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Rollouts (newest first), or one with its latest looks and gate values."""
+    from liveops.services.rollouts import get_rollout
+
+    cli = make_cli(ctx, json, None)
+    store = cli.store()
+    if which is None:
+        rows = [r.to_dict() for r in store.rollouts.list_rollouts()]
+        cli.emit(rows, _table(rows) if rows else "no rollouts yet")
+        return
+    rec = get_rollout(store, which)
+    recent = store.rollouts.looks(rec.id, limit=looks)
+    data = rec.to_dict() | {"looks": [lk.to_dict() for lk in recent]}
+    if json:
+        cli.emit(data)
+        return
+    cli.out.print(_table([rec.to_dict()]))
+    for lk in recent:
+        cli.out.print(f"look {lk.seq} at {lk.at.isoformat()[:19]}: {lk.action}: {lk.detail}")
+    if recent and recent[0].gates:
+        cli.out.print(_gates([dict(g) for g in recent[0].gates]))
+
+
+def _act(
+    ctx: typer.Context, which: str, json: bool, as_: str | None, verb: str, reason: str | None
+) -> None:
+    from liveops.services import rollouts
+
+    cli = make_cli(ctx, json, as_)
+    fn = {
+        "pause": rollouts.pause_rollout,
+        "resume": rollouts.resume_rollout,
+        "abort": rollouts.abort_rollout,
+    }[verb]
+    rec = fn(cli.store(), which, actor=cli.actor, reason=reason)
+    if not json:
+        cli.note(f"rollout {rec.id} of {rec.ref}: {rec.state}")
+    cli.emit(rec.to_dict(), _table([rec.to_dict()]))
+
+
+@rollout_app.command("pause")
+def pause(
+    ctx: typer.Context,
+    which: str = typer.Argument(..., help="A service or rollout id."),
+    reason: str | None = REASON_OPT,
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Stop the controller acting; the traffic stays split as it is."""
+    _act(ctx, which, json, as_, "pause", reason)
+
+
+@rollout_app.command("resume")
+def resume(
+    ctx: typer.Context,
+    which: str = typer.Argument(..., help="A service or rollout id."),
+    reason: str | None = REASON_OPT,
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Hand a paused or held rollout back to the controller."""
+    _act(ctx, which, json, as_, "resume", reason)
+
+
+@rollout_app.command("abort")
+def abort(
+    ctx: typer.Context,
+    which: str = typer.Argument(..., help="A service or rollout id."),
+    reason: str | None = REASON_OPT,
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """End it: every request goes to production (the baseline) at the gateways' next poll."""
+    _act(ctx, which, json, as_, "abort", reason)
+
+
+def rollback_cmd(
+    ctx: typer.Context,
+    service: str = typer.Argument(..., help="The service."),
+    to: int | None = typer.Option(
+        None, "--to", help="The version to restore (default: production before it last moved)."
+    ),
+    reason: str | None = REASON_OPT,
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Production back to an earlier version in one step, with no analysis; an active rollout
+    of the service ends as rolled_back. The evidence (log, looks, gate values) stays."""
+    from liveops.services.rollouts import rollback
+
+    cli = make_cli(ctx, json, as_)
+    done = rollback(cli.store(), service, to=to, actor=cli.actor, reason=reason)
+    if not json:
+        ended = f"; rollout {done.rollout_id} ended (rolled_back)" if done.rollout_id else ""
+        cli.note(f"{service}: production {done.previous} -> {done.restored}{ended}")
+    cli.emit(done.to_dict(), f"{service}@production = {done.restored}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rollout_app, name="rollout")
+    app.command("rollback")(rollback_cmd)

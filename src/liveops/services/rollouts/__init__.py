@@ -1,0 +1,37 @@
+"""Rollouts: a candidate version goes live in steps (shadow, canary) judged by peek-safe gates
+on live traffic per arm, advancing, holding or rolling back by itself (the controller), and
+``liveops rollback`` for a person in a hurry."""
+
+from __future__ import annotations
+
+from liveops.services.rollouts.controller import (
+    CONTROLLER,
+    LookResult,
+    abort_rollout,
+    get_rollout,
+    look,
+    pause_rollout,
+    resume_rollout,
+    start_rollout,
+)
+from liveops.services.rollouts.counts import COUNTED, shadow_of
+from liveops.services.rollouts.rollback import Rollback, rollback
+from liveops.services.rollouts.runner import RolloutRunner, RolloutTurn, run_rollouts
+
+__all__ = [
+    "CONTROLLER",
+    "COUNTED",
+    "LookResult",
+    "Rollback",
+    "RolloutRunner",
+    "RolloutTurn",
+    "abort_rollout",
+    "get_rollout",
+    "look",
+    "pause_rollout",
+    "resume_rollout",
+    "rollback",
+    "run_rollouts",
+    "shadow_of",
+    "start_rollout",
+]

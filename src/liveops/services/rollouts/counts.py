@@ -1,0 +1,245 @@
+"""What one look counts: per arm, the answers and events behind each gate, from the log.
+
+The candidate's rows are those of the current step (its arm: ``shadow`` or ``canary``); the
+baseline's are every ``production`` row of the baseline version since the rollout started
+(the same version throughout, and at canary 100% it answers nothing new). Accuracy counts
+answers with label feedback; a shadow answer is judged by the feedback of the answer that was
+served (its log row names it: ``shadow_of:ID`` at the end of its reason). A latency gate counts
+answers slower than the baseline's quantile (plus the margin for the candidate), as
+:func:`~liveops.core.rollout.gates.latency_thresholds` says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+
+from liveops.core.rollout.gates import (
+    LATENCY_QUANTILES,
+    ArmCounts,
+    RolloutGate,
+    RolloutState,
+    SplitCounts,
+    latency_thresholds,
+    metric_kind,
+)
+from liveops.core.rollout.state import RolloutRecord
+from liveops.errors import UsageError
+from liveops.services.monitoring import ALL_SLICE, Scopes
+from liveops.store import Store
+from liveops.store.registry import utc
+
+__all__ = ["COUNTED", "Look", "check_countable", "count_look", "shadow_of"]
+
+BASELINE_ARM = "production"
+SHADOW_TAG = "shadow_of:"
+# The live metrics a look counts from the log (others are refused when a rollout starts).
+COUNTED = (
+    "error_rate",
+    "fallback_rate",
+    "fallback_rate.REASON",
+    "timeout_rate",
+    "below_threshold_rate",
+    "review_rate",
+    "accuracy",
+    *LATENCY_QUANTILES,
+)
+TYPED = ("channel", "plan", "language")
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def shadow_of(reason: str | None) -> str | None:
+    """The served prediction a shadow answer was a copy of (None: not a shadow answer).
+
+    >>> shadow_of("below_threshold;shadow_of:01J0ABC"), shadow_of(None)
+    ('01J0ABC', None)
+    """
+    if not reason or SHADOW_TAG not in reason:
+        return None
+    return reason.rsplit(SHADOW_TAG, 1)[1].split(";", 1)[0]
+
+
+def _pattern(metric: str) -> str:
+    if metric.startswith("fallback_rate."):
+        return "fallback_rate.REASON"
+    return metric
+
+
+def check_countable(gates: Sequence[RolloutGate], scopes: Scopes) -> None:
+    """Refuse, before a rollout starts, a gate the controller cannot count."""
+    names = set(scopes.names())
+    for g in gates:
+        if _pattern(g.metric) not in COUNTED:
+            raise UsageError(
+                f"gate {g.label()!r}: the rollout controller does not count {g.metric} yet",
+                hint=f"rollout gates count: {', '.join(COUNTED)}",
+            )
+        if g.slice is not None and g.slice not in names:
+            raise UsageError(
+                f"gate {g.label()!r}: unknown slice {g.slice!r}",
+                hint=f"slices of this service: {', '.join(sorted(names))}",
+            )
+
+
+@dataclass(frozen=True)
+class Look:
+    """The counts of one look, and what they came from."""
+
+    state: RolloutState
+    candidate_n: int  # answers of the candidate arm in this step (the step's minimum sample)
+    baseline_n: int
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Arm:
+    n: int
+    label: list[str | None]
+    actual: list[str | None]
+    error: list[str | None]
+    fallback: BoolArray
+    reason: list[str | None]
+    decision: list[str]
+    latency: np.ndarray[Any, np.dtype[np.float64]]
+    masks: dict[str, BoolArray]
+
+
+def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) -> Look:
+    step = rec.current
+    cand_arm = "shadow" if step.kind == "shadow" else "canary"
+    if not any(g.slice for g in rec.plan.gates):
+        scopes = Scopes()  # the whole arm only: no slice to compute
+    needs_inputs = scopes.needs_inputs
+    cand_rows = store.rollouts.arm_rows(
+        rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], inputs=needs_inputs
+    )
+    base_rows = store.rollouts.arm_rows(
+        rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], inputs=needs_inputs
+    )
+    want_labels = any(g.metric == "accuracy" for g in rec.plan.gates)
+    cand = _arm(store, cand_rows, scopes, want_labels, shadow=step.kind == "shadow")
+    base = _arm(store, base_rows, scopes, want_labels, shadow=False)
+    counts: dict[tuple[str, str], ArmCounts] = {}
+    for g in rec.plan.gates:
+        scope = g.slice or ALL_SLICE
+        mc, mb = cand.masks[scope], base.masks[scope]
+        counts[g.key] = _gate_counts(g, cand, mc, base, mb)
+    split = None
+    if step.kind == "canary" and step.share < 1.0 and rec.plan.key is None:
+        # Requests are the unit of assignment only when no sticky key is set.
+        step_base = sum(1 for r in base_rows if utc(r["ts"]) >= rec.step_started_at)
+        split = SplitCounts(
+            keys=np.array([step_base, cand.n]), weights=[1.0 - step.share, step.share]
+        )
+    summary = {
+        "candidate": {"arm": cand_arm, "version": rec.version, "answers": cand.n},
+        "baseline": {"arm": BASELINE_ARM, "version": rec.baseline, "answers": base.n},
+        "since": {
+            "candidate": rec.step_started_at.isoformat(),
+            "baseline": rec.started_at.isoformat(),
+        },
+    }
+    return Look(RolloutState(counts, split), cand.n, base.n, summary)
+
+
+def _gate_counts(g: RolloutGate, cand: _Arm, mc: BoolArray, base: _Arm, mb: BoolArray) -> ArmCounts:
+    kind = metric_kind(g.metric)
+    if kind == "latency":
+        q = LATENCY_QUANTILES[g.metric]
+        lb = base.latency[mb]
+        if lb.size == 0:
+            return ArmCounts(int(mc.sum()), 0, 0, 0)
+        t_cand, t_base = latency_thresholds(g, max(float(np.quantile(lb, q)), 1e-9))
+        return ArmCounts(
+            int(mc.sum()),
+            int((cand.latency[mc] > t_cand).sum()),
+            int(lb.size),
+            int((lb > t_base).sum()),
+        )
+    if g.metric == "accuracy":
+        return ArmCounts(*_accuracy(cand, mc), *_accuracy(base, mb))
+    return ArmCounts(
+        int(mc.sum()), int((_events(g.metric, cand) & mc).sum()),
+        int(mb.sum()), int((_events(g.metric, base) & mb).sum()),
+    )  # fmt: skip
+
+
+def _accuracy(arm: _Arm, mask: BoolArray) -> tuple[int, int]:
+    n = k = 0
+    for i in np.flatnonzero(mask):
+        actual = arm.actual[i]
+        if actual is None:
+            continue
+        n += 1
+        k += arm.label[i] == actual
+    return n, k
+
+
+def _events(metric: str, arm: _Arm) -> BoolArray:
+    if metric == "error_rate":
+        return np.array([e is not None for e in arm.error], dtype=bool)
+    if metric == "timeout_rate":
+        return np.array([e == "model_timeout" for e in arm.error], dtype=bool)
+    if metric == "fallback_rate":
+        return arm.fallback
+    if metric.startswith("fallback_rate."):
+        want = metric.split(".", 1)[1]
+        first = [(r or "unknown").split(";", 1)[0].split(":", 1)[0] for r in arm.reason]
+        match: BoolArray = np.array([f == want for f in first], dtype=bool)
+        return arm.fallback & match
+    if metric == "below_threshold_rate":
+        return np.array([r is not None and "below_threshold" in r for r in arm.reason], dtype=bool)
+    if metric == "review_rate":
+        return np.array([d == "human_review" for d in arm.decision], dtype=bool)
+    raise UsageError(f"the rollout controller does not count {metric}")
+
+
+def _arm(
+    store: Store, rows: Sequence[Mapping[str, Any]], scopes: Scopes, labels: bool, *, shadow: bool
+) -> _Arm:
+    n = len(rows)
+    reason = [r["reason"] for r in rows]
+    actual: list[str | None] = [None] * n
+    if labels and n:
+        served = [
+            (shadow_of(x) if shadow else r["prediction_id"]) or ""
+            for r, x in zip(rows, reason, strict=True)
+        ]
+        found = store.rollouts.labels_for([s for s in served if s])
+        actual = [found.get(s) for s in served]
+    segs: dict[str, list[str | None]] = {}
+    for seg in scopes.segments:
+        if seg.name in TYPED:
+            segs[seg.name] = [r[seg.name] for r in rows]
+        else:
+            segs[seg.name] = [_segment(r["segments"], seg.name) for r in rows]
+    inputs = [_json(r["inputs"]) or {} for r in rows] if scopes.needs_inputs else None
+    masks = scopes.masks(inputs, segs, n)
+    return _Arm(
+        n=n,
+        label=[r["label"] for r in rows],
+        actual=actual,
+        error=[r["error"] for r in rows],
+        fallback=np.array([r["fallback"] is not None for r in rows], dtype=bool),
+        reason=reason,
+        decision=[r["decision"] for r in rows],
+        latency=np.array([float(r["latency_ms"]) for r in rows], dtype=float),
+        masks=masks,
+    )
+
+
+def _segment(raw: Any, name: str) -> str | None:
+    seg = _json(raw) or {}
+    v = seg.get(name) if isinstance(seg, dict) else None
+    return None if v is None else str(v)
+
+
+def _json(raw: Any) -> Any:
+    if raw is None or isinstance(raw, dict | list):
+        return raw
+    return orjson.loads(raw)

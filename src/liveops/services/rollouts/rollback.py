@@ -1,0 +1,117 @@
+"""``liveops rollback SERVICE [--to N]``: production back to a known version in one step.
+
+No analysis and no waiting: the production alias moves (one transaction, one audit event) and an
+active rollout of the service ends as ``rolled_back`` in the same transaction, so the gateways
+route everything to the restored version at their next poll. Nothing is deleted: the log rows,
+the rollout's looks and their gate values stay as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from liveops.core.clock import Clock
+from liveops.errors import UsageError
+from liveops.services.registry import resolve_version
+from liveops.store import Store
+
+__all__ = ["Rollback", "rollback"]
+
+
+@dataclass(frozen=True)
+class Rollback:
+    service: str
+    previous: int | None  # production before
+    restored: int
+    rollout_id: str | None  # the active rollout it ended, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "from": self.previous,
+            "to": self.restored,
+            "rollout": self.rollout_id,
+        }
+
+
+def _previous_production(store: Store, service: str, current: int | None) -> int | None:
+    """The version production pointed at before it last moved (from the audit log)."""
+    for event in store.audit.events(object_type="alias", object_id=f"{service}@production"):
+        before = event.data.get("from")
+        if event.action == "alias.set" and before is not None and before != current:
+            return int(before)
+    return None
+
+
+def rollback(
+    store: Store,
+    service: str,
+    *,
+    to: int | None = None,
+    actor: str,
+    reason: str | None = None,
+    clock: Clock | None = None,
+) -> Rollback:
+    clock = clock or store.clock
+    if store.registry.get_service(service) is None:
+        raise UsageError(
+            f"unknown service {service!r}", hint="`liveops service list` shows the services"
+        )
+    current = store.registry.get_alias(service, "production")
+    active = store.rollouts.active_for(service)
+    if to is None:
+        if active is not None:
+            to = active.baseline
+        else:
+            to = _previous_production(store, service, current)
+        if to is None:
+            raise UsageError(
+                f"{service} has no earlier production version to go back to",
+                hint=f"name one: `liveops rollback {service} --to N`",
+            )
+    target = resolve_version(store, f"{service}@{to}")
+    now = clock.now()
+    with store.write() as conn:
+        active = store.rollouts.active_for(service, conn)
+        if active is not None:
+            store.rollouts.update(
+                conn, active.id, state="rolled_back", step=active.step,
+                step_started_at=active.step_started_at, now=now,
+                reason=reason or f"rolled back by {actor}",
+            )  # fmt: skip
+            store.audit.append(
+                conn,
+                actor=actor,
+                action="rollout.rolled_back",
+                object_type="rollout",
+                object_id=active.id,
+                reason=reason,
+                data={"version": active.ref, "from": active.state, "to": "rolled_back",
+                      "by": "liveops rollback"},
+            )  # fmt: skip
+        previous = current
+        if current != target.number:
+            previous = store.registry.set_alias(
+                conn, service, "production", target.number, actor, now
+            )
+            store.audit.append(
+                conn,
+                actor=actor,
+                action="alias.set",
+                object_type="alias",
+                object_id=f"{service}@production",
+                reason=reason or "rollback",
+                data={"from": previous, "to": target.number},
+            )
+        store.audit.append(
+            conn,
+            actor=actor,
+            action="service.rolled_back",
+            object_type="service",
+            object_id=service,
+            reason=reason,
+            data={"from": previous, "to": target.number,
+                  "rollout": active.id if active else None},
+        )  # fmt: skip
+    return Rollback(service, previous, target.number, active.id if active else None)
