@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from liveops.core.rollout.gates import RolloutGate
+from liveops.core.rollout.sequential import DEFAULT_ALPHA, DEFAULT_MIN_SAMPLE
 from liveops.errors import LiveopsError
 
 __all__ = ["PlanError", "RolloutPlan", "RolloutStep", "StickyKey", "parse_duration", "parse_plan"]
@@ -154,6 +155,10 @@ def _gate_dict(g: RolloutGate) -> dict[str, Any]:
     for name in ("slice", "require", "name", "planned_n"):
         if getattr(g, name) is not None:
             out[name] = getattr(g, name)
+    if g.alpha != DEFAULT_ALPHA:
+        out["alpha"] = g.alpha
+    if g.min_sample != DEFAULT_MIN_SAMPLE:
+        out["min_sample"] = g.min_sample
     return out
 
 
