@@ -99,11 +99,32 @@ def good_too() -> WineModel:
     return WineModel(sure=0.9)
 
 
-def project(store: Store, folder: Path, *, plan: str = PLAN) -> Path:
+class AllWrong(WineModel):
+    def predict_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out = super().predict_batch(records)
+        for o in out:
+            o["label"] = "white" if o["label"] == "red" else "red"
+            o["scores"] = {k: 1 - v for k, v in o["scores"].items()}
+        return out
+
+
+def all_wrong() -> WineModel:
+    return AllWrong()
+
+
+APPROVALS = """
+approvals:
+  groups: {cellar: [ann, bo], security: [dee]}
+  low: [cellar]
+  overrides: security
+"""
+
+
+def project(store: Store, folder: Path, *, plan: str = PLAN, extra: str = "") -> Path:
     """The wines project: v1 production, v2 (wrong in the south) and v3 (good), v2 and v3
     evaluated on the current suite (both pass its lenient blocker)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = PROJECT.replace("PLAN", plan)
+    text = PROJECT.replace("PLAN", plan) + extra
     (folder / "liveops.yaml").write_text(text)
     (folder / "suite.yaml").write_text(SUITE)
     rows = [wine(i) for i in range(60)]

@@ -1,0 +1,135 @@
+"""What a rollout needs before it starts, and what is refused with nothing written: a version
+without a passing evaluation (unless its release records an approved override), two rollouts
+of one service at once, a gate the controller cannot count; pause, resume and abort by people,
+each an audit event with its actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from liveops.errors import ConflictError, UsageError
+from liveops.services.releases import approve, create_release, request_override
+from liveops.services.rollouts import abort_rollout, pause_rollout, resume_rollout, start_rollout
+from liveops.store import Store
+from liveops.store.rollout_tables import rollouts
+from tests.services.rollouts.wines import APPROVALS, PLAN, production, project, register
+
+
+@pytest.fixture
+def shop(store: Store, tmp_path: Path) -> Iterator[tuple[Store, Path]]:
+    folder = project(store, tmp_path / "wines", extra=APPROVALS)
+    production(store, register(store, "good", folder=folder, evaluate=False))
+    yield store, folder
+
+
+def _nothing_written(store: Store) -> tuple[Any, ...]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(rollouts)).scalar()
+    return (rows, store.audit.head())
+
+
+def test_a_version_without_a_passing_evaluation_is_refused(shop: tuple[Store, Path]) -> None:
+    store, folder = shop
+    never = register(store, "good_too", folder=folder, evaluate=False)
+    before = _nothing_written(store)
+    with pytest.raises(ConflictError) as err:
+        start_rollout(store, folder, f"wines@{never}", actor="ann")
+    assert f"wines@{never} has no passing evaluation (missing" in err.value.message
+    assert "liveops eval" in (err.value.hint or "")
+    assert _nothing_written(store) == before
+
+
+def test_a_failed_evaluation_rolls_out_only_with_an_approved_override(
+    shop: tuple[Store, Path],
+) -> None:
+    store, folder = shop
+    bad = register(store, "all_wrong", folder=folder)
+    before = _nothing_written(store)
+    with pytest.raises(ConflictError) as err:
+        start_rollout(store, folder, f"wines@{bad}", actor="ann")
+    assert "has no passing evaluation (fail" in err.value.message
+    assert _nothing_written(store) == before
+    rel = create_release(store, folder, f"wines@{bad}", actor="bo").release
+    request_override(
+        store, rel.id, folder, actor="bo",
+        justification="accepted for the north clinic only while the south model is retrained",
+    )  # fmt: skip
+    with pytest.raises(ConflictError):  # requested, not yet approved
+        start_rollout(store, folder, f"wines@{bad}", actor="ann")
+    approve(store, rel.id, folder, actor="dee", override=True)
+    rec = start_rollout(store, folder, f"wines@{bad}", actor="ann")
+    assert rec.release_id == rel.id
+    started = store.audit.events(object_type="rollout", object_id=rec.id)[0]
+    assert started.data["evaluation"] == "overridden" and started.data["release"] == rel.id
+
+
+def test_two_rollouts_of_one_service_at_once_are_refused(shop: tuple[Store, Path]) -> None:
+    store, folder = shop
+    v2 = register(store, "bad_south", folder=folder)
+    v3 = register(store, "good_too", folder=folder)
+    first = start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    before = _nothing_written(store)
+    with pytest.raises(ConflictError) as err:
+        start_rollout(store, folder, f"wines@{v3}", actor="bo")
+    assert err.value.message == (
+        f"wines already has an active rollout ({first.id}: wines@{v2}, running); one at a time "
+        "per service"
+    )
+    assert _nothing_written(store) == before
+    # Once it ended, the next one may start.
+    abort_rollout(store, "wines", actor="ann", reason="make way")
+    assert start_rollout(store, folder, f"wines@{v3}", actor="bo").version == v3
+
+
+def test_a_gate_the_controller_cannot_count_is_refused_at_start(
+    store: Store, tmp_path: Path
+) -> None:
+    plan = PLAN.replace("metric: error_rate", "metric: coverage")
+    folder = project(store, tmp_path / "w", plan=plan)
+    production(store, register(store, "good", folder=folder, evaluate=False))
+    v2 = register(store, "good_too", folder=folder)
+    with pytest.raises(UsageError) as err:
+        start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    assert "does not count coverage yet" in err.value.message
+    assert store.rollouts.list_rollouts() == []
+
+
+def test_people_pause_resume_and_abort_each_with_an_audit_event(
+    shop: tuple[Store, Path],
+) -> None:
+    store, folder = shop
+    v2 = register(store, "good_too", folder=folder)
+    rec = start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    assert pause_rollout(store, "wines", actor="bo", reason="launch freeze").state == "paused"
+    with pytest.raises(ConflictError) as err:
+        pause_rollout(store, rec.id, actor="bo")
+    assert "is paused: it cannot be paused" in err.value.message
+    assert resume_rollout(store, rec.id, actor="cy").state == "running"
+    ended = abort_rollout(store, "wines", actor="dee", reason="not today")
+    assert (ended.state, ended.active, ended.reason) == ("aborted", False, "not today")
+    with pytest.raises(ConflictError):
+        resume_rollout(store, rec.id, actor="cy")
+    events = [(e.action, e.actor) for e in reversed(store.audit.events(object_type="rollout"))]
+    assert events == [
+        ("rollout.started", "ann"), ("rollout.paused", "bo"), ("rollout.resumed", "cy"),
+        ("rollout.aborted", "dee"),
+    ]  # fmt: skip
+
+
+def test_a_rollout_needs_a_production_version_and_a_plan(store: Store, tmp_path: Path) -> None:
+    folder = project(store, tmp_path / "w", plan="")
+    v1 = register(store, "good", folder=folder)
+    with pytest.raises(UsageError) as err:
+        start_rollout(store, folder, f"wines@{v1}", actor="ann")
+    assert "no production version" in err.value.message
+    production(store, v1)
+    v2 = register(store, "good_too", folder=folder)
+    with pytest.raises(UsageError) as err:
+        start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    assert err.value.message == "wines has no rollout plan"
+
