@@ -17,7 +17,7 @@ from liveops.core.clock import FixedClock
 from liveops.server.app import create_app
 from liveops.services.serving import ServeOptions
 from liveops.store import Store, open_store
-from tests.services.rollouts.wines import TestSink, production, project, register
+from tests.services.rollouts.wines import DirectSink, production, project, register
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -56,7 +56,7 @@ def gateway(
             folder,
             ServeOptions(auth=False, allow_time_override=True, poll_s=0.05, tick_s=3600),
             database_url=durable_url,
-            open_sink=lambda store, _: TestSink(store),
+            open_sink=lambda store, _: DirectSink(store),
         )
         client = TestClient(app)
         client.__enter__()

@@ -137,7 +137,7 @@ def project(store: Store, folder: Path, *, plan: str = PLAN, extra: str = "") ->
     return folder
 
 
-class TestSink:
+class DirectSink:
     """The gateway's prediction log, storing at once (DirectLog) so a look sees every answer
     the moment it was given."""
 
