@@ -47,7 +47,8 @@ def test_a_plan_is_read_with_its_steps_gates_and_key() -> None:
     assert [s.min_duration_s for s in plan.steps] == [1800.0, 3600.0, 7200.0, 86400.0]
     assert plan.steps[0].min_sample == 500
     assert plan.key.field == "customer"
-    assert plan.gates[0].require == "pass" and plan.gates[0].slice == "south"
+    assert plan.gates[0].require == "pass"
+    assert plan.gates[0].slice == "south"
     # What the store keeps reads back as the same plan.
     assert parse_plan(plan.to_dict()) == plan
 

@@ -63,7 +63,9 @@ def test_a_rollout_and_its_looks_read_back(applied: Store) -> None:
         rec = _record(store, conn)
         store.rollouts.insert(conn, rec)
     got = store.rollouts.get(rec.id)
-    assert got is not None and got.active and got.plan.steps[0].label() == "canary 10%"
+    assert got is not None
+    assert got.active
+    assert got.plan.steps[0].label() == "canary 10%"
     assert store.rollouts.active_for("wines") == got
     gates = ({"gate": "error_rate", "verdict": "pass", "estimate": -0.001, "n_candidate": 80},)
     with store.write() as conn:
@@ -78,9 +80,12 @@ def test_a_rollout_and_its_looks_read_back(applied: Store) -> None:
     (lk,) = store.rollouts.looks(rec.id)
     assert (lk.seq, lk.action, lk.gates[0]["estimate"]) == (1, "advance", -0.001)
     ended = store.rollouts.get(rec.id)
-    assert ended is not None and (ended.state, ended.active, ended.ended_at) == (
-        "completed", False, T0 + timedelta(hours=1),
-    )  # fmt: skip
+    assert ended is not None
+    assert (ended.state, ended.active, ended.ended_at) == (
+        "completed",
+        False,
+        T0 + timedelta(hours=1),
+    )
     assert store.rollouts.active() == []
 
 
@@ -95,7 +100,8 @@ def test_a_second_active_rollout_of_a_service_is_refused_and_nothing_is_written(
     with pytest.raises(ConflictError) as err, store.write() as conn:
         store.rollouts.insert(conn, _record(store, conn, version=3))
     assert "wines already has an active rollout" in err.value.message
-    assert first.id in err.value.message and "rollout abort wines" in (err.value.hint or "")
+    assert first.id in err.value.message
+    assert "rollout abort wines" in (err.value.hint or "")
     assert [r.id for r in store.rollouts.list_rollouts()] == [first.id]
     assert store.audit.head() == head
 

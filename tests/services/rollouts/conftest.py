@@ -44,9 +44,7 @@ def wines(durable_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[tuple
 
 
 @pytest.fixture
-def gateway(
-    wines: tuple[Store, Path], durable_url: str
-) -> Iterator[Callable[[], TestClient]]:
+def gateway(wines: tuple[Store, Path], durable_url: str) -> Iterator[Callable[[], TestClient]]:
     """Start gateway apps on the wines project (stopped afterwards)."""
     _, folder = wines
     clients: list[TestClient] = []

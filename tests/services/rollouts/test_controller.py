@@ -69,7 +69,8 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     # A look before the step's minimum (duration, sample, and each gate's sample): wait.
     clock.advance(60)
     early = look(store, folder, rec, clock=clock)
-    assert early.look.action == "hold" and "minimum" in early.look.detail
+    assert early.look.action == "hold"
+    assert "minimum" in early.look.detail
     assert early.rollout.state == "running"
 
     served += send(client, clock, 60, start=20)
@@ -87,9 +88,11 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     assert result.rollout.state == "rolled_back"
     gate = next(g for g in result.look.gates if g["metric"] == "accuracy")
     assert gate["verdict"] == "fail"
-    assert gate["n_candidate"] == 80 and gate["n_baseline"] == 80  # raw values kept
+    assert gate["n_candidate"] == 80
+    assert gate["n_baseline"] == 80
     # candidate - baseline: half the south (a quarter of all) is wrong, 0.5 in 80 answers
-    assert gate["estimate"] == -0.5 and gate["upper"] < -0.05
+    assert gate["estimate"] == -0.5
+    assert gate["upper"] < -0.05
     assert "accuracy" in (result.rollout.reason or "")
     # The gateways stop copying to v2 at their next poll; production never moved.
     wait_for(lambda: arms(client) == [("production", 1, 1.0, "live")], "the route back")
@@ -176,4 +179,5 @@ def test_a_missing_sticky_key_falls_back_to_random_and_is_counted(
     assert {a["version"] for a in answers} == {1, 3}  # random: both arms answer
     metrics = client.get("/metrics").text
     line = next(x for x in metrics.splitlines() if x.startswith("liveops_rollout_unkeyed_total"))
-    assert 'service="wines"' in line and float(line.split()[-1]) == 60.0
+    assert 'service="wines"' in line
+    assert float(line.split()[-1]) == 60.0

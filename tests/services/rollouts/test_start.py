@@ -24,7 +24,7 @@ from tests.services.rollouts.wines import APPROVALS, PLAN, production, project, 
 def shop(store: Store, tmp_path: Path) -> Iterator[tuple[Store, Path]]:
     folder = project(store, tmp_path / "wines", extra=APPROVALS)
     production(store, register(store, "good", folder=folder, evaluate=False))
-    yield store, folder
+    return store, folder
 
 
 def _nothing_written(store: Store) -> tuple[Any, ...]:
@@ -65,7 +65,8 @@ def test_a_failed_evaluation_rolls_out_only_with_an_approved_override(
     rec = start_rollout(store, folder, f"wines@{bad}", actor="ann")
     assert rec.release_id == rel.id
     started = store.audit.events(object_type="rollout", object_id=rec.id)[0]
-    assert started.data["evaluation"] == "overridden" and started.data["release"] == rel.id
+    assert started.data["evaluation"] == "overridden"
+    assert started.data["release"] == rel.id
 
 
 def test_two_rollouts_of_one_service_at_once_are_refused(shop: tuple[Store, Path]) -> None:
@@ -132,4 +133,3 @@ def test_a_rollout_needs_a_production_version_and_a_plan(store: Store, tmp_path:
     with pytest.raises(UsageError) as err:
         start_rollout(store, folder, f"wines@{v2}", actor="ann")
     assert err.value.message == "wines has no rollout plan"
-
