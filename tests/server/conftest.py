@@ -129,7 +129,9 @@ def start_server(
     reports on the services, ready or not). Without keys (``--no-auth``, on loopback) unless
     ``auth``: the tests of keys and roles ask for them."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
+    # src first: a git worktree's code, not the editable install's (which may be another tree)
+    path = os.pathsep.join([str(REPO / "src"), str(REPO)])
+    env = {**os.environ, "PYTHONPATH": path, "LIVEOPS_USER": "tester"}
     env.pop("LIVEOPS_DATABASE_URL", None)
     if database_url is not None:
         env["LIVEOPS_DATABASE_URL"] = database_url

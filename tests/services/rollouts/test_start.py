@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from liveops.errors import ConflictError, UsageError
+from liveops.errors import ConflictError, InvalidInputError
 from liveops.services.releases import approve, create_release, request_override
 from liveops.services.rollouts import abort_rollout, pause_rollout, resume_rollout, start_rollout
 from liveops.store import Store
@@ -94,7 +94,7 @@ def test_a_gate_the_controller_cannot_count_is_refused_at_start(
     folder = project(store, tmp_path / "w", plan=plan)
     production(store, register(store, "good", folder=folder, evaluate=False))
     v2 = register(store, "good_too", folder=folder)
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InvalidInputError) as err:
         start_rollout(store, folder, f"wines@{v2}", actor="ann")
     assert "does not count coverage yet" in err.value.message
     assert store.rollouts.list_rollouts() == []
@@ -125,11 +125,11 @@ def test_people_pause_resume_and_abort_each_with_an_audit_event(
 def test_a_rollout_needs_a_production_version_and_a_plan(store: Store, tmp_path: Path) -> None:
     folder = project(store, tmp_path / "w", plan="")
     v1 = register(store, "good", folder=folder)
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ConflictError) as err:
         start_rollout(store, folder, f"wines@{v1}", actor="ann")
     assert "no production version" in err.value.message
     production(store, v1)
     v2 = register(store, "good_too", folder=folder)
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ConflictError) as err:
         start_rollout(store, folder, f"wines@{v2}", actor="ann")
     assert err.value.message == "wines has no rollout plan"

@@ -23,7 +23,7 @@ from liveops.core.rollout.gates import ABORT, ADVANCE, evaluate_gates, step_acti
 from liveops.core.rollout.plan import RolloutPlan, parse_plan
 from liveops.core.rollout.sequential import DEFAULT_MIN_SAMPLE
 from liveops.core.rollout.state import ACTIVE_STATES, RolloutLook, RolloutRecord
-from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound, UsageError
+from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound
 from liveops.services.monitoring import scopes_for
 from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import view_release
@@ -74,7 +74,7 @@ def _plan_source(
     if raw is None and spec.rollout is not None:
         raw = dict(spec.rollout)
     if raw is None:
-        raise UsageError(
+        raise ConflictError(
             f"{service} has no rollout plan",
             hint=f"add a rollout: block to {service} in liveops.yaml (docs/rollouts.md) and "
             "`liveops service apply`",
@@ -103,13 +103,13 @@ def start_rollout(
     service, number = version.service, version.number
     baseline = store.registry.get_alias(service, "production")
     if baseline is None:
-        raise UsageError(
+        raise ConflictError(
             f"{service} has no production version to roll out against",
             hint=f"a first version goes live with `liveops alias set {service} production "
             f"{number}`",
         )
     if baseline == number:
-        raise UsageError(f"{version.ref} is already production: nothing to roll out")
+        raise ConflictError(f"{version.ref} is already production: nothing to roll out")
     active = store.rollouts.active_for(service)
     if active is not None:  # say it before the checks below do any work
         raise ConflictError(

@@ -29,7 +29,7 @@ from liveops.core.rollout.gates import (
     metric_kind,
 )
 from liveops.core.rollout.state import RolloutRecord
-from liveops.errors import UsageError
+from liveops.errors import InvalidInputError, UsageError
 from liveops.services.monitoring import ALL_SLICE, Scopes
 from liveops.store import Store
 from liveops.store.registry import utc
@@ -75,12 +75,12 @@ def check_countable(gates: Sequence[RolloutGate], scopes: Scopes) -> None:
     names = set(scopes.names())
     for g in gates:
         if _pattern(g.metric) not in COUNTED:
-            raise UsageError(
+            raise InvalidInputError(
                 f"gate {g.label()!r}: the rollout controller does not count {g.metric} yet",
                 hint=f"rollout gates count: {', '.join(COUNTED)}",
             )
         if g.slice is not None and g.slice not in names:
-            raise UsageError(
+            raise InvalidInputError(
                 f"gate {g.label()!r}: unknown slice {g.slice!r}",
                 hint=f"slices of this service: {', '.join(sorted(names))}",
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from liveops.core.clock import Clock
-from liveops.errors import UsageError
+from liveops.errors import ConflictError, ServiceNotFound
 from liveops.services.registry import resolve_version
 from liveops.store import Store
 
@@ -55,7 +55,7 @@ def rollback(
 ) -> Rollback:
     clock = clock or store.clock
     if store.registry.get_service(service) is None:
-        raise UsageError(
+        raise ServiceNotFound(
             f"unknown service {service!r}", hint="`liveops service list` shows the services"
         )
     current = store.registry.get_alias(service, "production")
@@ -66,7 +66,7 @@ def rollback(
         else:
             to = _previous_production(store, service, current)
         if to is None:
-            raise UsageError(
+            raise ConflictError(
                 f"{service} has no earlier production version to go back to",
                 hint=f"name one: `liveops rollback {service} --to N`",
             )

@@ -1,0 +1,96 @@
+"""``liveops rollout`` and ``liveops rollback`` through the real CLI on the tabular wines
+service: what a user runs, sees and gets as exit codes; refusals say why and write nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from liveops.store import open_store
+from tests.cli_runner import Runner
+from tests.services.rollouts.wines import production, project, register
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "wines"
+    store = open_store(project_dir=folder)
+    try:
+        project(store, folder)
+        production(store, register(store, "good", folder=folder, evaluate=False))
+        register(store, "bad_south", folder=folder)
+        register(store, "good_too", folder=folder)
+        register(store, "all_wrong", folder=folder, evaluate=False)
+    finally:
+        store.close()
+    return folder
+
+
+def test_start_status_run_pause_resume_abort_and_rollback(run_cli: Runner, folder: Path) -> None:
+    r = run_cli("rollout", "start", "wines@2", "--as", "ann", cwd=folder)
+    assert r.code == 0, r.err
+    assert "step 1 of 3 (shadow 100%)" in r.err
+    status = run_cli("rollout", "status", "wines", "--json")
+    assert status.code == 0
+    data = status.json()
+    rid = data["id"]
+    assert (data["state"], data["current_step"], data["started_by"]) == (
+        "running",
+        "shadow 100%",
+        "ann",
+    )
+
+    second = run_cli("rollout", "start", "wines@3", "--as", "bo")
+    assert second.code == 4
+    assert f"wines already has an active rollout ({rid}: wines@2, running)" in second.err
+
+    turn = run_cli("rollout", "run", "--once", "--json")
+    assert turn.code == 0, turn.err
+    (lk,) = turn.json()["looks"]
+    assert lk["look"]["action"] == "hold"
+    assert "waiting for the step's minimum" in lk["look"]["detail"]
+
+    assert run_cli("rollout", "pause", "wines", "--as", "bo", "--reason", "freeze").code == 0
+    again = run_cli("rollout", "pause", rid, "--as", "bo")
+    assert again.code == 4 and "is paused: it cannot be paused" in again.err
+    skipped = run_cli("rollout", "run", "--once", "--json")
+    assert skipped.json()["looks"] == []  # a paused rollout is not looked at
+    assert run_cli("rollout", "resume", "wines", "--as", "cy").code == 0
+    aborted = run_cli("rollout", "abort", "wines", "--as", "dee", "--reason", "not today")
+    assert aborted.code == 0 and "aborted" in aborted.err
+
+    listed = run_cli("rollout", "status", "--json").json()
+    assert [(x["id"], x["state"]) for x in listed] == [(rid, "aborted")]
+    human = run_cli("rollout", "status")
+    assert rid in human.out and "aborted" in human.out
+
+    assert run_cli("alias", "set", "wines", "production", "3", "--as", "ann").code == 0
+    back = run_cli("rollback", "wines", "--as", "bo", "--json")
+    assert back.code == 0, back.err
+    assert back.json() == {"service": "wines", "from": 3, "to": 1, "rollout": None}
+
+    audit = run_cli("audit", "log", "--json").json()
+    actions = [(e["action"], e["actor"]) for e in audit if e["object_type"] == "rollout"]
+    assert sorted(actions) == sorted(
+        [
+            ("rollout.started", "ann"),
+            ("rollout.paused", "bo"),
+            ("rollout.resumed", "cy"),
+            ("rollout.aborted", "dee"),
+        ]
+    )
+
+
+def test_refusals_say_why_and_exit_4(run_cli: Runner, folder: Path) -> None:
+    never = run_cli("rollout", "start", "wines@4", "--as", "ann", cwd=folder)
+    assert never.code == 4
+    assert "wines@4 has no passing evaluation" in never.err
+    assert run_cli("rollout", "status", "--json").json() == []
+    unknown = run_cli("rollback", "nowhere")
+    assert unknown.code == 4 and "unknown service 'nowhere'" in unknown.err
+    nothing = run_cli("rollback", "wines")
+    assert nothing.code == 4 and "no earlier production version" in nothing.err
+    assert "--to N" in nothing.err
+    bad_every = run_cli("rollout", "run", "--every", "soon")
+    assert bad_every.code == 2 and "--every 'soon' is not a positive duration" in bad_every.err
