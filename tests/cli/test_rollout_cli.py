@@ -53,17 +53,20 @@ def test_start_status_run_pause_resume_abort_and_rollback(run_cli: Runner, folde
 
     assert run_cli("rollout", "pause", "wines", "--as", "bo", "--reason", "freeze").code == 0
     again = run_cli("rollout", "pause", rid, "--as", "bo")
-    assert again.code == 4 and "is paused: it cannot be paused" in again.err
+    assert again.code == 4
+    assert "is paused: it cannot be paused" in again.err
     skipped = run_cli("rollout", "run", "--once", "--json")
     assert skipped.json()["looks"] == []  # a paused rollout is not looked at
     assert run_cli("rollout", "resume", "wines", "--as", "cy").code == 0
     aborted = run_cli("rollout", "abort", "wines", "--as", "dee", "--reason", "not today")
-    assert aborted.code == 0 and "aborted" in aborted.err
+    assert aborted.code == 0
+    assert "aborted" in aborted.err
 
     listed = run_cli("rollout", "status", "--json").json()
     assert [(x["id"], x["state"]) for x in listed] == [(rid, "aborted")]
     human = run_cli("rollout", "status")
-    assert rid in human.out and "aborted" in human.out
+    assert rid in human.out
+    assert "aborted" in human.out
 
     assert run_cli("alias", "set", "wines", "production", "3", "--as", "ann").code == 0
     back = run_cli("rollback", "wines", "--as", "bo", "--json")
@@ -88,9 +91,12 @@ def test_refusals_say_why_and_exit_4(run_cli: Runner, folder: Path) -> None:
     assert "wines@4 has no passing evaluation" in never.err
     assert run_cli("rollout", "status", "--json").json() == []
     unknown = run_cli("rollback", "nowhere")
-    assert unknown.code == 4 and "unknown service 'nowhere'" in unknown.err
+    assert unknown.code == 4
+    assert "unknown service 'nowhere'" in unknown.err
     nothing = run_cli("rollback", "wines")
-    assert nothing.code == 4 and "no earlier production version" in nothing.err
+    assert nothing.code == 4
+    assert "no earlier production version" in nothing.err
     assert "--to N" in nothing.err
     bad_every = run_cli("rollout", "run", "--every", "soon")
-    assert bad_every.code == 2 and "--every 'soon' is not a positive duration" in bad_every.err
+    assert bad_every.code == 2
+    assert "--every 'soon' is not a positive duration" in bad_every.err

@@ -65,7 +65,7 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     wait_for(lambda: len(arms(client)) == 2, "the gateway to pick up the rollout")
     assert arms(client) == [("production", 1, 1.0, "live"), ("shadow", 2, 1.0, "shadow")]
 
-    served = send(client, clock, 20)
+    served = send(client, clock, 10)
     # A look before the step's minimum (duration, sample, and each gate's sample): wait.
     clock.advance(60)
     early = look(store, folder, rec, clock=clock)
@@ -73,7 +73,7 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     assert "minimum" in early.look.detail
     assert early.rollout.state == "running"
 
-    served += send(client, clock, 60, start=20)
+    served += send(client, clock, 70, start=10)
     # Every answer the caller got came from production; the shadow copies are logged apart.
     assert {a["version"] for a in served} == {1}
     copies = wait_for(
@@ -93,6 +93,11 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     # candidate - baseline: half the south (a quarter of all) is wrong, 0.5 in 80 answers
     assert gate["estimate"] == -0.5
     assert gate["upper"] < -0.05
+    south = next(g for g in result.look.gates if g["scope"] == "slice:south")
+    assert (south["verdict"], south["estimate"], south["n_candidate"]) == ("fail", -1.0, 40)
+    latency = next(g for g in result.look.gates if g["metric"] == "latency.p95_ms")
+    assert latency["verdict"] != "fail"
+    assert latency["n_baseline"] == 80
     assert "accuracy" in (result.rollout.reason or "")
     # The gateways stop copying to v2 at their next poll; production never moved.
     wait_for(lambda: arms(client) == [("production", 1, 1.0, "live")], "the route back")
@@ -152,7 +157,11 @@ def test_a_good_candidate_advances_step_by_step_and_becomes_production(
     # The looks keep every gate's raw values.
     looks = store.rollouts.looks(rec.id)
     assert [lk.action for lk in reversed(looks)] == ["advance", "advance", "advance"]
-    assert all(g["n_candidate"] >= 30 for lk in looks for g in lk.gates)
+    assert all(
+        g["n_candidate"] >= (10 if g["scope"] == "slice:south" else 30)
+        for lk in looks
+        for g in lk.gates
+    )
 
     # `liveops rollback` restores v1 in one step, keeping the evidence.
     done = rollback(store, "wines", actor="bo", reason="drill")

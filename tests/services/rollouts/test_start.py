@@ -14,7 +14,13 @@ import sqlalchemy as sa
 
 from liveops.errors import ConflictError, InvalidInputError
 from liveops.services.releases import approve, create_release, request_override
-from liveops.services.rollouts import abort_rollout, pause_rollout, resume_rollout, start_rollout
+from liveops.services.rollouts import (
+    abort_rollout,
+    pause_rollout,
+    resume_rollout,
+    run_rollouts,
+    start_rollout,
+)
 from liveops.store import Store
 from liveops.store.rollout_tables import rollouts
 from tests.services.rollouts.wines import APPROVALS, PLAN, production, project, register
@@ -133,3 +139,16 @@ def test_a_rollout_needs_a_production_version_and_a_plan(store: Store, tmp_path:
     with pytest.raises(ConflictError) as err:
         start_rollout(store, folder, f"wines@{v2}", actor="ann")
     assert err.value.message == "wines has no rollout plan"
+
+
+def test_one_controller_acts_at_a_time_across_processes(shop: tuple[Store, Path]) -> None:
+    store, folder = shop
+    start_rollout(store, folder, f"wines@{register(store, 'good_too', folder=folder)}", actor="a")
+    first = run_rollouts(store, folder, owner="gateway-1")
+    assert first.ran
+    assert len(first.looks) == 1
+    second = run_rollouts(store, folder, owner="gateway-2")
+    assert not second.ran
+    assert second.looks == []
+    assert second.skipped is not None
+    assert "held by gateway-1" in second.skipped

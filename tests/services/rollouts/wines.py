@@ -30,6 +30,10 @@ PLAN = """
            min_sample: 30}
         - {metric: error_rate, kind: guardrail, not_worse_than: baseline, margin: 0.02,
            min_sample: 30}
+        - {metric: accuracy, slice: south, kind: guardrail, not_worse_than: baseline,
+           margin: 0.05, min_sample: 10}
+        - {metric: latency.p95_ms, kind: guardrail, not_worse_than: baseline, margin: 50,
+           min_sample: 30}
 """
 
 PROJECT = """
