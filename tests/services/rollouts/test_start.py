@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from liveops.core.clock import FixedClock
+from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
 from liveops.errors import ConflictError, InvalidInputError
+from liveops.services.predictions.direct import DirectLog
 from liveops.services.releases import approve, create_release, request_override
 from liveops.services.rollouts import (
     abort_rollout,
+    look,
     pause_rollout,
     resume_rollout,
     run_rollouts,
@@ -23,7 +27,8 @@ from liveops.services.rollouts import (
 )
 from liveops.store import Store
 from liveops.store.rollout_tables import rollouts
-from tests.services.rollouts.wines import APPROVALS, PLAN, production, project, register
+from tests.services.rollouts.conftest import T0
+from tests.services.rollouts.wines import APPROVALS, PLAN, production, project, register, wine
 
 
 @pytest.fixture
@@ -152,3 +157,61 @@ def test_one_controller_acts_at_a_time_across_processes(shop: tuple[Store, Path]
     assert second.looks == []
     assert second.skipped is not None
     assert "held by gateway-1" in second.skipped
+
+
+SPLIT_PLAN = """
+    rollout:
+      key: {field: customer}
+      steps:
+        - {canary: 50%, min_duration: 10m, min_sample: 50}
+        - {canary: 100%, min_duration: 10m, min_sample: 50}
+      gates:
+        - {metric: error_rate, kind: guardrail, not_worse_than: baseline, margin: 0.5,
+           min_sample: 30}
+"""
+
+
+def test_a_split_off_its_weights_halts_the_rollout_counting_keys_not_requests(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = project(store, tmp_path / "w", plan=SPLIT_PLAN)
+    production(store, register(store, "good", folder=folder, evaluate=False))
+    v2 = register(store, "good_too", folder=folder)
+    clock = FixedClock(T0)
+    rec = start_rollout(store, folder, f"wines@{v2}", actor="ann", clock=clock)
+    log = DirectLog(store)
+
+    def answer(arm: str, version: int, customer: str, i: int) -> PredictionRecord:
+        ts = T0.timestamp() + 1 + i * 0.001
+        inputs = wine(i) | {"customer": customer}
+        return PredictionRecord(new_prediction_id(ts), "wines", version, arm, ts, inputs, "red")
+
+    # 50 customers each on an arm, but one baseline customer sends 2,000 requests: requests
+    # are 2,050 to 50, keys 50 to 50. Counting keys, the split holds.
+    rows = [answer("canary", v2, f"c{i}", i) for i in range(50)]
+    rows += [answer("production", 1, f"b{i}", 100 + i) for i in range(50)]
+    rows += [answer("production", 1, "b0", 1000 + i) for i in range(2000)]
+    log.store(rows)
+    clock.advance(601)
+    ok = look(store, folder, rec, clock=clock, actor="controller")
+    split = next(g for g in ok.look.gates if g["gate"] == "split")
+    assert split["verdict"] != "fail"
+    assert ok.look.counts["split"] == {
+        "unit": "distinct customer", "baseline": 50, "candidate": 50, "weights": [0.5, 0.5],
+    }  # fmt: skip
+    assert ok.look.action == "advance"
+
+    # A second rollout whose canary got 20 customers against 200: halted.
+    abort_rollout(store, "wines", actor="ann")
+    clock.advance(60)
+    rec = start_rollout(store, folder, f"wines@{v2}", actor="ann", clock=clock)
+    base = clock.now().timestamp() - T0.timestamp()
+    rows = [answer("canary", v2, f"x{i}", int(base * 1000) + i) for i in range(20)]
+    rows += [answer("production", 1, f"y{i}", int(base * 1000) + 100 + i) for i in range(200)]
+    log.store(rows)
+    clock.advance(601)
+    bad = look(store, folder, rec, clock=clock)
+    split = next(g for g in bad.look.gates if g["gate"] == "split")
+    assert split["verdict"] == "fail"
+    assert (bad.look.action, bad.rollout.state) == ("abort", "rolled_back")
+    assert "split failed" in bad.look.detail

@@ -147,7 +147,7 @@ class PredictionRecord:
     prediction_id: str
     service: str
     version: int | None  # None when no version answered (kill switch, rules only)
-    arm: str  # "production" now; rollout arms ("canary", "shadow") later
+    arm: str  # "production", or a rollout's "canary" / "shadow" (docs/rollouts.md)
     ts: float  # seconds since the epoch, when the request arrived
     inputs: Mapping[str, Any]
     label: str | None

@@ -114,7 +114,9 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
     cand_arm = "shadow" if step.kind == "shadow" else "canary"
     if not any(g.slice for g in rec.plan.gates):
         scopes = Scopes()  # the whole arm only: no slice to compute
-    needs_inputs = scopes.needs_inputs
+    key = rec.plan.key
+    split_check = step.kind == "canary" and step.share < 1.0 and (key is None or key.field)
+    needs_inputs = scopes.needs_inputs or bool(split_check and key is not None)
     cand_rows = store.rollouts.arm_rows(
         rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], inputs=needs_inputs
     )
@@ -130,11 +132,21 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
         mc, mb = cand.masks[scope], base.masks[scope]
         counts[g.key] = _gate_counts(g, cand, mc, base, mb)
     split = None
-    if step.kind == "canary" and step.share < 1.0 and rec.plan.key is None:
-        # Requests are the unit of assignment only when no sticky key is set.
-        step_base = sum(1 for r in base_rows if utc(r["ts"]) >= rec.step_started_at)
+    units: dict[str, int] = {}
+    if split_check:
+        step_base = [r for r in base_rows if utc(r["ts"]) >= rec.step_started_at]
+        if key is None:  # no sticky key: requests are the unit of assignment
+            units = {"unit": 0, "baseline": len(step_base), "candidate": cand.n}
+        else:  # each key is assigned once: count the distinct keys each arm answered
+            assert key.field is not None
+            units = {
+                "unit": 1,
+                "baseline": _distinct_keys(step_base, key.field),
+                "candidate": _distinct_keys(cand_rows, key.field),
+            }
         split = SplitCounts(
-            keys=np.array([step_base, cand.n]), weights=[1.0 - step.share, step.share]
+            keys=np.array([units["baseline"], units["candidate"]]),
+            weights=[1.0 - step.share, step.share],
         )
     summary = {
         "candidate": {"arm": cand_arm, "version": rec.version, "answers": cand.n},
@@ -144,7 +156,26 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
             "baseline": rec.started_at.isoformat(),
         },
     }
+    if units:
+        summary["split"] = {
+            "unit": "requests" if units["unit"] == 0 else f"distinct {key.field if key else ''}",
+            "baseline": units["baseline"],
+            "candidate": units["candidate"],
+            "weights": [1.0 - step.share, step.share],
+        }
     return Look(RolloutState(counts, split), cand.n, base.n, summary)
+
+
+def _distinct_keys(rows: Sequence[Mapping[str, Any]], field: str) -> int:
+    """The distinct values of the sticky key ``field`` in the rows' logged inputs (requests
+    without the key went to a random arm and are left out)."""
+    seen = set()
+    for r in rows:
+        inputs = _json(r.get("inputs")) or {}
+        value = inputs.get(field) if isinstance(inputs, dict) else None
+        if value is not None and value != "":
+            seen.add(str(value))
+    return len(seen)
 
 
 def _gate_counts(g: RolloutGate, cand: _Arm, mc: BoolArray, base: _Arm, mb: BoolArray) -> ArmCounts:
@@ -218,7 +249,7 @@ def _arm(
             segs[seg.name] = [r[seg.name] for r in rows]
         else:
             segs[seg.name] = [_segment(r["segments"], seg.name) for r in rows]
-    inputs = [_json(r["inputs"]) or {} for r in rows] if scopes.needs_inputs else None
+    inputs = [_json(r.get("inputs")) or {} for r in rows] if scopes.needs_inputs else None
     masks = scopes.masks(inputs, segs, n)
     return _Arm(
         n=n,
