@@ -12,14 +12,18 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from liveops.core.clock import FixedClock
+from liveops.server.app import create_app
 from liveops.services.rollouts import look, rollback, shadow_of, start_rollout
-from liveops.store import Store
+from liveops.services.serving import ServeOptions
+from liveops.store import Store, open_store
 from tests.services.rollouts.conftest import T0, wait_for
-from tests.services.rollouts.wines import truth, wine
+from tests.services.rollouts.wines import DirectSink, production, project, register, truth, wine
 
 
 def arms(client: TestClient) -> list[tuple[str, int, float, str]]:
     route = client.app.gateway.table.route("wines")  # type: ignore[attr-defined]
+    if route is None:  # still loading
+        return []
     return [(a.name, a.version, round(a.weight, 3), a.role) for a in route.arms]
 
 
@@ -190,3 +194,41 @@ def test_a_missing_sticky_key_falls_back_to_random_and_is_counted(
     line = next(x for x in metrics.splitlines() if x.startswith("liveops_rollout_unkeyed_total"))
     assert 'service="wines"' in line
     assert float(line.split()[-1]) == 60.0
+
+
+def test_shadow_copies_are_dropped_first_under_back_pressure_and_counted(
+    durable_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    folder = tmp_path / "w"
+    store = open_store(durable_url, project_dir=folder, clock=clock)
+    serving = "    serving: {max_queue: 4, max_batch_size: 1}\n"
+    project(store, folder, serving=serving)
+    production(store, register(store, "good", folder=folder, evaluate=False))
+    v2 = register(store, "slow", folder=folder)  # 20 ms per answer, one at a time
+    start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    app = create_app(
+        folder,
+        ServeOptions(auth=False, allow_time_override=True, poll_s=0.05, tick_s=3600),
+        database_url=durable_url,
+        open_sink=lambda s, _: DirectSink(s),
+    )
+    with TestClient(app) as client:
+        wait_for(lambda: len(arms(client)) == 2, "the shadow arm")
+        served = send(client, clock, 60)
+        # Every request was answered by production, none refused: the shadow gave way.
+        assert len(served) == 60
+        assert {a["version"] for a in served} == {1}
+
+        def counted() -> dict[str, float]:
+            out = {}
+            for line in client.get("/metrics").text.splitlines():
+                if line.startswith("liveops_shadow_copies_total{"):
+                    out[line.split('outcome="')[1].split('"')[0]] = float(line.split()[-1])
+            return out
+
+        done = wait_for(lambda: sum((c := counted()).values()) == 60 and c, "every copy counted")
+        assert done["dropped"] > 0
+        assert done["answered"] > 0
+        logged = store.rollouts.arm_rows("wines", T0, clock_far(T0), [("shadow", v2)])
+        assert len(logged) == done["answered"]
+    store.close()

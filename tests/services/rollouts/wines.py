@@ -6,6 +6,7 @@ accuracy guardrail."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ services:
     model_inputs: [alcohol, region]
     output: {labels: [red, white]}
     suite: suite.yaml
+SERVING
 PLAN"""
 
 SUITE = """
@@ -112,6 +114,16 @@ class AllWrong(WineModel):
         return out
 
 
+class Slow(WineModel):
+    def predict_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        time.sleep(0.02 * len(records))
+        return super().predict_batch(records)
+
+
+def slow() -> WineModel:
+    return Slow()
+
+
 def all_wrong() -> WineModel:
     return AllWrong()
 
@@ -124,11 +136,13 @@ approvals:
 """
 
 
-def project(store: Store, folder: Path, *, plan: str = PLAN, extra: str = "") -> Path:
+def project(
+    store: Store, folder: Path, *, plan: str = PLAN, extra: str = "", serving: str = ""
+) -> Path:
     """The wines project: v1 production, v2 (wrong in the south) and v3 (good), v2 and v3
     evaluated on the current suite (both pass its lenient blocker)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = PROJECT.replace("PLAN", plan) + extra
+    text = PROJECT.replace("SERVING\n", serving).replace("PLAN", plan) + extra
     (folder / "liveops.yaml").write_text(text)
     (folder / "suite.yaml").write_text(SUITE)
     rows = [wine(i) for i in range(60)]
