@@ -165,7 +165,15 @@ def test_a_good_candidate_advances_step_by_step_and_becomes_production(
         g["n_candidate"] >= (10 if g["scope"] == "slice:south" else 30)
         for lk in looks
         for g in lk.gates
+        if g["gate"] != "split"
     )
+    # At canary 50% the split was checked on customers (each counted once), not requests.
+    at_half = looks[1]
+    split = next(g for g in at_half.gates if g["gate"] == "split")
+    assert split["verdict"] != "fail"
+    units = at_half.counts["split"]
+    assert units["unit"] == "distinct customer"
+    assert units["baseline"] + units["candidate"] == 120
 
     # `liveops rollback` restores v1 in one step, keeping the evidence.
     done = rollback(store, "wines", actor="bo", reason="drill")
