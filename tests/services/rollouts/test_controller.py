@@ -212,7 +212,7 @@ def test_shadow_copies_are_dropped_first_under_back_pressure_and_counted(
     serving = "    serving: {max_queue: 4, max_batch_size: 1}\n"
     project(store, folder, serving=serving)
     production(store, register(store, "good", folder=folder, evaluate=False))
-    v2 = register(store, "slow", folder=folder)  # 20 ms per answer, one at a time
+    v2 = register(store, "slow", folder=folder)  # 100 ms per answer, one at a time
     start_rollout(store, folder, f"wines@{v2}", actor="ann")
     app = create_app(
         folder,
