@@ -215,3 +215,17 @@ def test_a_split_off_its_weights_halts_the_rollout_counting_keys_not_requests(
     assert split["verdict"] == "fail"
     assert (bad.look.action, bad.rollout.state) == ("abort", "rolled_back")
     assert "split failed" in bad.look.detail
+
+
+def test_a_rollout_whose_production_moved_meanwhile_ends_saying_why(
+    shop: tuple[Store, Path],
+) -> None:
+    store, folder = shop
+    v2 = register(store, "good_too", folder=folder)
+    rec = start_rollout(store, folder, f"wines@{v2}", actor="ann")
+    production(store, v2)  # someone moved the alias by hand
+    result = look(store, folder, rec)
+    assert (result.look.action, result.rollout.state) == ("abort", "aborted")
+    assert result.rollout.reason == (
+        f"production moved from wines@1 to wines@{v2} during the rollout: it no longer applies"
+    )

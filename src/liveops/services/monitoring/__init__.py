@@ -6,7 +6,12 @@ series (:func:`metric_series`) and a status (:func:`monitor_status`)."""
 from __future__ import annotations
 
 from liveops.services.monitoring.retention import enforce_retention
-from liveops.services.monitoring.run import MonitorReport, ServiceReport, run_monitor
+from liveops.services.monitoring.run import (
+    MonitorReport,
+    ServiceReport,
+    default_owner,
+    run_monitor,
+)
 from liveops.services.monitoring.runner import MonitorRunner, parse_every
 from liveops.services.monitoring.scopes import ALL as ALL_SLICE
 from liveops.services.monitoring.scopes import Scopes, scopes_for
@@ -30,6 +35,7 @@ __all__ = [
     "Series",
     "ServiceReport",
     "check_metric",
+    "default_owner",
     "enforce_retention",
     "metric_series",
     "monitor_status",

@@ -5,6 +5,7 @@ and the staging smoke test."""
 from __future__ import annotations
 
 from liveops.services.releases.approvals import approve, decide, parse_scope, request_override
+from liveops.services.releases.checklist import automatic_items
 from liveops.services.releases.drafts import (
     ReleaseView,
     create_release,
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_P95_TARGET_MS",
     "ReleaseView",
     "approve",
+    "automatic_items",
     "create_release",
     "decide",
     "get_release",

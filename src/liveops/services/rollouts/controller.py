@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -26,8 +26,7 @@ from liveops.core.rollout.state import ACTIVE_STATES, RolloutLook, RolloutRecord
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound
 from liveops.services.monitoring import scopes_for
 from liveops.services.registry import get_service_spec, resolve_version
-from liveops.services.releases import view_release
-from liveops.services.releases.checklist import automatic_items
+from liveops.services.releases import automatic_items, view_release
 from liveops.services.rollouts.counts import check_countable, count_look
 from liveops.store import Store
 
@@ -225,6 +224,9 @@ def look(
     """One look at an active, unpaused rollout: count, judge the gates, act, record."""
     clock = clock or store.clock
     now = clock.now()
+    production = store.registry.get_alias(rollout.service, "production")
+    if production != rollout.baseline:
+        return _production_moved(store, rollout, production, now, actor)
     spec = get_service_spec(store, rollout.service)
     scopes = scopes_for(store, spec, project_dir, clock)
     counted = count_look(store, rollout, scopes, now)
@@ -282,6 +284,34 @@ def look(
             detail=detail,
             gates=tuple(records),
             counts=counted.summary,
+        )
+        store.rollouts.add_look(conn, new_look)
+    after = store.rollouts.get(rollout.id)
+    assert after is not None
+    return LookResult(after, new_look)
+
+
+def _production_moved(
+    store: Store, rollout: RolloutRecord, production: int | None, now: datetime, actor: str
+) -> LookResult:
+    """Someone pointed production elsewhere during the rollout: the gateways stopped routing
+    by it (its baseline is no longer production), so it ends, aborted, saying why."""
+    detail = (
+        f"production moved from {rollout.service}@{rollout.baseline} to "
+        f"{rollout.service}@{production} during the rollout: it no longer applies"
+    )
+    with store.write() as conn:
+        rec = _fresh(conn, store, rollout)
+        action: Literal["abort", "wait"] = "wait"
+        if rec.state in ("running", "held"):
+            action = "abort"
+            _transition(
+                conn, store, rec, state="aborted", step=rec.step,
+                step_started_at=rec.step_started_at, now=now, actor=actor,
+                action="rollout.aborted", reason=detail, data={"production": production},
+            )  # fmt: skip
+        new_look = RolloutLook(
+            rec.id, store.rollouts.next_seq(conn, rec.id), now, rec.step, action, detail, (), {}
         )
         store.rollouts.add_look(conn, new_look)
     after = store.rollouts.get(rollout.id)

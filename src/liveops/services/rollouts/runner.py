@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.clock import Clock
-from liveops.services.monitoring.run import default_owner
+from liveops.services.monitoring import default_owner
 from liveops.services.rollouts.controller import LookResult, look
 from liveops.store import Store
 
