@@ -136,7 +136,10 @@ def _compare(
     pairs = m & (log.label >= 0) & (actual >= 0)
     if stats.labelled != int(pairs.sum()):
         fail("labelled", stats.labelled, int(pairs.sum()))
-    acc = float(np.mean(log.label[pairs] == actual[pairs])) if pairs.any() else None
+    # judged as the monitor judges (docs/monitoring.md): a failed model call is never right,
+    # whatever its fallback answered; otherwise on the model's top label, here the answered one
+    judged = np.where(errors, -2, log.label)
+    acc = float(np.mean(judged[pairs] == actual[pairs])) if pairs.any() else None
     got = stats.value("accuracy")
     if (acc is None) != (got is None) or (acc is not None and abs(acc - (got or 0)) > 1e-12):
         fail("accuracy", got, acc)

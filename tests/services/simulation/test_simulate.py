@@ -90,10 +90,14 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
 
     # The monitor's day buckets hold exactly each simulated day's answers.
     per_day: dict[int, WindowStats] = defaultdict(WindowStats)
-    for version, _, slice_, start, stats in store.monitoring.windows("tumours", START):
-        if slice_ == "all":
+    heartbeat: dict[int, WindowStats] = defaultdict(WindowStats)
+    for version, arm, slice_, start, stats in store.monitoring.windows("tumours", START):
+        day = int((start - START) / DAY)
+        if arm == "gateway":  # the heartbeat's row of each window (no version, no answers)
+            assert (version, slice_, stats["volume"]) == (0, "all", 0)
+            heartbeat[day] = heartbeat[day].merged(WindowStats.from_dict(stats))
+        elif slice_ == "all":
             assert version == 1
-            day = int((start - START) / DAY)
             per_day[day] = per_day[day].merged(WindowStats.from_dict(stats))
     assert sorted(per_day) == [0, 1]
     assert [per_day[d].volume for d in (0, 1)] == [240, 240]
@@ -116,9 +120,14 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
         day = [(given, answered) for _, ts, given, answered in rows if (ts - START) // DAY == d]
         expected = accuracy_score([g for g, _ in day], [a for _, a in day])
         assert per_day[d].value("accuracy") == pytest.approx(expected)
-    # The gateway's heartbeats followed the simulated clock.
+    # The gateway's heartbeats followed the simulated clock: the gateway was up all along,
+    # and every request it received was answered (60 requests, none refused).
     ticks = store.ticks.between(START, START + 2 * DAY)
     assert len(ticks) > 100
+    assert sorted(heartbeat) == [0, 1]
+    assert all(heartbeat[d].value("uptime") == pytest.approx(1.0, abs=0.01) for d in (0, 1))
+    assert sum(heartbeat[d].value("rejected.422") or 0 for d in (0, 1)) == 0
+    assert heartbeat[0].value("availability") == 1.0
     store.close()
 
 
