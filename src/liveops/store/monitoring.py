@@ -220,6 +220,12 @@ class MonitoringStore:
             ).one()
         return sorted({int(x) for x in wins}), (utc(top) if top else None), int(n)
 
+    def any_outcomes(self) -> bool:
+        """Whether any outcome event is stored (most services send none: the pass then skips
+        reading them)."""
+        with self._tx(write=False) as conn:
+            return conn.execute(select(outcomes.c.id).limit(1)).first() is not None
+
     def read_outcomes(self, service: str, runs: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
         """The current (not superseded) outcome events on the predictions of the windows of
         ``runs``: ``(prediction_id, outcome)``."""
@@ -268,14 +274,17 @@ class MonitoringStore:
             return _fetch(conn, q)
 
     def read_scores(
-        self, service: str, runs: Sequence[tuple[int, int]]
+        self, service: str, runs: Sequence[tuple[int, int]], *, automatic: bool = True
     ) -> list[tuple[str, int | None, Any]]:
         """``(prediction_id, version, scores)`` of the rows of the windows of ``runs`` that a
-        version answered; ``scores`` is JSON text on SQLite, parsed on PostgreSQL."""
+        version answered; ``scores`` is JSON text on SQLite, parsed on PostgreSQL.
+        ``automatic=False`` leaves out the automatic answers that did not fail (their
+        answered label is the model's own)."""
         p = predictions.c
-        q = select(p.prediction_id, p.version, type_coerce(p.scores, Text)).where(
-            p.service == service, _in_runs(p.ts, runs), p.version.is_not(None)
-        )
+        cond = [p.service == service, _in_runs(p.ts, runs), p.version.is_not(None)]
+        if not automatic:
+            cond.append(or_(p.decision != "automatic", p.error.is_not(None)))
+        q = select(p.prediction_id, p.version, type_coerce(p.scores, Text)).where(*cond)
         with self._tx(write=False) as conn:
             return [(str(r[0]), r[1], r[2]) for r in _fetch(conn, q)]
 

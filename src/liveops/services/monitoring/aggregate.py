@@ -403,10 +403,13 @@ def with_model_labels(
     """``cols`` with :attr:`Columns.model_label` set from the rows' logged ``scores``
     (``MonitoringStore.read_scores``), and those scores parsed (for the estimate).
 
-    A row the model scored is judged on its top label, whatever the decision did with it (an
-    answer sent to human review or to the fallback included); a row the model failed on
-    (an error, no scores), even one a fallback then answered, on :data:`ERROR_LABEL`; any
-    other row (a model that gives no scores) on its answered label.
+    An automatic answer is judged on its answered label, which is the model's own (as
+    offline evaluation judges the model's labels). A row whose answer was not the model's
+    (sent to human review, answered by a fallback, abstained) is judged on the top label of its
+    scores; a row the model failed on (an error, no scores), even one a fallback then
+    answered, on :data:`ERROR_LABEL`; any other row (a model that gives no scores) on its
+    answered label. ``scores`` may leave out the automatic answers
+    (``read_scores(automatic=False)``): the result is the same.
 
     >>> row = (5, "p1", 1, "production", None, 0.55, "human_review", None, "below_threshold",
     ...        12.0, None, None, None, None, None, None, None)
@@ -419,14 +422,16 @@ def with_model_labels(
     model = cols.label.copy()
     row_of = {pid: i for i, pid in enumerate(ids)}
     parsed: list[tuple[str, int | None, Any]] = []
+    automatic = ~cols.review & (cols.fallback < 0) & ~cols.error & (cols.label >= 0)
     for pid, version, raw in scores:
         s = _json(raw)
         i = row_of.get(pid)
         if i is None or not isinstance(s, dict) or not s:
             continue
         parsed.append((pid, version, s))
-        top = max(s, key=lambda k: s[k])
-        model[i] = vocab.setdefault(str(top), len(vocab))
+        if not automatic[i]:
+            top = max(s, key=lambda k: s[k])
+            model[i] = vocab.setdefault(str(top), len(vocab))
     failed = cols.error  # the model failed, whatever the fallback then answered
     if failed.any():
         scored = np.zeros(cols.n, dtype=bool)

@@ -187,6 +187,7 @@ def _one_service(
     mon = store.monitoring
     state = mon.state(name)
     read_at = clock.now()  # saved as last_run_at: what this pass could see
+    outcomes = mon.any_outcomes()
     report = ServiceReport(name, full=full or state is None)
     if report.full:
         span = mon.window_span(name)
@@ -195,7 +196,7 @@ def _one_service(
             mon.touched_by_log(name, None, windows=False) if span else ([], None, 0)
         )
         _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None, windows=False)
-        _, top_out, _ = mon.touched_by_outcomes(name, None)
+        _, top_out, _ = mon.touched_by_outcomes(name, None) if outcomes else ([], None, 0)
         windows = sorted(set(windows) | set(gateway_windows(store, name, full=True)))
     else:
         assert state is not None
@@ -204,7 +205,7 @@ def _one_service(
         by_log, top_log, report.rows_read = mon.touched_by_log(name, after)
         by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)
         # outcome events share the feedback watermark: both are stored after their answer
-        by_out, top_out, _ = mon.touched_by_outcomes(name, fafter)
+        by_out, top_out, _ = mon.touched_by_outcomes(name, fafter) if outcomes else ([], None, 0)
         ticked = gateway_windows(store, name, full=False)
         windows = sorted(set(by_log) | set(by_fb) | set(by_out) | set(ticked))
     scopes = scopes_for(
@@ -216,7 +217,9 @@ def _one_service(
     cals = Calibrators(store, spec, project_dir, clock, scopes.suite_slices, scopes.text_field)
     batches = _batches(windows)
     for done, runs in enumerate(batches, start=1):
-        report.points_written += _recompute(store, name, scopes, runs, clock, unhelpful, cals)
+        report.points_written += _recompute(
+            store, name, scopes, runs, clock, unhelpful, cals, outcomes=outcomes
+        )
         report.windows_recomputed += sum(end - first for first, end in runs)
         mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)  # renew: the pass is alive
         if progress is not None:
@@ -296,20 +299,28 @@ def _recompute(
     clock: Clock,
     unhelpful_at_most: float,
     calibrators: Calibrators,
+    *,
+    outcomes: bool = True,
 ) -> int:
-    """Recompute the windows of ``runs`` from their raw rows and replace them."""
+    """Recompute the windows of ``runs`` from their raw rows and replace them; ``outcomes``:
+    whether any outcome event is stored."""
     mon = store.monitoring
     rows = mon.read_rows(name, runs, inputs=scopes.needs_inputs)
     fb = mon.read_feedback(name, runs) if rows else []
     fields = [s.name for s in scopes.segments]
     cols = columns_of(rows, fb, fields)
     ids = [r[1] for r in rows]
-    # Quality is judged on the model's top label; the scores also feed the estimate (CBPE).
-    cols, scores = with_model_labels(cols, ids, mon.read_scores(name, runs) if rows else [])
+    # Quality is judged on the model's own label (for an answer held for review or given by
+    # a fallback: the top of its scores). The estimate (CBPE) reads every answer's scores;
+    # without a calibrator only the answers that were not the model's are read and parsed.
+    estimating = any(calibrators.get(v) is not None for v, _ in cols.groups if v > 0)
+    raw = mon.read_scores(name, runs, automatic=estimating) if rows else []
+    cols, scores = with_model_labels(cols, ids, raw)
     masks = scopes.masks(cols.inputs, cols.segments, cols.n)
     points = aggregate(cols, masks, unhelpful_at_most=unhelpful_at_most)
-    if rows:  # the label-free estimate and the outcome events: into the same points
+    if rows and estimating:  # the label-free estimate: its sums into the same points
         add_estimates(points, ids, cols, masks, scores, calibrators)
+    if rows and outcomes:
         add_outcomes(points, ids, cols, masks, mon.read_outcomes(name, runs))
     points += gateway_points(store, name, runs)  # uptime and refused requests
     mon.replace_windows(name, runs, points, clock.now())
