@@ -1,4 +1,4 @@
-"""``liveops alerts list|silence|test|send|export`` (see docs/alerts.md)."""
+"""``liveops alerts list|silence|test|send|outbox|export`` (see docs/alerts.md)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,38 @@ def send(ctx: typer.Context, json: bool = JSON_OPT) -> None:
     for key, error in got.failed.items():
         human += f"\n  {key}: {error}"
     cli.emit(got.to_dict(), human)
+
+
+@alerts_app.command("outbox")
+def outbox(
+    ctx: typer.Context,
+    receiver: str | None = typer.Option(None, "--receiver", "-r"),
+    limit: int = typer.Option(50, "--limit", min=1, help="The newest this many."),
+    json: bool = JSON_OPT,
+) -> None:
+    """The notifications queued for receivers, newest first: delivered, or waiting and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from liveops.services.alerts import outbox_rows
+
+    cli = make_cli(ctx, json, None)
+    rows = outbox_rows(cli.store(), receiver=receiver, limit=limit)
+    table = Table(
+        "id", "receiver", "kind", "service", "status", "tries", "next try", "error", title="outbox"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["receiver"],
+            r["kind"],
+            r["service"],
+            r["status"],
+            str(r["attempts"]),
+            "" if r["status"] == "delivered" else r["next_attempt_at"],
+            escape((r["last_error"] or "")[:80]),
+        )
+    cli.emit(rows, table)
 
 
 @alerts_app.command("export")

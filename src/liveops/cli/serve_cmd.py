@@ -18,6 +18,7 @@ from liveops.cli.output import Cli, make_cli
 from liveops.errors import LiveopsError, StoreUnavailableError, UsageError
 
 if TYPE_CHECKING:
+    from liveops.services.alerts import OutboxSender
     from liveops.services.monitoring import MonitorRunner
     from liveops.services.rollouts import RolloutRunner
 
@@ -65,6 +66,15 @@ def serve(
     rollout_every: str = typer.Option(
         "60s", "--rollout-every", help="Time between the controller's looks (with --rollouts)."
     ),
+    send_alerts: bool = typer.Option(
+        True,
+        "--send-alerts/--no-send-alerts",
+        help="Deliver the alert outbox to its receivers in the background; one sender at a "
+        "time across gateways (off: `liveops alerts send` or another gateway delivers).",
+    ),
+    send_alerts_every: str = typer.Option(
+        "5s", "--send-alerts-every", help="How often the sender looks for notifications."
+    ),
     alias: str = typer.Option(
         "production", "--alias", help="The alias to serve (staging: a release's smoke test)."
     ),
@@ -104,6 +114,7 @@ def serve(
         )
     runner = _monitor_runner(cli, monitor_every) if monitor_every else None
     controller = _rollout_runner(cli, rollout_every) if rollouts else None
+    sender = _alert_sender(cli, send_alerts_every) if send_alerts else None
     _check_port(host, port)
     _report_services(cli, alias)
     _report_auth(cli, not no_auth, allow_time_override)
@@ -139,6 +150,14 @@ def serve(
         cli.note(
             f"rollout controller every {controller.every_s:g} s (`liveops rollout status` shows it)"
         )
+    if sender is not None:
+        sender.start()
+        cli.note(
+            f"alert notifications sent every {sender.every_s:g} s (`liveops alerts outbox` "
+            "shows them)"
+        )
+    else:
+        cli.note("alert notifications are not sent by this gateway (--no-send-alerts)")
     try:
         uvicorn.run(
             "liveops.server.app:app_from_env",
@@ -163,6 +182,8 @@ def serve(
             runner.stop()
         if controller is not None:
             controller.stop()
+        if sender is not None:
+            sender.stop()
     cli.note("liveops gateway stopped")
 
 
@@ -190,6 +211,21 @@ def _rollout_runner(cli: Cli, every: str) -> RolloutRunner:
     seconds = parse_every(every, flag="--rollout-every")
     project_dir = cli.project_dir
     return RolloutRunner(lambda: open_store(project_dir=project_dir), seconds, project_dir)
+def _alert_sender(cli: Cli, every: str) -> OutboxSender:
+    """The background alert sender of this serving process (its own store connection)."""
+    from liveops.services.alerts import OutboxSender
+    from liveops.services.monitoring import parse_every
+    from liveops.store import open_store
+
+    try:
+        seconds = parse_every(every)
+    except UsageError:
+        raise UsageError(
+            f"--send-alerts-every {every!r} is not a positive duration",
+            hint="e.g. --send-alerts-every 5s (or 500ms, 1m)",
+        ) from None
+    project_dir = cli.project_dir
+    return OutboxSender(lambda: open_store(project_dir=project_dir), seconds)
 
 
 def is_loopback(host: str) -> bool:

@@ -8,7 +8,8 @@ from datetime import datetime
 from itertools import pairwise
 
 from liveops.core.clock import FixedClock
-from liveops.services.alerts import send_outbox, silence
+from liveops.services.alerts import OutboxSender, queue_test, send_outbox, silence
+from liveops.services.alerts.sender import LEASE
 from liveops.services.monitoring import run_monitor
 from liveops.store import Store
 from tests.services.alerts.receivers import Hook
@@ -142,3 +143,33 @@ def test_a_hanging_receiver_never_blocks_the_monitor(
     # the receiver deduplicates on; liveops marked it delivered once.
     assert len(set(hook.keys())) == 1
     assert [r.status for r in store.alerts.outbox()] == ["delivered"]
+
+
+def test_one_sender_at_a_time_across_processes(
+    alerted: Store, clock: FixedClock, hook: Hook, env: dict[str, str]
+) -> None:
+    store = alerted
+    for minute in range(0, 25, 5):
+        traffic(store, minute, errors=True)
+    first = OutboxSender(lambda: store, clock=clock, env=env)
+    second = OutboxSender(lambda: store, clock=clock, env=env)
+    assert first.run_once() is None  # nothing queued: no lease taken, nothing written
+    assert store.monitoring.lease_holder(LEASE) is None
+    pass_at(store, clock, at(5))
+    pass_at(store, clock, at(20))  # fires: one notification queued
+    got = first.run_once()
+    assert got is not None
+    assert len(got.delivered) == 1
+    queue_test(store, "hook", actor="ann")
+    assert second.run_once() is None  # the first sender holds the lease
+    assert first.owner in (second.skipped or "")
+    got = first.run_once()
+    assert got is not None
+    assert len(got.delivered) == 1
+    assert [len(b["alerts"]) for b in hook.accepted] == [1, 0]  # the alert, then the test
+    store.monitoring.release(LEASE, first.owner)  # as its stop() does
+    queue_test(store, "hook", actor="bo")
+    got = second.run_once()  # the lease was given back: the second sender takes over
+    assert got is not None
+    assert len(got.delivered) == 1
+    assert len(set(hook.keys())) == 3

@@ -22,6 +22,7 @@ from liveops.services.alerts.manage import (
     alert_states,
     export_rules,
     noise,
+    outbox_rows,
     queue_test,
     silence,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "move_incident",
     "noise",
     "open_by_hand",
+    "outbox_rows",
     "queue_test",
     "refresh_incident",
     "review_incident",

@@ -15,7 +15,15 @@ from liveops.services.registry import get_service_spec
 from liveops.store import Store
 from liveops.store.alerts import Silence
 
-__all__ = ["Noise", "alert_states", "export_rules", "noise", "queue_test", "silence"]
+__all__ = [
+    "Noise",
+    "alert_states",
+    "export_rules",
+    "noise",
+    "outbox_rows",
+    "queue_test",
+    "silence",
+]
 
 MONITOR_GAUGES = ("accuracy", "estimated.accuracy", "label_coverage", "cost.per_request")
 
@@ -159,6 +167,36 @@ def queue_test(store: Store, receiver: str, *, actor: str) -> str:
             now,
         )
     return key
+
+
+def outbox_rows(
+    store: Store, *, receiver: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` notifications (of ``receiver``), with their delivery state."""
+    if receiver is not None and receiver not in store.alerts.receivers():
+        known = ", ".join(store.alerts.receivers()) or "none"
+        raise ObjectNotFound(
+            f"unknown receiver {receiver!r} (applied: {known})",
+            hint="`liveops alerts outbox` without --receiver lists every receiver's",
+        )
+    out = []
+    for r in store.alerts.outbox(receiver=receiver, limit=limit):
+        out.append(
+            {
+                "id": r.id,
+                "key": r.key,
+                "receiver": r.receiver,
+                "service": r.service,
+                "kind": r.kind,
+                "status": r.status,
+                "attempts": r.attempts,
+                "created_at": r.created_at.isoformat(),
+                "next_attempt_at": r.next_attempt_at.isoformat(),
+                "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
+                "last_error": r.last_error,
+            }
+        )
+    return out
 
 
 def export_rules(store: Store, service: str, *, fmt: str = "prometheus") -> tuple[str, list[str]]:

@@ -7,15 +7,22 @@ sender that dies between the two leaves a claim that runs out, and the row is se
 (at least once: receivers deduplicate on the idempotency key every payload carries). A
 receiver that fails (an error status, a refused connection, a timeout) gets the row again after
 a backoff (30 s doubling up to 30 min) and its later rows wait behind it, so it receives them in
-order once it is back. Sending runs in its own thread (:class:`OutboxSender`), never in the
-monitor's pass.
+order once it is back. Sending runs in its own thread (:class:`OutboxSender`, started by
+``liveops serve``), never in the monitor's pass.
+
+Several serving processes may each start a sender: a lease (the same kind of row with an owner
+and an expiry as the monitor's pass takes) lets one of them send and the others skip their
+turn, so receivers see one sender and one order. The claims above still keep a row from being
+sent twice should two senders ever overlap (a lease that ran out under a slow receiver).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -28,12 +35,21 @@ from liveops.services.alerts.receivers import deliver
 from liveops.store import Store
 from liveops.store.alerts import OutboxRow
 
-__all__ = ["BACKOFF_MAX_S", "BACKOFF_S", "Delivery", "OutboxSender", "backoff", "send_outbox"]
+__all__ = [
+    "BACKOFF_MAX_S",
+    "BACKOFF_S",
+    "LEASE",
+    "Delivery",
+    "OutboxSender",
+    "backoff",
+    "send_outbox",
+]
 
 log = logging.getLogger(__name__)
 BACKOFF_S = 30.0
 BACKOFF_MAX_S = 1800.0
 CLAIM_S = 300.0  # longer than any receiver's timeout
+LEASE = "alert-sender"  # one sender at a time across processes (the monitor's lease table)
 
 
 def backoff(attempts: int) -> float:
@@ -111,7 +127,12 @@ def _fail(store: Store, row: OutboxRow, error: str, clock: Clock) -> None:
 
 
 class OutboxSender:
-    """Sends the outbox every ``every_s`` seconds in a daemon thread (``liveops serve``)."""
+    """Sends the outbox every ``every_s`` seconds in a daemon thread (``liveops serve``).
+
+    It keeps one store open (opened again after a failure) and takes the sender's lease only
+    when a row is due, so an idle sender reads once a turn and writes nothing. A round that
+    fails (the database away) is logged and tried again next turn.
+    """
 
     def __init__(
         self,
@@ -119,12 +140,20 @@ class OutboxSender:
         every_s: float = 5.0,
         *,
         clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if every_s <= 0:
             raise UsageError("the sender's interval must be positive")
         self._open_store = open_store
         self.every_s = every_s
         self.clock = clock or SystemClock()
+        self.env = env
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Longer than a round can take (every row of a round may wait its receiver's timeout,
+        # at most 120 s), renewed every round.
+        self.lease_s = max(180.0, 3 * every_s)
+        self.skipped: str | None = None  # why the last turn sent nothing (another holds the lease)
+        self._store: Store | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -136,20 +165,41 @@ class OutboxSender:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.close()
 
-    def run_once(self) -> Delivery | None:
+    def close(self) -> None:
+        """Give the lease back and close the store."""
+        store, self._store = self._store, None
+        if store is None:
+            return
         try:
-            store = self._open_store()
+            store.monitoring.release(LEASE, self.owner)
         except Exception:
-            log.exception("alert sender: cannot open the store; trying again")
-            return None
-        try:
-            return send_outbox(store, clock=self.clock)
-        except Exception:
-            log.exception("alert sender round failed; trying again")
-            return None
+            log.warning("alert sender: could not give its lease back (it runs out by itself)")
         finally:
             store.close()
+
+    def run_once(self) -> Delivery | None:
+        """One turn: None when nothing was due, another sender holds the lease, or it failed."""
+        self.skipped = None
+        try:
+            if self._store is None:
+                self._store = self._open_store()
+            store = self._store
+            now = self.clock.now()
+            if not any(row.next_attempt_at <= now for row in store.alerts.undelivered(now)):
+                return None
+            if not store.monitoring.acquire(LEASE, self.owner, now, self.lease_s):
+                holder = store.monitoring.lease_holder(LEASE)
+                self.skipped = f"another sender ({holder[0] if holder else 'unknown'}) sends"
+                return None
+            return send_outbox(store, clock=self.clock, env=self.env)
+        except Exception:
+            log.exception("alert sender round failed; trying again next turn")
+            store, self._store = self._store, None
+            if store is not None:
+                store.close()
+            return None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
