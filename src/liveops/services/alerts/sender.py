@@ -196,9 +196,9 @@ class OutboxSender:
             return send_outbox(store, clock=self.clock, env=self.env)
         except Exception:
             log.exception("alert sender round failed; trying again next turn")
-            store, self._store = self._store, None
-            if store is not None:
-                store.close()
+            broken, self._store = self._store, None
+            if broken is not None:
+                broken.close()
             return None
 
     def _loop(self) -> None:
