@@ -108,3 +108,25 @@ def test_one_answer_and_a_slow_outlier() -> None:
     assert w.value("latency.p50_ms") == float("inf")  # beyond the last edge: said, not hidden
     assert w.rate("error_rate") == 1.0
     assert len(LATENCY_EDGES_MS) == 145
+
+
+def _concrete(pattern: str) -> str:
+    params = {"LABEL": "benign", "REASON": "timeout", "BIN": "20", "COLUMN": "age"}
+    params |= {"STATUS": "429", "NAME": "refund"}
+    return ".".join(params.get(part, part) for part in pattern.split("."))
+
+
+def test_the_windows_compute_exactly_what_the_catalogue_says_they_keep() -> None:
+    """``windowed`` in the catalogue is the one list: series, dashboards and alert rules read
+    it, so a metric marked there must be computed here, and one not marked must not be."""
+    from liveops.core import catalogue
+
+    w, _, _ = _filled(np.random.default_rng(3), 200)
+    for d in catalogue.CATALOGUE:
+        name = _concrete(d.pattern)
+        if d.windowed:
+            assert d.valid("live"), name
+            w.value(name)  # a number, or None without evidence (no ratings, no estimate)
+        elif d.valid("live"):
+            with pytest.raises(KeyError):
+                w.value(name)

@@ -14,6 +14,13 @@ statistics, so an hour is built from its 5-minute windows without rereading rows
 - ``distance``: recomputed from merged counts against the reference (drift);
 - ``none``: meaningful only for the run that produced it (offline checks).
 
+Live metrics that every 5-minute window of the monitor keeps (``windowed``) can be read over any
+span and judged by alert rules; the others are computed elsewhere (drift by the pass against the
+reference, uptime from heartbeats) or not yet kept.
+
+>>> "latency.p95_ms" in WINDOWED, "drift.COLUMN" in WINDOWED, "uptime" in WINDOWED
+(True, False, False)
+
 >>> lookup("per_class.billing.recall").definition.pattern
 'per_class.LABEL.recall'
 >>> lookup("per_class.billing.recall").params
@@ -39,6 +46,7 @@ from liveops.errors import UsageError
 
 __all__ = [
     "CATALOGUE",
+    "WINDOWED",
     "Merge",
     "MetricDef",
     "MetricName",
@@ -63,6 +71,7 @@ class MetricDef:
     merge: Merge
     higher_is_better: bool
     summary: str
+    windowed: bool = False  # kept in every window of the monitor (see WINDOWED)
 
     def valid(self, where: Literal["offline", "live"]) -> bool:
         """Whether the metric can be computed ``where``."""
@@ -79,18 +88,34 @@ class MetricName:
 
 
 def _m(
-    pattern: str, where: Where, unit: str, merge: Merge, summary: str, *, higher: bool = True
+    pattern: str,
+    where: Where,
+    unit: str,
+    merge: Merge,
+    summary: str,
+    *,
+    higher: bool = True,
+    windowed: bool = False,
 ) -> MetricDef:
-    return MetricDef(pattern, where, unit, merge, higher, summary)
+    return MetricDef(pattern, where, unit, merge, higher, summary, windowed)
 
 
 CATALOGUE: tuple[MetricDef, ...] = (
     # Quality with labels: on a suite's cases offline, on labelled answers live.
-    _m("accuracy", "both", "ratio", "ratio", "share of answers whose label is right"),
-    _m("macro_f1", "both", "ratio", "ratio", "F1 averaged over the labels present"),
-    _m("per_class.LABEL.precision", "both", "ratio", "ratio", "precision of one label"),
-    _m("per_class.LABEL.recall", "both", "ratio", "ratio", "recall of one label"),
-    _m("per_class.LABEL.f1", "both", "ratio", "ratio", "F1 of one label"),
+    _m(
+        "accuracy", "both", "ratio", "ratio", "share of answers whose label is right", windowed=True
+    ),
+    _m("macro_f1", "both", "ratio", "ratio", "F1 averaged over the labels present", windowed=True),
+    _m(
+        "per_class.LABEL.precision",
+        "both",
+        "ratio",
+        "ratio",
+        "precision of one label",
+        windowed=True,
+    ),
+    _m("per_class.LABEL.recall", "both", "ratio", "ratio", "recall of one label", windowed=True),
+    _m("per_class.LABEL.f1", "both", "ratio", "ratio", "F1 of one label", windowed=True),
     _m(
         "per_class.LABEL.fpr",
         "live",
@@ -98,15 +123,37 @@ CATALOGUE: tuple[MetricDef, ...] = (
         "ratio",
         "false-positive rate of one label",
         higher=False,
+        windowed=True,
     ),
     _m("log_loss", "both", "nats", "ratio", "mean negative log-likelihood", higher=False),
     _m("ece", "both", "ratio", "ratio", "expected calibration error (10 bins)", higher=False),
     _m("coverage", "both", "ratio", "ratio", "share of answers decided automatically"),
     _m("selective_accuracy", "both", "ratio", "ratio", "accuracy of the automatic answers"),
-    _m("label_coverage", "live", "ratio", "ratio", "share of answers that have a label"),
+    _m(
+        "label_coverage",
+        "live",
+        "ratio",
+        "ratio",
+        "share of answers that have a label",
+        windowed=True,
+    ),
     # Quality without labels.
-    _m("estimated.accuracy", "live", "ratio", "ratio", "accuracy estimated from confidences"),
-    _m("estimated.macro_f1", "live", "ratio", "ratio", "macro-F1 estimated from confidences"),
+    _m(
+        "estimated.accuracy",
+        "live",
+        "ratio",
+        "ratio",
+        "accuracy estimated from confidences",
+        windowed=True,
+    ),
+    _m(
+        "estimated.macro_f1",
+        "live",
+        "ratio",
+        "ratio",
+        "macro-F1 estimated from confidences",
+        windowed=True,
+    ),
     # Offline checks of a suite.
     _m("must_pass", "offline", "ratio", "none", "share of must-pass cases that hold"),
     _m("probes", "offline", "ratio", "none", "share of behaviour probes that hold"),
@@ -114,11 +161,43 @@ CATALOGUE: tuple[MetricDef, ...] = (
     _m("robustness.accuracy", "offline", "ratio", "none", "accuracy on perturbed copies"),
     _m("consistency", "offline", "ratio", "none", "agreement of repeated answers"),
     # Speed and cost.
-    _m("latency.p50_ms", "both", "ms", "quantile", "median latency", higher=False),
-    _m("latency.p95_ms", "both", "ms", "quantile", "95th percentile latency", higher=False),
-    _m("latency.p99_ms", "both", "ms", "quantile", "99th percentile latency", higher=False),
-    _m("cost.per_1k", "both", "currency", "ratio", "cost of 1,000 answers", higher=False),
-    _m("cost.per_request", "live", "currency", "ratio", "mean cost of a request", higher=False),
+    _m("latency.p50_ms", "both", "ms", "quantile", "median latency", higher=False, windowed=True),
+    _m(
+        "latency.p95_ms",
+        "both",
+        "ms",
+        "quantile",
+        "95th percentile latency",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "latency.p99_ms",
+        "both",
+        "ms",
+        "quantile",
+        "99th percentile latency",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "cost.per_1k",
+        "both",
+        "currency",
+        "ratio",
+        "cost of 1,000 answers",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "cost.per_request",
+        "live",
+        "currency",
+        "ratio",
+        "mean cost of a request",
+        higher=False,
+        windowed=True,
+    ),
     _m(
         "cost.per_success",
         "live",
@@ -126,13 +205,30 @@ CATALOGUE: tuple[MetricDef, ...] = (
         "ratio",
         "cost per answer that was not an error",
         higher=False,
+        windowed=True,
     ),
-    _m("cost.total", "live", "currency", "sum", "total cost", higher=False),
+    _m("cost.total", "live", "currency", "sum", "total cost", higher=False, windowed=True),
     # Traffic and health.
-    _m("volume", "live", "count", "sum", "answers given"),
+    _m("volume", "live", "count", "sum", "answers given", windowed=True),
     _m("requests", "live", "count", "sum", "requests received, answered or refused"),
-    _m("error_rate", "live", "ratio", "ratio", "share of requests that failed", higher=False),
-    _m("fallback_rate", "live", "ratio", "ratio", "share answered by a fallback", higher=False),
+    _m(
+        "error_rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share of requests that failed",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "fallback_rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share answered by a fallback",
+        higher=False,
+        windowed=True,
+    ),
     _m(
         "fallback_rate.REASON",
         "live",
@@ -140,6 +236,7 @@ CATALOGUE: tuple[MetricDef, ...] = (
         "ratio",
         "share answered by a fallback for one reason",
         higher=False,
+        windowed=True,
     ),
     _m(
         "below_threshold_rate",
@@ -148,24 +245,73 @@ CATALOGUE: tuple[MetricDef, ...] = (
         "ratio",
         "share below the decision threshold",
         higher=False,
+        windowed=True,
     ),
-    _m("review_rate", "live", "ratio", "ratio", "share sent to human review", higher=False),
-    _m("timeout_rate", "live", "ratio", "ratio", "share that timed out", higher=False),
-    _m("rejected.STATUS", "live", "count", "sum", "requests refused with a status", higher=False),
-    _m("uptime", "live", "ratio", "ratio", "ticks with a gateway heartbeat / ticks expected"),
-    _m("availability", "live", "ratio", "ratio", "requests not answered with a 5xx / requests"),
+    _m(
+        "review_rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share sent to human review",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "timeout_rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share that timed out",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "rejected.STATUS",
+        "live",
+        "count",
+        "sum",
+        "requests refused with a status",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "uptime",
+        "live",
+        "ratio",
+        "ratio",
+        "ticks with a gateway heartbeat / ticks expected",
+        windowed=True,
+    ),
+    _m(
+        "availability",
+        "live",
+        "ratio",
+        "ratio",
+        "requests not answered with a 5xx / requests",
+        windowed=True,
+    ),
     # What the model answers.
-    _m("label_share.LABEL", "live", "ratio", "ratio", "share of answers with one label"),
-    _m("confidence.mean", "live", "ratio", "ratio", "mean confidence of the answers"),
+    _m(
+        "label_share.LABEL",
+        "live",
+        "ratio",
+        "ratio",
+        "share of answers with one label",
+        windowed=True,
+    ),
+    _m(
+        "confidence.mean", "live", "ratio", "ratio", "mean confidence of the answers", windowed=True
+    ),
     _m(
         "confidence_share.BIN",
         "live",
         "ratio",
         "ratio",
         "share of answers whose confidence is in a tenth (BIN 0, 10, ..., 90: its lower edge in %)",
+        windowed=True,
     ),
     # User impact.
-    _m("rating.mean", "live", "score", "ratio", "mean user rating"),
+    _m("rating.mean", "live", "score", "ratio", "mean user rating", windowed=True),
     _m(
         "rating.unhelpful_rate",
         "live",
@@ -173,9 +319,25 @@ CATALOGUE: tuple[MetricDef, ...] = (
         "ratio",
         "share of unhelpful ratings",
         higher=False,
+        windowed=True,
     ),
-    _m("correction_rate", "live", "ratio", "ratio", "share corrected or overridden", higher=False),
-    _m("outcome.NAME.rate", "live", "ratio", "ratio", "share of answers with a named outcome"),
+    _m(
+        "correction_rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share corrected or overridden",
+        higher=False,
+        windowed=True,
+    ),
+    _m(
+        "outcome.NAME.rate",
+        "live",
+        "ratio",
+        "ratio",
+        "share of answers with a named outcome",
+        windowed=True,
+    ),
     # Data.
     _m("drift.COLUMN", "live", "distance", "distance", "drift of a column", higher=False),
     _m(
@@ -197,6 +359,8 @@ CATALOGUE: tuple[MetricDef, ...] = (
 )
 
 _BY_PATTERN = {d.pattern: d for d in CATALOGUE}
+# The patterns the monitor's windows keep: what series, dashboards and alert rules may read.
+WINDOWED: frozenset[str] = frozenset(d.pattern for d in CATALOGUE if d.windowed)
 
 
 def _match(pattern: str, name: str) -> dict[str, str] | None:

@@ -37,41 +37,9 @@ __all__ = [
 ]
 
 WINDOW_S = 300  # the monitor's window
-# The catalogue patterns the monitor's windows give (core.monitoring.window.WINDOW_METRICS; a
-# test keeps the two equal: the project file's model may not import a core capability group).
-KEPT = frozenset(
-    {
-        "accuracy",
-        "macro_f1",
-        "per_class.LABEL.precision",
-        "per_class.LABEL.recall",
-        "per_class.LABEL.f1",
-        "per_class.LABEL.fpr",
-        "label_coverage",
-        "latency.p50_ms",
-        "latency.p95_ms",
-        "latency.p99_ms",
-        "cost.per_1k",
-        "cost.per_request",
-        "cost.per_success",
-        "cost.total",
-        "volume",
-        "error_rate",
-        "fallback_rate",
-        "fallback_rate.REASON",
-        "below_threshold_rate",
-        "review_rate",
-        "timeout_rate",
-        "label_share.LABEL",
-        "confidence.mean",
-        "confidence_share.BIN",
-        "rating.mean",
-        "rating.unhelpful_rate",
-        "correction_rate",
-        "estimated.accuracy",
-        "estimated.macro_f1",
-    }
-)
+# The catalogue patterns the monitor's windows give: the catalogue marks them (``windowed``),
+# so a metric the windows start keeping becomes a rule's metric without a second list.
+KEPT = catalogue.WINDOWED
 ACTIONS = ("kill_switch", "rollback", "raise_threshold")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
