@@ -124,6 +124,7 @@ def test_release_commands_on_a_tabular_service(run_cli: Runner, project: Path) -
         "review_coverage",
         "fallback",
         "rollback_target",
+        "alert_rules",
         "staging_smoke",
         "support_informed",
         "docs_updated",

@@ -40,6 +40,11 @@ services:
       timeout_ms: 300
     serving: {p95_target_ms: 250}
     suite: suite.yaml
+    alerts:
+      - {name: errors, metric: error_rate, above: 0.05, for: 15m, severity: page,
+         receivers: [oncall]}
+receivers:
+  oncall: {webhook: {url: "http://127.0.0.1:9/liveops"}}
 approvals:
   groups: {engineering: [ann, bo], product: [cy]}
   medium: [engineering, product]
@@ -136,6 +141,7 @@ def test_a_release_is_smoke_tested_approved_and_launched(run_cli: Runner, tmp_pa
     r = run_cli("release", "show", rel, "--json")
     checklist = {i["key"]: i["state"] for i in r.json()["checklist"]}
     assert checklist["staging_smoke"] == checklist["fallback"] == "pass"
+    assert checklist["alert_rules"] == "pass"
     assert checklist["review_coverage"] == "pass"
     assert r.code == 3  # manual items and approvals are still missing
 

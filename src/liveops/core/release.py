@@ -67,6 +67,7 @@ AUTOMATIC_ITEMS: dict[str, str] = {
     "review_coverage": "the latest human review of this version scored every item",
     "fallback": "a fallback is configured and answered in the smoke test",
     "rollback_target": "a version to roll back to exists",
+    "alert_rules": "alert rules watch the version and tell a receiver",
     "staging_smoke": "the staging smoke test passed (liveops release smoke)",
 }
 MANUAL_ITEMS: dict[str, str] = {

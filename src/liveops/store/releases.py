@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, select, update
+from sqlalchemy import Connection, Engine, RowMapping, func, select, update
 
 from liveops.core.release import (
     Approval,
@@ -67,6 +67,15 @@ class ReleaseStore:
             release_items.insert(),
             [_item_values(rel.id, pos, item) for pos, item in enumerate(items, start=1)],
         )
+
+    def add_item(self, conn: Connection, release_id: str, item: ChecklistItem) -> None:
+        """Append an item a draft made before it existed lacks (a checklist grows)."""
+        last = conn.execute(
+            select(func.max(release_items.c.position)).where(
+                release_items.c.release_id == release_id
+            )
+        ).scalar()
+        conn.execute(release_items.insert().values(_item_values(release_id, (last or 0) + 1, item)))
 
     def put_item(self, conn: Connection, release_id: str, item: ChecklistItem) -> None:
         """Replace one checklist item's state, detail, evidence and who/when."""

@@ -119,6 +119,7 @@ def test_a_draft_lists_every_item_with_its_state(passing: tuple[Store, Path]) ->
         "review_coverage": ("automatic", "missing"),
         "fallback": ("automatic", "missing"),  # configured, not yet asked in a smoke test
         "rollback_target": ("automatic", "pass"),
+        "alert_rules": ("automatic", "missing"),  # the project has no alert rules
         "staging_smoke": ("automatic", "missing"),
         "support_informed": ("manual", "missing"),
         "docs_updated": ("manual", "missing"),
@@ -178,15 +179,16 @@ def test_launch_is_refused_with_the_list_and_nothing_written(passing: tuple[Stor
     with pytest.raises(ConflictError) as err:
         decide(store, rel.id, folder, "launch", reason="ship it", actor="eve")
     blockers = err.value.details["blockers"]
-    assert [b.split(":")[0] for b in blockers[:6]] == [
+    assert [b.split(":")[0] for b in blockers[:7]] == [
         "review_coverage",
         "fallback",
+        "alert_rules",
         "staging_smoke",
         "support_informed",
         "docs_updated",
         "launch_owner",
     ]
-    assert blockers[6:] == ["approval missing from engineering", "approval missing from product"]
+    assert blockers[7:] == ["approval missing from engineering", "approval missing from product"]
     assert _snapshot(store) == before
     # Bad decisions are refused before anything: unknown kind, no scope, a scope off the inputs.
     with pytest.raises(UsageError, match="unknown decision"):

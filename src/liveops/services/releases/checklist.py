@@ -9,6 +9,9 @@
   until the smoke test asked it, then what the smoke test found.
 - **rollback_target**: the production version when it is another one, else the previous
   version, else (a first version) the fallback that the kill switch hands traffic to.
+- **alert_rules**: the service's ``alerts:`` as applied now: ``pass`` when at least one rule
+  watches the version (every version, an alias, or its number) and names a receiver; ``missing``
+  otherwise (no rules, rules only for other versions, or rules that tell nobody).
 - **staging_smoke**: what ``liveops release smoke`` recorded (``missing`` before).
 """
 
@@ -74,6 +77,7 @@ def automatic_items(
         _review(view.checks),
         _fallback(version, smoke),
         _rollback(store, version),
+        _alert_rules(store, version),
         smoke
         or ChecklistItem(
             "staging_smoke",
@@ -184,6 +188,58 @@ def _fallback(version: VersionRecord, smoke: ChecklistItem | None) -> ChecklistI
         state,
         f"configured ({settings.fallback}); in the smoke test {found.get('detail')}",
         {"fallback": settings.fallback, "smoke": found},
+    )
+
+
+def _alert_rules(store: Store, version: VersionRecord) -> ChecklistItem:
+    rules = get_service_spec(store, version.service).alert_rules()
+    where = "declare rules under alerts: of the service in liveops.yaml (docs/alerts.md)"
+    if not rules:
+        return ChecklistItem(
+            "alert_rules",
+            "automatic",
+            "missing",
+            f"{version.service} has no alert rules: nobody would be told when it goes wrong; "
+            f"{where} and run `liveops service apply`",
+        )
+
+    def watches(pinned: int | str | None) -> bool:
+        # None: every version; an alias follows the version it points at (the candidate once
+        # launched); a number watches that version only.
+        if pinned is None:
+            return True
+        text = str(pinned)
+        return not text.isdigit() or int(text) == version.number
+
+    mine = [r for r in rules if watches(r.version)]
+    if not mine:
+        pinned = ", ".join(sorted({f"v{r.version}" for r in rules}))
+        return ChecklistItem(
+            "alert_rules",
+            "automatic",
+            "missing",
+            f"the {len(rules)} alert rule(s) of {version.service} watch other versions "
+            f"({pinned}), not {version.ref}; leave out version: or name an alias",
+        )
+    told = [r for r in mine if r.receivers]
+    if not told:
+        return ChecklistItem(
+            "alert_rules",
+            "automatic",
+            "missing",
+            f"{len(mine)} alert rule(s) watch {version.ref} but name no receivers: nobody would "
+            "be told; add receivers: [NAME] to them (declared under receivers:)",
+            {"rules": [r.name for r in mine]},
+        )
+    receivers = sorted({name for r in told for name in r.receivers})
+    pages = sum(1 for r in told if r.severity == "page")
+    return ChecklistItem(
+        "alert_rules",
+        "automatic",
+        "pass",
+        f"{len(told)} rule(s) watch {version.ref} ({pages} page) and tell "
+        f"{', '.join(receivers)}: {', '.join(r.name for r in told)}",
+        {"rules": [r.name for r in told], "receivers": receivers},
     )
 
 

@@ -168,14 +168,21 @@ def refresh(store: Store, rel: ReleaseRecord, project_dir: Path, *, actor: str) 
         overrides=store.releases.overrides(rel.id),
         smoke=stored.get("staging_smoke") if stored["staging_smoke"].state != "missing" else None,
     )
+    # A draft made before an item existed gets it now (``added``): its "was" state is None.
+    added = [i for i in fresh if i.key not in stored]
     changed = [
-        i for i in fresh if (stored[i.key].state, stored[i.key].detail) != (i.state, i.detail)
+        i
+        for i in fresh
+        if i.key not in stored or (stored[i.key].state, stored[i.key].detail) != (i.state, i.detail)
     ]
     if not changed:
         return
     with store.write() as conn:
         for item in changed:
-            store.releases.put_item(conn, rel.id, item)
+            if item in added:
+                store.releases.add_item(conn, rel.id, item)
+            else:
+                store.releases.put_item(conn, rel.id, item)
         store.audit.append(
             conn,
             actor=actor,
@@ -184,7 +191,10 @@ def refresh(store: Store, rel: ReleaseRecord, project_dir: Path, *, actor: str) 
             object_id=rel.id,
             data={
                 "computed_by": "liveops",
-                "changes": {i.key: [stored[i.key].state, i.state] for i in changed},
+                "changes": {
+                    i.key: [stored[i.key].state if i.key in stored else None, i.state]
+                    for i in changed
+                },
             },
         )
 
