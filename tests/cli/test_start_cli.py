@@ -88,12 +88,22 @@ def test_init_scaffolds_a_project_that_parses_and_applies(run_cli: Runner, tmp_p
     assert spec.suite == "suites/loan-triage.yaml"
     assert spec.inputs["region"].type == "enum"
     assert spec.inputs["income"].type == "number"
+    # Default alert rules come with it, valid as they are; they tell nobody until a receiver
+    # is added, which the release checklist says.
+    rules = {r.name: r for r in spec.alert_rules()}
+    assert list(rules) == ["errors", "slow answers", "fallbacks", "quality drop"]
+    assert rules["errors"].severity == "page"
+    assert all(not r.receivers for r in rules.values())
     suite = parse_suite((project / spec.suite).read_text(), spec.suite)
     assert suite.cases.dataset == "loan-triage-eval"
     assert suite.gates
     r = run_cli("service", "apply", "--json", cwd=project)
     assert r.code == 0, r.err
     assert r.json() == [{"service": "loan-triage", "outcome": "created"}]
+    r = run_cli("alerts", "export", "loan-triage", cwd=project)
+    assert r.code == 0, r.err
+    assert "alert: Errors" in r.out  # valid rules for a Prometheus user too
+    assert "monitor only (a slice, a change, or not on /metrics): quality drop" in r.out
 
 
 def test_init_refuses_to_overwrite_unless_forced(run_cli: Runner, tmp_path: Path) -> None:

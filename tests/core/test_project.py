@@ -29,6 +29,12 @@ def test_the_example_project_loads() -> None:
     assert svc.model_inputs == ["text"]
     assert svc.decision_settings().threshold == 0.70
     assert svc.inputs["channel"].values == ["email", "chat", "phone", "web"]
+    # Its alert rules validate and every receiver they name is declared.
+    rules = {r.name: r for r in svc.alert_rules()}
+    assert {"spanish quality", "input drift"} <= set(rules)
+    assert rules["spanish quality"].slice == "spanish"
+    assert rules["spanish quality"].for_s == 3600
+    assert {n for r in rules.values() for n in r.receivers} <= set(project.receivers or {})
 
 
 @pytest.mark.parametrize(

@@ -55,20 +55,28 @@ services:
     suite: suites/{name}.yaml      # what "good enough" means (`liveops eval`)
     # reference: {name}-train      # the dataset drift is measured against
 
-    # Alert rules, judged by the monitor (docs/alerts.md); receivers are declared below.
-    # alerts:
-    #   - {{name: errors, metric: error_rate, above: 0.05, for: 15m, severity: page,
-    #      receivers: [oncall]}}
-    #   - {{name: slow answers, metric: latency.p95_ms, above: 400, for: 15m, severity: ticket,
-    #      receivers: [oncall]}}
-    #   - {{name: quality drop, metric: accuracy, falls_by: 10, against: week, min_count: 200,
-    #      window: 1h, for: 1h, severity: ticket, receivers: [oncall]}}
+    # Alert rules, judged by the monitor on every pass (docs/alerts.md). These defaults watch
+    # health and quality; they tell nobody until you add `receivers: [oncall]` to them and
+    # declare `oncall` under receivers: below (`liveops release show` says so too).
+    alerts:
+      - {{name: errors, metric: error_rate, above: 0.05, min_count: 20, for: 15m,
+         severity: page}}
+      - {{name: slow answers, metric: latency.p95_ms, above: 400, min_count: 20, for: 15m,
+         severity: ticket}}
+      - {{name: fallbacks, metric: fallback_rate, above: 0.2, min_count: 20, for: 30m,
+         severity: ticket}}
+      - {{name: quality drop, metric: accuracy, falls_by: 10, against: week, min_count: 200,
+         window: 1h, for: 1h, severity: ticket}}
+      # - {{name: income drift, metric: drift.income, above: 0.1, window: 1d, for: 1d,
+      #    severity: info}}            # needs a reference dataset (reference: above)
 
     # serving: {{max_batch_size: 64, max_wait_ms: 1}}       # how `liveops serve` batches
     # logging: {{raw_inputs: false, raw_retention_days: 7}}  # what the prediction log keeps
 
 # receivers:                          # where alerts go; secrets come from environment variables
 #   oncall: {{webhook: {{url: https://hooks.example.com/liveops, secret_env: LIVEOPS_HOOK_SECRET}}}}
+#   chat:   {{slack: {{url_env: SLACK_WEBHOOK_URL}}}}
+#   pager:  {{alertmanager: http://127.0.0.1:9093}}
 """
 
 SUITE_TEMPLATE = """\
