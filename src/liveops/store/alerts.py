@@ -53,7 +53,8 @@ _TIMES = (
 
 
 def _row(r: Any) -> dict[str, Any]:
-    return {k: (utc(v) if k in _TIMES and v is not None else v) for k, v in r.items()}
+    # str(k): a column's key may be a str subclass (quoted_name) that JSON encoders refuse.
+    return {str(k): (utc(v) if k in _TIMES and v is not None else v) for k, v in r.items()}
 
 
 @dataclass(frozen=True)
