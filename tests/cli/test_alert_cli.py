@@ -371,6 +371,13 @@ def test_an_incident_opened_by_hand_and_unknown_ids(run_cli: Runner, project: Pa
     r = run_cli("incident", "open", "wines", "--title", " ")
     assert r.code == 2
     assert "needs a title" in r.err
+    assert run_cli("incident", "resolve", str(iid)).code == 0
+    # A resolved incident cannot be mitigated: refused before its action runs.
+    r = run_cli("incident", "mitigate", str(iid), "--action", "kill_switch", "--yes")
+    assert r.code == 4
+    assert "is resolved: it cannot become mitigated" in r.err
+    services = {s["name"]: s for s in run_cli("service", "list", "--json").json()}
+    assert services["wines"]["state"] == "enabled"
     r = run_cli("incident", "show", "999")
     assert r.code == 4
     assert "no incident 999" in r.err

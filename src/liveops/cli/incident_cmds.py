@@ -156,12 +156,12 @@ def mitigate(
     as_: str | None = AS_OPT,
 ) -> None:
     """Stabilise (optionally running an action) and mark the incident mitigated."""
-    from liveops.services.alerts import move_incident, stabilise
+    from liveops.services.alerts import mitigate as mitigate_incident
 
     cli = make_cli(ctx, json, as_)
-    store = cli.store()
-    done = stabilise(store, incident_id, action, actor=cli.actor, yes=yes) if action else None
-    old = move_incident(store, incident_id, "mitigated", actor=cli.actor, note=note or done)
+    old, done = mitigate_incident(
+        cli.store(), incident_id, action, actor=cli.actor, yes=yes, note=note
+    )
     cli.emit(
         {"id": incident_id, "from": old, "status": "mitigated", "action": done},
         (f"{done}\n" if done else "") + f"incident {incident_id}: {old} -> mitigated",

@@ -165,11 +165,7 @@ def _require(store: Store, incident_id: int) -> dict[str, Any]:
     return row
 
 
-def move_incident(
-    store: Store, incident_id: int, status: str, *, actor: str, note: str | None = None
-) -> str:
-    """Move an incident forward to ``status`` (acknowledged, mitigated, resolved); returns the
-    status it had. Going back, or reviewing, is refused (``review`` writes the record)."""
+def _check_move(store: Store, incident_id: int, status: str) -> dict[str, Any]:
     if status not in STATUSES[1:4]:
         raise UsageError(f"status {status!r} is not one of acknowledged, mitigated, resolved")
     row = _require(store, incident_id)
@@ -180,6 +176,16 @@ def move_incident(
             hint="an incident only moves forward: "
             "open, acknowledged, mitigated, resolved, reviewed",
         )
+    return row
+
+
+def move_incident(
+    store: Store, incident_id: int, status: str, *, actor: str, note: str | None = None
+) -> str:
+    """Move an incident forward to ``status`` (acknowledged, mitigated, resolved); returns the
+    status it had. Going back, or reviewing, is refused (``review`` writes the record)."""
+    row = _check_move(store, incident_id, status)
+    old = str(row["status"])
     now = store.clock.now()
     with store.write() as conn:
         store.alerts.update_incident(conn, incident_id, status=status, updated_at=now)
@@ -275,6 +281,24 @@ def stabilise(store: Store, incident_id: int, action: str, *, actor: str, yes: b
     with store.write() as conn:
         _audit(store, conn, incident_id, actor, "action", {"action": action, "result": done})
     return done
+
+
+def mitigate(
+    store: Store,
+    incident_id: int,
+    action: str | None,
+    *,
+    actor: str,
+    yes: bool = False,
+    note: str | None = None,
+) -> tuple[str, str | None]:
+    """Run ``action`` (if any) and mark the incident mitigated; returns the status it had and
+    what the action did. An incident that cannot become mitigated (already mitigated, resolved)
+    is refused before the action runs, so a refusal changes nothing."""
+    _check_move(store, incident_id, "mitigated")
+    done = stabilise(store, incident_id, action, actor=actor, yes=yes) if action else None
+    old = move_incident(store, incident_id, "mitigated", actor=actor, note=note or done)
+    return old, done
 
 
 def auto_actions(
