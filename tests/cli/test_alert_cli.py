@@ -24,6 +24,8 @@ from tests.services.alerts.conftest import alert_yaml
 from tests.services.alerts.receivers import SECRET, Hook
 from tests.services.monitoring.logrows import give, log_row, store_rows
 
+pytestmark = pytest.mark.slow
+
 WINES_RULE = """    alerts:
       - {name: errors, metric: error_rate, above: 0.5, severity: info}
 """

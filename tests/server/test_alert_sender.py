@@ -22,6 +22,8 @@ from tests.server.conftest import PROJECT_YAML, Server, make_project
 from tests.services.alerts.receivers import SECRET, Hook
 from tests.services.monitoring.logrows import T0, at, log_row, store_rows
 
+pytestmark = pytest.mark.slow
+
 PREDICT = "/v1/services/router/predict"
 
 TUMOURS = """

@@ -258,6 +258,23 @@ class AlertStore:
             n += int(got.rowcount or 0)
         return n
 
+    def any_due(self, now: datetime) -> bool:
+        """Whether some row may be sent ``now`` (a sender's cheap look before it takes its
+        lease: no payloads read, nothing written)."""
+        o = alert_outbox.c
+        q = (
+            select(o.id)
+            .where(
+                or_(
+                    and_(o.status == "pending", o.next_attempt_at <= now),
+                    and_(o.status == "sending", o.claimed_until <= now),
+                )
+            )
+            .limit(1)
+        )
+        with self._tx(write=False) as conn:
+            return conn.execute(q).first() is not None
+
     def undelivered(self, now: datetime) -> list[OutboxRow]:
         """Rows not delivered yet (pending, or claimed by a sender whose claim ran out), in
         the order they were queued."""

@@ -187,7 +187,7 @@ class OutboxSender:
                 self._store = self._open_store()
             store = self._store
             now = self.clock.now()
-            if not any(row.next_attempt_at <= now for row in store.alerts.undelivered(now)):
+            if not store.alerts.any_due(now):
                 return None
             if not store.monitoring.acquire(LEASE, self.owner, now, self.lease_s):
                 holder = store.monitoring.lease_holder(LEASE)
