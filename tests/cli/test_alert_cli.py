@@ -197,6 +197,37 @@ def test_silence_is_audited_and_bad_input_is_refused(
     assert _audit_head(run_cli) == head
 
 
+def test_ack_counts_for_noise_and_is_audited(
+    run_cli: Runner, project: Path, durable_url: str
+) -> None:
+    # errors flapped: pending again at the end, nothing firing to acknowledge.
+    head = _audit_head(run_cli)
+    r = run_cli("alerts", "ack", "errors", "-s", "tumours")
+    assert r.code == 4
+    assert "rule 'errors' of tumours has no firing alert" in r.err
+    assert "alerts list" in r.err
+    assert run_cli("alerts", "ack", "nope").code == 4
+    assert _audit_head(run_cli) == head
+
+    r = run_cli("alerts", "ack", "south quality", "-m", "looking", "--as", "bo", "--json")
+    assert r.code == 0, r.err
+    assert r.json() == {
+        "service": "tumours",
+        "rule": "south quality",
+        "acknowledged": 1,
+        "by": "bo",
+    }
+    [event] = _events(run_cli, "tumours:south quality", "alert.acknowledged")
+    assert (event["actor"], event["reason"]) == ("bo", "looking")
+    noise = run_cli("alerts", "list", "--noisy", "--json").json()
+    south = next(n for n in noise if n["rule"] == "south quality")
+    assert south["acknowledged"] == south["fired"] == 1
+    r = run_cli("alerts", "ack", "south quality")
+    assert r.code == 4
+    assert "acknowledged already" in r.err
+    assert len(_events(run_cli, "tumours:south quality", "alert.acknowledged")) == 1
+
+
 def test_test_send_outbox_and_export(run_cli: Runner, project: Path, hook: Hook) -> None:
     r = run_cli("alerts", "send", "--json")
     assert r.code == 0, r.err

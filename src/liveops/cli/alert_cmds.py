@@ -1,4 +1,4 @@
-"""``liveops alerts list|silence|test|send|outbox|export`` (see docs/alerts.md)."""
+"""``liveops alerts list|silence|ack|test|send|outbox|export`` (see docs/alerts.md)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,27 @@ def silence_(
     cli = make_cli(ctx, json, as_)
     s = silence(cli.store(), rule, duration=for_, reason=reason, actor=cli.actor, service=service)
     cli.emit(s.to_dict(), f"{s.service}: rule {s.rule!r} silenced until {s.ends_at.isoformat()}")
+
+
+@alerts_app.command("ack")
+def ack(
+    ctx: typer.Context,
+    rule: str = typer.Argument(..., help="The rule's name."),
+    service: str | None = typer.Option(None, "--service", "-s"),
+    note: str | None = typer.Option(None, "--note", "-m"),
+    json: bool = JSON_OPT,
+    as_: str | None = AS_OPT,
+) -> None:
+    """Acknowledge a rule's firing alerts: someone is on it (counted by --noisy; audited)."""
+    from liveops.services.alerts import acknowledge
+
+    cli = make_cli(ctx, json, as_)
+    got = acknowledge(cli.store(), rule, actor=cli.actor, service=service, note=note)
+    cli.emit(
+        got,
+        f"{got['service']}: rule {rule!r} acknowledged by {got['by']} "
+        f"({got['acknowledged']} alert(s))",
+    )
 
 
 @alerts_app.command("test")

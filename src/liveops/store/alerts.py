@@ -183,6 +183,23 @@ class AlertStore:
                 .values(acked_at=at)
             )
 
+    def ack_open_episodes(self, conn: Connection, fingerprints: Sequence[str], at: datetime) -> int:
+        """Acknowledge the episodes of ``fingerprints`` still firing and not acknowledged yet;
+        how many there were."""
+        e = alert_episodes.c
+        if not fingerprints:
+            return 0
+        got = conn.execute(
+            update(alert_episodes)
+            .where(
+                e.fingerprint.in_(list(fingerprints)),
+                e.resolved_at.is_(None),
+                e.acked_at.is_(None),
+            )
+            .values(acked_at=at)
+        )
+        return int(got.rowcount or 0)
+
     def episodes(self, since: datetime, service: str | None = None) -> list[dict[str, Any]]:
         e = alert_episodes.c
         q = select(alert_episodes).where(e.fired_at >= since)

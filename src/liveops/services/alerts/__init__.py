@@ -20,6 +20,7 @@ from liveops.services.alerts.incidents import (
 )
 from liveops.services.alerts.manage import (
     Noise,
+    acknowledge,
     alert_states,
     export_rules,
     noise,
@@ -37,6 +38,7 @@ __all__ = [
     "Incident",
     "Noise",
     "OutboxSender",
+    "acknowledge",
     "alert_states",
     "evaluate_alerts",
     "export_rules",

@@ -10,13 +10,14 @@ from liveops.core.alerting.payloads import notification_key
 from liveops.core.alerting.prometheus import prometheus_rules
 from liveops.core.alerting.rules import parse_duration
 from liveops.core.clock import Clock
-from liveops.errors import ObjectNotFound, UsageError
+from liveops.errors import ConflictError, ObjectNotFound, UsageError
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 from liveops.store.alerts import Silence
 
 __all__ = [
     "Noise",
+    "acknowledge",
     "alert_states",
     "export_rules",
     "noise",
@@ -82,6 +83,46 @@ def silence(
             data={"until": ends.isoformat(), "silence": sid},
         )
     return Silence(sid, name, rule, now, ends, reason, actor)
+
+
+def acknowledge(
+    store: Store,
+    rule: str,
+    *,
+    actor: str,
+    service: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Acknowledge the firing alerts of ``rule`` (someone is on it): counted for noise, and
+    audited. A page alert is acknowledged with its incident (``incident ack``)."""
+    name = _rule_service(store, rule, service)
+    firing = [
+        fp
+        for fp, s in store.alerts.states(name).items()
+        if s["rule"] == rule and s["state"] == "firing"
+    ]
+    if not firing:
+        raise ConflictError(
+            f"rule {rule!r} of {name} has no firing alert: nothing to acknowledge",
+            hint="`liveops alerts list` shows what fires",
+        )
+    now = store.clock.now()
+    with store.write() as conn:
+        acked = store.alerts.ack_open_episodes(conn, firing, now)
+        if not acked:
+            raise ConflictError(
+                f"the firing alerts of rule {rule!r} of {name} are acknowledged already"
+            )
+        store.audit.append(
+            conn,
+            actor=actor,
+            action="alert.acknowledged",
+            object_type="alert_rule",
+            object_id=f"{name}:{rule}",
+            reason=note,
+            data={"alerts": acked},
+        )
+    return {"service": name, "rule": rule, "acknowledged": acked, "by": actor}
 
 
 def alert_states(store: Store, service: str | None = None) -> list[dict[str, Any]]:
