@@ -3,9 +3,12 @@ checks the HMAC: ``for:``, cooldown, silences, a receiver that is down or hangs.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 from itertools import pairwise
+
+import pytest
 
 from liveops.core.clock import FixedClock
 from liveops.services.alerts import OutboxSender, queue_test, send_outbox, silence
@@ -173,3 +176,25 @@ def test_one_sender_at_a_time_across_processes(
     assert got is not None
     assert len(got.delivered) == 1
     assert len(set(hook.keys())) == 3
+
+
+def test_the_sender_says_once_that_the_database_is_away(
+    caplog: pytest.LogCaptureFixture, clock: FixedClock
+) -> None:
+    from liveops.store import open_store
+
+    opened: list[Store] = []
+
+    def away() -> Store:
+        opened.append(open_store("postgresql://x@127.0.0.1:1/db", clock=clock))
+        return opened[-1]
+
+    sender = OutboxSender(away, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="liveops.services.alerts.sender"):
+        for _ in range(3):
+            assert sender.run_once() is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1
+    assert "alert sender: cannot reach the database" in lines[0]
+    assert not any(r.exc_info for r in caplog.records)  # no traceback
+    assert opened == []

@@ -30,7 +30,7 @@ from typing import Any
 
 from liveops.core.alerting.rules import ReceiverSpec
 from liveops.core.clock import Clock, SystemClock
-from liveops.errors import UsageError
+from liveops.errors import StoreUnavailableError, UsageError
 from liveops.services.alerts.receivers import deliver
 from liveops.store import Store
 from liveops.store.alerts import OutboxRow
@@ -153,6 +153,7 @@ class OutboxSender:
         # at most 120 s), renewed every round.
         self.lease_s = max(180.0, 3 * every_s)
         self.skipped: str | None = None  # why the last turn sent nothing (another holds the lease)
+        self._away = False  # the database did not answer last turn (said once, not every turn)
         self._store: Store | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -187,19 +188,34 @@ class OutboxSender:
                 self._store = self._open_store()
             store = self._store
             now = self.clock.now()
-            if not store.alerts.any_due(now):
-                return None
-            if not store.monitoring.acquire(LEASE, self.owner, now, self.lease_s):
-                holder = store.monitoring.lease_holder(LEASE)
-                self.skipped = f"another sender ({holder[0] if holder else 'unknown'}) sends"
-                return None
-            return send_outbox(store, clock=self.clock, env=self.env)
+            got: Delivery | None = None
+            if store.alerts.any_due(now):  # idle: one indexed read, no lease, nothing written
+                if store.monitoring.acquire(LEASE, self.owner, now, self.lease_s):
+                    got = send_outbox(store, clock=self.clock, env=self.env)
+                else:
+                    holder = store.monitoring.lease_holder(LEASE)
+                    self.skipped = f"another sender ({holder[0] if holder else 'unknown'}) sends"
+        except StoreUnavailableError as exc:
+            # Expected while the database is away (a gateway starts before it answers): one
+            # line when it goes, one when it is back; the notifications wait in the outbox.
+            if not self._away:
+                log.warning("alert sender: %s; trying again every %g s", exc.message, self.every_s)
+            self._away = True
+            self._drop_store()
+            return None
         except Exception:
             log.exception("alert sender round failed; trying again next turn")
-            broken, self._store = self._store, None
-            if broken is not None:
-                broken.close()
+            self._drop_store()
             return None
+        if self._away:
+            log.warning("alert sender: the database answers again")
+            self._away = False
+        return got
+
+    def _drop_store(self) -> None:
+        broken, self._store = self._store, None
+        if broken is not None:
+            broken.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -51,6 +51,9 @@ def started_gateway(project_dir: Path, *, log_path: Path) -> Iterator[str]:
         str(port),
         "--allow-time-override",
         "--no-auth",  # loopback only, and the simulation is the only caller
+        # Its alerts are judged on the simulated clock: the gateway's sender, on the wall
+        # clock, would post them (and schedule retries) at the wrong time.
+        "--no-send-alerts",
         "--tick-s",
         str(TICK_S),
     ]
