@@ -418,3 +418,14 @@ def test_an_incident_opened_by_hand_and_unknown_ids(run_cli: Runner, project: Pa
     r = run_cli("incident", "ack", "abc")
     assert r.code == 2
     assert len(run_cli("incident", "list", "--json").json()) == 2
+
+
+def test_serve_refuses_a_bad_sender_interval_before_it_starts(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "liveops.yaml").write_text(alert_yaml("http://127.0.0.1:9/x"))
+    for every in ("soon", "0s"):
+        r = run_cli("serve", "--no-auth", "--send-alerts-every", every)
+        assert r.code == 2, r.err
+        assert f"--send-alerts-every {every!r} is not a positive duration" in r.err
+        assert "liveops gateway on" not in r.err
