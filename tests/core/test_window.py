@@ -130,3 +130,20 @@ def test_the_windows_compute_exactly_what_the_catalogue_says_they_keep() -> None
         elif d.valid("live"):
             with pytest.raises(KeyError):
                 w.value(name)
+
+
+def test_alert_rules_know_which_metrics_the_heartbeat_keeps() -> None:
+    """Rules on these are judged on the service's gateway rows (no version, arm or slice)."""
+    from liveops.core import catalogue
+    from liveops.core.alerting.rules import PER_GATEWAY
+    from liveops.core.monitoring.window import gateway_value
+
+    sums = {"uptime.covered_s": 1.0, "uptime.expected_s": 2.0, "requests": 3.0}
+    computed = set()
+    for d in catalogue.CATALOGUE:
+        try:
+            gateway_value(sums, _concrete(d.pattern))
+        except KeyError:
+            continue
+        computed.add(d.pattern)
+    assert computed == PER_GATEWAY

@@ -42,7 +42,8 @@ def list_(
     table = Table("service", "rule", "scope", "state", "value", "since", title="alerts")
     for s in states:
         sc = s["scope"]
-        scope = f"v{sc.get('version')} {sc.get('arm') or ''} {sc.get('slice')}".strip()
+        version = "" if sc.get("version") is None else f"v{sc['version']}"
+        scope = " ".join(p for p in (version, sc.get("arm") or "", sc.get("slice") or "") if p)
         value = "-" if s["value"] is None else f"{s['value']:.4g}"
         table.add_row(
             s["service"], s["rule"], scope, s["state"], value, s.get("active_since") or ""

@@ -7,14 +7,18 @@ import logging
 import threading
 from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
 from liveops.core.clock import FixedClock
+from liveops.core.project import parse_project
 from liveops.services.alerts import OutboxSender, queue_test, send_outbox, silence
 from liveops.services.alerts.sender import LEASE
 from liveops.services.monitoring import run_monitor
-from liveops.store import Store
+from liveops.services.registry import apply_project
+from liveops.store import Store, open_store
+from tests.services.alerts.conftest import alert_yaml
 from tests.services.alerts.receivers import Hook
 from tests.services.monitoring.logrows import T0, at, log_row, store_rows
 
@@ -198,3 +202,56 @@ def test_the_sender_says_once_that_the_database_is_away(
     assert "alert sender: cannot reach the database" in lines[0]
     assert not any(r.exc_info for r in caplog.records)  # no traceback
     assert opened == []
+
+
+UPTIME_RULES = """
+    alerts:
+      - {name: gateway down, metric: uptime, below: 0.9, severity: page, receivers: [hook]}
+      - {name: refusals, metric: rejected.422, above: 100, receivers: [hook]}
+"""
+
+
+def test_the_heartbeat_fires_an_uptime_alert_for_the_service(
+    db_url: str, tmp_path: Path, clock: FixedClock, hook: Hook, env: dict[str, str]
+) -> None:
+    """The gateway is down from 09:07:30 to 09:13 (its heartbeat has a gap): the windows show
+    uptime 0.5 and 0.43, the rule on the service's gateway rows fires, tells the hook and opens
+    an incident; the other rules never judge the gateway rows (no alert of a version 0)."""
+    store = open_store(db_url, artifacts_root=tmp_path / "a", project_dir=tmp_path, clock=clock)
+    try:
+        apply_project(
+            store, parse_project(alert_yaml(hook.url, UPTIME_RULES), env=env), actor="ann"
+        )
+        store_rows(store, [log_row(at(m)) for m in range(0, 20)])
+        ticks = [*range(10, 451, 10), *range(780, 1801, 10)]
+        store.ticks.insert(
+            [
+                {"instance_id": "gw-a", "tick_at": at(s / 60), "interval_s": 10.0, "counts": {}}
+                for s in ticks
+            ]
+        )
+        for minute in (10, 15, 20):
+            pass_at(store, clock, at(minute))
+            send_outbox(store, clock=clock, env=env)
+        states = {s["rule"]: s for s in store.alerts.states("tumours").values()}
+        assert set(states) == {"gateway down", "refusals"}
+        down = states["gateway down"]
+        assert down["scope"] == {"version": None, "arm": "gateway", "slice": "all"}
+        assert down["state"] == "resolved"  # up again in the window it judged last
+        [episode] = [e for e in store.alerts.episodes(T0) if e["rule"] == "gateway down"]
+        assert episode["fired_at"] == at(15)
+        assert states["refusals"]["state"] == "inactive"
+        firing = [n for n in hook.notices() if n["status"] == "firing"]
+        assert [n["rule"] for n in firing] == ["gateway down"]
+        assert firing[0]["value"] == pytest.approx(130 / 300)
+        [incident] = store.alerts.incidents()
+        assert incident["service"] == "tumours"
+    finally:
+        store.close()
+
+
+def test_the_alerts_read_the_gateway_rows_the_monitor_writes() -> None:
+    from liveops.services.alerts.evaluate import GATEWAY_ARM
+    from liveops.services.monitoring.signals import GATEWAY_ARM as WRITTEN
+
+    assert GATEWAY_ARM == WRITTEN

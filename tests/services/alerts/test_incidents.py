@@ -73,7 +73,8 @@ def store_incidents(store: Store) -> list[object]:
         ("{name: a, metric: acuracy, above: 1}", "unknown metric 'acuracy'", 13),
         ("{name: a, metric: error_rate, above: 0.1, window: 1h, for: 15m}", "shorter than", 13),
         ("{name: a, metric: error_rate, above: 0.1, receivers: [pager]}", "unknown receiver", 13),
-        ("{name: a, metric: uptime, above: 0.1}", "not kept in the monitor's windows", 13),
+        ("{name: a, metric: log_loss, above: 0.1}", "not kept in the monitor's windows", 13),
+        ("{name: a, metric: uptime, below: 0.9, version: 1}", "per service from the gateways", 13),
     ],
 )
 def test_bad_rules_are_refused_naming_the_line(rule: str, says: str, line: int) -> None:

@@ -27,6 +27,7 @@ from liveops.core.names import NAME_RE
 __all__ = [
     "ACTIONS",
     "KEPT",
+    "PER_GATEWAY",
     "WINDOW_S",
     "AlertRule",
     "ReceiverSpec",
@@ -34,12 +35,17 @@ __all__ = [
     "WebhookSpec",
     "evidence_kind",
     "parse_duration",
+    "per_gateway",
 ]
 
 WINDOW_S = 300  # the monitor's window
 # The catalogue patterns the monitor's windows give: the catalogue marks them (``windowed``),
 # so a metric the windows start keeping becomes a rule's metric without a second list.
 KEPT = catalogue.WINDOWED
+# Kept per service from the gateways' heartbeat (a window row of its own, arm ``gateway``), not
+# per version, arm or slice (core.monitoring.window.gateway_value computes exactly these; a
+# test keeps the two equal).
+PER_GATEWAY = frozenset({"uptime", "availability", "rejected.STATUS"})
 ACTIONS = ("kill_switch", "rollback", "raise_threshold")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -62,13 +68,28 @@ def _is_drift(name: str) -> bool:
     return name.startswith("drift.")
 
 
-def evidence_kind(metric: str) -> Literal["labels", "ratings", "answers"]:
+def per_gateway(metric: str) -> bool:
+    """Whether ``metric`` is kept per service from the gateways' heartbeat.
+
+    >>> per_gateway("uptime"), per_gateway("rejected.429"), per_gateway("error_rate")
+    (True, True, False)
+    """
+    found = catalogue.lookup(metric)
+    return found is not None and found.definition.pattern in PER_GATEWAY
+
+
+def evidence_kind(metric: str) -> Literal["labels", "ratings", "requests", "answers"]:
     """What ``min_count`` counts for ``metric``: labels for quality that needs them, ratings
-    for user ratings, answers otherwise.
+    for user ratings, requests the gateways received for the heartbeat's metrics, answers
+    otherwise.
 
     >>> evidence_kind("accuracy"), evidence_kind("rating.mean"), evidence_kind("error_rate")
     ('labels', 'ratings', 'answers')
+    >>> evidence_kind("availability")
+    'requests'
     """
+    if per_gateway(metric):
+        return "requests"
     if metric in ("accuracy", "macro_f1") or metric.startswith("per_class."):
         return "labels"
     if metric.startswith("rating."):
@@ -157,6 +178,13 @@ class AlertRule(_Strict):
             raise ValueError(
                 f"for: {self.for_} is shorter than the window ({self.window}): the monitor "
                 "judges the rule once per window, so it could never hold that briefly"
+            )
+        if per_gateway(self.metric) and (
+            self.version is not None or self.arm is not None or self.slice != "all"
+        ):
+            raise ValueError(
+                f"{self.metric} is kept per service from the gateways' heartbeat, not per "
+                "version, arm or slice: leave out version, arm and slice"
             )
         if self.action == "raise_threshold" and self.threshold is None:
             raise ValueError("action raise_threshold needs 'threshold', the new value (0..1)")

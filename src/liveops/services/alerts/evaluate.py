@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.alerting.payloads import Notice, notification_key
-from liveops.core.alerting.rules import WINDOW_S, AlertRule, evidence_kind
+from liveops.core.alerting.rules import WINDOW_S, AlertRule, evidence_kind, per_gateway
 from liveops.core.alerting.state import AlertState, fingerprint, notification_due, step
 from liveops.core.clock import Clock
 from liveops.core.monitoring.window import WindowStats
@@ -28,6 +28,9 @@ from liveops.store import Store
 __all__ = ["REFRESH_AHEAD_S", "AlertReport", "Judged", "evaluate_alerts", "last_complete"]
 
 WEEK = timedelta(days=7)
+# The arm of the monitor's per-service heartbeat rows (services.monitoring.signals.GATEWAY_ARM,
+# which this package sits below; a test keeps the two equal).
+GATEWAY_ARM = "gateway"
 REFRESH_AHEAD_S = 3 * WINDOW_S  # Alertmanager's endsAt for a firing alert: three windows on
 
 
@@ -146,10 +149,14 @@ def _merge(
     start: datetime,
     end: datetime,
 ) -> dict[int, WindowStats]:
-    """The windows of ``rule``'s scope in ``[start, end)`` merged, per version."""
+    """The windows of ``rule``'s scope in ``[start, end)`` merged, per version. The
+    heartbeat's metrics read the gateway rows only, every other metric never reads them."""
     out: dict[int, WindowStats] = {}
+    heartbeat = per_gateway(rule.metric)
     for v, arm, slice_, ws, stats in windows:
         if not start <= ws < end or slice_ != rule.slice:
+            continue
+        if (arm == GATEWAY_ARM) != heartbeat:
             continue
         if rule.arm is not None and arm != rule.arm:
             continue
@@ -173,6 +180,10 @@ def _count(stats: WindowStats | None, metric: str) -> int:
     if stats is None:
         return 0
     kind = evidence_kind(metric)
+    if kind == "requests":
+        if metric == "uptime":  # judged whenever a heartbeat was expected, requests or none
+            return 1 if stats.extra.get("uptime.expected_s", 0.0) > 0 else 0
+        return int(stats.extra.get("requests", 0.0))
     return (
         stats.labelled if kind == "labels" else stats.ratings if kind == "ratings" else stats.volume
     )
@@ -232,7 +243,9 @@ def _judged(
     *,
     present: bool = True,
 ) -> Judged:
-    scope = {"version": version, "arm": rule.arm, "slice": rule.slice}
+    scope: dict[str, Any] = {"version": version, "arm": rule.arm, "slice": rule.slice}
+    if per_gateway(rule.metric):  # the service's gateways, no version
+        scope = {"version": None, "arm": GATEWAY_ARM, "slice": "all"}
     if not present:
         holds: bool | None = False  # no traffic at all in scope: the alert resolves
     elif count < max(rule.min_count, 1):
