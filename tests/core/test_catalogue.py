@@ -86,4 +86,6 @@ def test_every_pattern_is_unique_and_merges_in_a_known_way() -> None:
 def test_the_docs_list_every_name_of_the_catalogue() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
     for d in catalogue.CATALOGUE:
-        assert f"| `{d.pattern}` | {d.where} | {d.unit} | {d.merge} |" in doc, d.pattern
+        windows = "yes" if d.windowed else "no"
+        row = f"| `{d.pattern}` | {d.where} | {d.unit} | {d.merge} | {windows} |"
+        assert row in doc, d.pattern
