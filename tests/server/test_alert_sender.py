@@ -14,6 +14,7 @@ import pytest
 
 from liveops.core.clock import FixedClock
 from liveops.core.project import parse_project
+from liveops.services.alerts.sender import LEASE
 from liveops.services.monitoring import run_monitor
 from liveops.services.registry import apply_project
 from liveops.store import Store, open_store
@@ -112,6 +113,12 @@ def test_the_gateway_delivers_what_the_monitor_queued(
         time.sleep(1)  # a few more rounds: nothing is sent twice
         assert len(hook.accepted) == 1
         assert answers(server)
+        holder = store.monitoring.lease_holder(LEASE)
+        assert holder is not None
+        assert f":{server.proc.pid}:" in holder[0]  # this gateway's sender sent
+        server.stop()
+        # Stopping gave the lease back: another gateway's sender takes over at once.
+        assert store.monitoring.lease_holder(LEASE) is None
     finally:
         store.close()
     log = next(alerting.glob("server-*.log")).read_text()
