@@ -1,8 +1,8 @@
 """``liveops serve`` delivers the alert outbox in the background: a notification a monitor pass
 wrote reaches a real local webhook (which checks the HMAC) while the gateway serves; a receiver
 that is down delays it (retried after the backoff) but never loses it, and the gateway keeps
-answering meanwhile. The alerting service is the tabular ``tumours``, next to the router the
-gateway serves."""
+answering meanwhile; two gateways on one project deliver it once. The alerting service is the
+tabular ``tumours``, next to the router the gateway serves."""
 
 from __future__ import annotations
 
@@ -123,6 +123,25 @@ def test_the_gateway_delivers_what_the_monitor_queued(
         store.close()
     log = next(alerting.glob("server-*.log")).read_text()
     assert "alert notifications sent every 0.2 s" in log
+
+
+def test_two_gateways_deliver_a_notification_once(
+    serve: Callable[..., Server], alerting: Path, hook: Hook
+) -> None:
+    first = serve("--send-alerts-every", "0.2s", project=alerting)
+    second = serve("--send-alerts-every", "0.2s", project=alerting)
+    store = fire(alerting)
+    try:
+        assert wait_for(lambda: len(hook.accepted) == 1, 30)
+        time.sleep(1.5)  # both senders keep looking: nothing is sent twice
+        assert len(hook.accepted) == 1
+        assert notifications(store)[0].attempts == 1
+        holder = store.monitoring.lease_holder(LEASE)
+        assert holder is not None
+        pids = {int(holder[0].split(":")[1])}
+        assert pids <= {first.proc.pid, second.proc.pid}
+    finally:
+        store.close()
 
 
 def test_a_receiver_that_is_down_delays_a_notification_but_never_loses_it(
