@@ -211,6 +211,8 @@ def _rollout_runner(cli: Cli, every: str) -> RolloutRunner:
     seconds = parse_every(every, flag="--rollout-every")
     project_dir = cli.project_dir
     return RolloutRunner(lambda: open_store(project_dir=project_dir), seconds, project_dir)
+
+
 def _alert_sender(cli: Cli, every: str) -> OutboxSender:
     """The background alert sender of this serving process (its own store connection)."""
     from liveops.services.alerts import OutboxSender
