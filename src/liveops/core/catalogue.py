@@ -15,11 +15,12 @@ statistics, so an hour is built from its 5-minute windows without rereading rows
 - ``none``: meaningful only for the run that produced it (offline checks).
 
 Live metrics that every 5-minute window of the monitor keeps (``windowed``) can be read over any
-span and judged by alert rules; the others are computed elsewhere (drift by the pass against the
-reference, uptime from heartbeats) or not yet kept.
+span and judged by alert rules (``uptime``, ``availability`` and ``rejected.STATUS`` from the
+window's gateway row, which the heartbeat fills); the others are computed elsewhere (drift by a
+pass against the reference) or not yet kept.
 
 >>> "latency.p95_ms" in WINDOWED, "drift.COLUMN" in WINDOWED, "uptime" in WINDOWED
-(True, False, False)
+(True, False, True)
 
 >>> lookup("per_class.billing.recall").definition.pattern
 'per_class.LABEL.recall'
