@@ -39,6 +39,7 @@ def _register_commands() -> None:
         batch_cmd,
         dataset_cmds,
         demo_cmd,
+        describe_cmd,
         drift_cmd,
         eval_cmds,
         feedback_cmds,
@@ -59,6 +60,7 @@ def _register_commands() -> None:
     for module in (
         init_cmd,
         service_cmds,
+        describe_cmd,
         registry_cmds,
         dataset_cmds,
         eval_cmds,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, select, update
+from sqlalchemy import Connection, Engine, RowMapping, or_, select, update
 
 from liveops.core.audit import GENESIS, Anchor, AuditEvent, ChainReport, verify_chain
 from liveops.core.clock import Clock
@@ -73,6 +73,25 @@ class AuditStore:
             q = q.where(audit_events.c.object_id == object_id)
         if limit:
             q = q.limit(limit)
+        with connect(self._engine, write=False) as conn:
+            return [_event(r) for r in conn.execute(q).mappings()]
+
+    def events_about(
+        self, service: str, object_ids: Iterable[str] = (), *, limit: int = 8
+    ) -> list[AuditEvent]:
+        """The newest events about ``service``: the service itself, its versions and aliases
+        (``SERVICE@...``), its alert rules (``SERVICE:RULE``) and the other objects named in
+        ``object_ids`` (its releases, rollouts, incidents). One indexed query, newest first."""
+        c = audit_events.c
+        about = [
+            c.object_id == service,
+            c.object_id.startswith(f"{service}@", autoescape=True),
+            c.object_id.startswith(f"{service}:", autoescape=True),
+        ]
+        ids = sorted(set(object_ids))
+        if ids:
+            about.append(c.object_id.in_(ids))
+        q = select(audit_events).where(or_(*about)).order_by(c.seq.desc()).limit(limit)
         with connect(self._engine, write=False) as conn:
             return [_event(r) for r in conn.execute(q).mappings()]
 

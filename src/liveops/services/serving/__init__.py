@@ -17,12 +17,14 @@ from liveops.services.serving.gateway import MAX_INSTANCES, Gateway
 from liveops.services.serving.loading import (
     ServedService,
     ServingVersion,
+    describe_fallback,
     fallback_when_disabled,
     load_serving_version,
     read_services,
     require_labels,
 )
 from liveops.services.serving.metrics import GatewayMetrics
+from liveops.services.serving.routing import with_rollouts
 
 __all__ = [
     "MAX_INSTANCES",
@@ -33,8 +35,10 @@ __all__ = [
     "ServeOptions",
     "ServedService",
     "ServingVersion",
+    "describe_fallback",
     "fallback_when_disabled",
     "load_serving_version",
     "read_services",
     "require_labels",
+    "with_rollouts",
 ]
