@@ -98,6 +98,12 @@ def service_show(c: Ctx) -> dict[str, Any]:
     return {**record.to_dict(), "aliases": c.store.registry.aliases_of(name)}
 
 
+def service_describe(c: Ctx) -> dict[str, Any]:
+    from liveops.services.describe import describe_service
+
+    return describe_service(c.store, c.path["name"], c.project_dir).to_dict()
+
+
 def versions_list(c: Ctx) -> list[dict[str, Any]]:
     from liveops.services.registry import list_versions
 
@@ -305,6 +311,14 @@ OPS: tuple[Op, ...] = (
         errors=(),
     ),
     Op("GET", "/v1/services/{name}", "read", "service_show", "One service", service_show),
+    Op(
+        "GET",
+        "/v1/services/{name}/describe",
+        "read",
+        "service_describe",
+        "The service's map (as `liveops describe`)",
+        service_describe,
+    ),
     Op(
         "GET",
         "/v1/services/{name}/versions",
