@@ -72,31 +72,22 @@ def render(m: ServiceMap) -> Group:
             )
         )
 
-    if m.versions:
-        table = Table(
-            "version", "serves", "decision", "fallback chain", "cost/1k", "format", "registered",
-            title="serving versions", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-        )  # fmt: skip
-        for v in m.versions:
-            decision = (
-                (
-                    "no threshold"
-                    if v.threshold is None
-                    else f"< {v.threshold:g}: {v.below_threshold}"
-                )
-                + f" · sensitive: {v.sensitive_input}"
-                + ("" if v.timeout_ms is None else f" · timeout {v.timeout_ms} ms")
+    for v in m.versions:
+        decision = (
+            "no threshold"
+            if v.threshold is None
+            else f"below {v.threshold:g} → {v.below_threshold}"
+        )
+        timeout = "no timeout" if v.timeout_ms is None else f"timeout {v.timeout_ms} ms"
+        cost = "" if v.cost_per_1k is None else f" · cost {v.cost_per_1k:g} per 1k"
+        parts.append(
+            Text.from_markup(
+                f"[bold]{v.ref}[/] ({', '.join(v.arms)})  {decision} · sensitive → "
+                f"{v.sensitive_input} · {timeout}{cost}\n"
+                f"  fallback {' → '.join(v.fallback_chain)} · {v.artifact_format}, registered "
+                f"by {escape(v.registered_by)} {v.registered_at[:16].replace('T', ' ')}"
             )
-            table.add_row(
-                v.ref,
-                ", ".join(v.arms),
-                decision,
-                " → ".join(v.fallback_chain),
-                "-" if v.cost_per_1k is None else f"{v.cost_per_1k:g}",
-                v.artifact_format,
-                f"{escape(v.registered_by)} {v.registered_at[:16].replace('T', ' ')}",
-            )
-        parts.append(table)
+        )
 
     logs = m.logs
     raw = (
