@@ -67,6 +67,7 @@ def test_describe_json_is_the_service_map(run_cli: Runner, cancer: Path) -> None
     assert r.code == 0, r.err
     m = r.json()
     assert (m["owner"], m["risk"], m["enabled"]) == ("oncology@example.com", "high", True)
+    assert m["disabled_fallback"] == "cancer@1"  # what the kill switch would send traffic to
     assert m["job"]["success"] == "no malignant tumour missed"
     assert m["model_inputs"] == ["mean_radius", "mean_texture", "clinic"]
     assert m["segment_fields"] == ["referrer"]
@@ -141,9 +142,11 @@ def test_describe_prints_one_screen_for_people(run_cli: Runner, cancer: Path) ->
 def test_a_kill_switch_shows_no_traffic(run_cli: Runner, cancer: Path) -> None:
     assert run_cli("service", "disable", "cancer", "--as", "dee", "-m", "bad data").code == 0
     m = run_cli("describe", "cancer", "--json").json()
-    assert (m["enabled"], m["traffic"]) == (False, [])
+    assert (m["enabled"], m["traffic"], m["disabled_fallback"]) == (False, [], "cancer@1")
     assert m["changes"][0]["action"] == "service.disabled"
-    assert "disabled (kill switch on)" in run_cli("describe", "cancer").out
+    out = run_cli("describe", "cancer").out
+    assert "disabled (kill switch on)" in out
+    assert "every request goes to the fallback (cancer@1)" in out
 
 
 def test_an_unknown_service_names_the_known_ones(run_cli: Runner, cancer: Path) -> None:
@@ -186,3 +189,5 @@ def test_an_active_rollout_shows_its_candidate_step_and_shares(
     out = run_cli("describe", "wines").out
     assert "step 1 of 3 (canary 25%)" in out
     assert "production 75 %, canary 25 %, shadow 0 %" in out
+    assert run_cli("service", "disable", "wines", "--yes").code == 0
+    assert "every request gets 503 (no fallback)" in run_cli("describe", "wines").out

@@ -55,7 +55,11 @@ def render(m: ServiceMap) -> Group:
         for s in m.traffic
     )
     if not m.enabled:
-        traffic = "none: every request goes to the fallback while it is disabled"
+        traffic = (
+            f"none: every request goes to the fallback ({m.disabled_fallback})"
+            if m.disabled_fallback
+            else "none: every request gets 503 (no fallback)"
+        )
     parts.append(Text(f"traffic  {traffic or 'no production version: not served'}"))
     aliases = ", ".join(f"{a} → @{n}" for a, n in m.aliases.items()) or "none"
     parts.append(Text(f"aliases  {aliases} · {m.version_count} versions registered"))

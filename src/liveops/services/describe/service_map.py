@@ -25,7 +25,7 @@ from liveops.errors import LiveopsError
 from liveops.services.alerts import alert_states, list_incidents
 from liveops.services.registry import get_service_spec
 from liveops.services.releases import view_release
-from liveops.services.serving import with_rollouts
+from liveops.services.serving import fallback_when_disabled, with_rollouts
 from liveops.store import Store
 
 __all__ = ["CHANGES", "ServiceMap", "Share", "VersionSettings", "describe_service"]
@@ -83,6 +83,7 @@ class ServiceMap:
     owner: str
     risk: str
     enabled: bool
+    disabled_fallback: str | None  # what answers while the kill switch is on (None: 503)
     job: Mapping[str, str | None]
     inputs: tuple[Mapping[str, Any], ...]
     model_inputs: tuple[str, ...]
@@ -107,6 +108,7 @@ class ServiceMap:
             "owner": self.owner,
             "risk": self.risk,
             "enabled": self.enabled,
+            "disabled_fallback": self.disabled_fallback,
             "job": dict(self.job),
             "inputs": [dict(i) for i in self.inputs],
             "model_inputs": list(self.model_inputs),
@@ -160,6 +162,7 @@ def describe_service(store: Store, name: str, project_dir: Path) -> ServiceMap:
         owner=spec.owner,
         risk=spec.risk,
         enabled=enabled,
+        disabled_fallback=fallback_when_disabled(store, name),
         job=_job(spec),
         inputs=tuple(_input(spec, field) for field in spec.inputs),
         model_inputs=tuple(spec.model_inputs),
