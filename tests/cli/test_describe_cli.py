@@ -191,3 +191,54 @@ def test_an_active_rollout_shows_its_candidate_step_and_shares(
     assert "production 75 %, canary 25 %, shadow 0 %" in out
     assert run_cli("service", "disable", "wines", "--yes").code == 0
     assert "every request gets 503 (no fallback)" in run_cli("describe", "wines").out
+
+
+def test_release_incident_reference_and_a_neighbour_service(run_cli: Runner, cancer: Path) -> None:
+    # A neighbour whose name is a LIKE pattern matching "cancer": none of its events are
+    # cancer's, and none of cancer's are its.
+    neighbour = (
+        "  - name: can_er\n    owner: other@example.com\n"
+        "    inputs: {x: {type: number, required: true}}\n    output: {labels: [a, b]}\n"
+    )
+    yaml = YAML.replace("    risk: high\n", "    risk: high\n    reference: cancer-ref\n")
+    (cancer / "liveops.yaml").write_text(yaml + neighbour)
+    assert run_cli("service", "apply", "--as", "ann").code == 0
+    missing = run_cli("describe", "cancer", "--json").json()["reference"]
+    assert missing == {"name": "cancer-ref", "found": False}
+    (cancer / "ref.csv").write_text(
+        "mean_radius,mean_texture,clinic\n"
+        + "".join(f"{10 + i},{20 - i},north\n" for i in range(8))
+    )
+    assert run_cli("dataset", "add", "ref.csv", "--name", "cancer-ref").code == 0
+    created = run_cli("release", "create", "cancer@2", "--as", "bo", "--json")
+    assert created.code in (0, 3), created.err
+    release_id = created.json()["id"]
+    opened = run_cli("incident", "open", "cancer", "--title", "wrong answers", "--json")
+    assert opened.code == 0, opened.err
+
+    m = run_cli("describe", "cancer", "--json").json()
+    assert (m["reference"]["found"], m["reference"]["ref"], m["reference"]["rows"]) == (
+        True,
+        "cancer-ref@1",
+        8,
+    )
+    release = m["release"]
+    assert (release["id"], release["version"], release["status"]) == (
+        release_id,
+        "cancer@2",
+        "draft",
+    )
+    assert release["blockers"]  # not evaluated, not approved: a draft says what blocks it
+    assert [(i["title"], i["status"]) for i in m["open_incidents"]] == [("wrong answers", "open")]
+    objects = {c["object"] for c in m["changes"]}
+    assert release_id in objects
+    assert str(opened.json()["id"]) in objects
+    assert not any(o.startswith("can_er") for o in objects)
+    out = run_cli("describe", "cancer").out
+    assert f"release {release_id}  cancer@2 · draft" in out
+    assert "wrong answers" in out
+
+    other = run_cli("describe", "can_er", "--json").json()
+    assert [c["object"] for c in other["changes"]] == ["can_er"]
+    assert (other["traffic"], other["versions"], other["release"]) == ([], [], None)
+    assert "no production version: not served" in run_cli("describe", "can_er").out
