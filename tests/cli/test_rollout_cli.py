@@ -71,7 +71,9 @@ def test_start_status_run_pause_resume_abort_and_rollback(run_cli: Runner, folde
     assert run_cli("alias", "set", "wines", "production", "3", "--as", "ann").code == 0
     back = run_cli("rollback", "wines", "--as", "bo", "--json")
     assert back.code == 0, back.err
-    assert back.json() == {"service": "wines", "from": 3, "to": 1, "rollout": None}
+    assert back.json() == {
+        "service": "wines", "from": 3, "to": 1, "rollout": None, "incident": 1,
+    }  # fmt: skip
 
     audit = run_cli("audit", "log", "--json").json()
     actions = [(e["action"], e["actor"]) for e in audit if e["object_type"] == "rollout"]
@@ -100,3 +102,37 @@ def test_refusals_say_why_and_exit_4(run_cli: Runner, folder: Path) -> None:
     bad_every = run_cli("rollout", "run", "--every", "soon")
     assert bad_every.code == 2
     assert "--every 'soon' is not a positive duration" in bad_every.err
+
+
+def test_a_rollback_opens_an_incident_that_names_the_rollout(run_cli: Runner, folder: Path) -> None:
+    assert run_cli("rollout", "start", "wines@2", "--as", "ann", cwd=folder).code == 0
+    rid = run_cli("rollout", "status", "wines", "--json").json()["id"]
+    back = run_cli("rollback", "wines", "--as", "bo", "--reason", "south complaints")
+    assert back.code == 0, back.err
+    assert f"rollout {rid} ended (rolled_back)" in back.err
+    assert "incident 1: `liveops incident show 1`" in back.err
+
+    status = run_cli("rollout", "status", rid, "--json").json()
+    assert (status["state"], status["incident"]) == ("rolled_back", 1)
+    human = run_cli("rollout", "status", rid)
+    assert "incident 1 (its rollback)" in human.out
+
+    shown = run_cli("incident", "show", "1", "--json")
+    assert shown.code == 0, shown.err
+    incident = shown.json()
+    assert (incident["service"], incident["status"], incident["opened_by"]) == (
+        "wines", "open", "bo",
+    )  # fmt: skip
+    [evidence] = incident["rollbacks"]
+    assert (evidence["rollout"], evidence["candidate"], evidence["from"], evidence["to"]) == (
+        rid, "wines@2", 2, 1,
+    )  # fmt: skip
+    assert evidence["reason"] == "south complaints"
+    text = run_cli("incident", "show", "1").out
+    assert "rollbacks" in text
+    assert rid in text
+
+    audit = run_cli("audit", "log", "--json").json()
+    linked = [(e["action"], e["actor"], e["object_id"]) for e in audit
+              if e["action"] in ("rollout.incident", "incident.opened")]  # fmt: skip
+    assert sorted(linked) == [("incident.opened", "bo", "1"), ("rollout.incident", "bo", rid)]

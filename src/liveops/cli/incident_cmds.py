@@ -48,6 +48,14 @@ def show(ctx: typer.Context, incident_id: int, json: bool = JSON_OPT) -> None:
     cli.emit(incident.to_dict(), _render(incident))
 
 
+def _gate(g: dict[str, Any]) -> str:
+    """A failing gate as the look kept it: its name, estimate and interval."""
+    est, lo, hi = g.get("estimate"), g.get("lower"), g.get("upper")
+    if all(isinstance(x, float | int) for x in (est, lo, hi)):
+        return f"{g.get('gate')} {est:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+    return str(g.get("gate"))
+
+
 def _render(i: Incident) -> Any:
     from rich.console import Group
     from rich.markup import escape
@@ -85,10 +93,27 @@ def _render(i: Incident) -> Any:
         changes.add_row(
             c["time"], c["actor"], c["action"], c["object"], escape(str(c.get("data") or ""))
         )
+    rollbacks = Table(
+        "rollout", "candidate", "step", "from", "to", "by", "failing gates", title="rollbacks"
+    )
+    for b in i.rollbacks:
+        failing = "; ".join(_gate(g) for g in b.get("failing_gates", []))
+        rollbacks.add_row(
+            str(b.get("rollout") or "-"),
+            str(b.get("candidate") or "-"),
+            str(b.get("step") or "-"),
+            f"v{b.get('from')}",
+            f"v{b.get('to')}",
+            escape(str(b.get("by"))),
+            escape(failing or "-"),
+        )
     timeline = Table("at", "actor", "event", "detail", title="timeline")
     for t in i.timeline:
         timeline.add_row(t["at"], t["actor"], t["kind"], escape(str(t["detail"])[:100]))
-    parts: list[Any] = [head, scope, evidence, changes, timeline]
+    parts: list[Any] = [head, scope, evidence, changes]
+    if i.rollbacks:
+        parts.append(rollbacks)
+    parts.append(timeline)
     if i.review:
         r = i.review
         parts.append(

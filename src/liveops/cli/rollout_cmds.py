@@ -121,7 +121,7 @@ def status(
     json: bool = JSON_OPT,
 ) -> None:
     """Rollouts (newest first), or one with its latest looks and gate values."""
-    from liveops.services.rollouts import get_rollout
+    from liveops.services.rollouts import get_rollout, incident_of
 
     cli = make_cli(ctx, json, None)
     store = cli.store()
@@ -131,11 +131,14 @@ def status(
         return
     rec = get_rollout(store, which)
     recent = store.rollouts.looks(rec.id, limit=looks)
-    data = rec.to_dict() | {"looks": [lk.to_dict() for lk in recent]}
+    incident = incident_of(store, rec.id)
+    data = rec.to_dict() | {"incident": incident, "looks": [lk.to_dict() for lk in recent]}
     if json:
         cli.emit(data)
         return
     cli.out.print(_table([rec.to_dict()]))
+    if incident is not None:
+        cli.out.print(f"incident {incident} (its rollback): `liveops incident show {incident}`")
     for lk in recent:
         cli.out.print(f"look {lk.seq} at {lk.at.isoformat()[:19]}: {lk.action}: {lk.detail}")
     if recent and recent[0].gates:
@@ -206,7 +209,8 @@ def rollback_cmd(
     as_: str | None = AS_OPT,
 ) -> None:
     """Production back to an earlier version in one step, with no analysis; an active rollout
-    of the service ends as rolled_back. The evidence (log, looks, gate values) stays."""
+    of the service ends as rolled_back. The evidence (log, looks, gate values) stays, and an
+    incident of the service is opened (or its open one joined) with it."""
     from liveops.services.rollouts import rollback
 
     cli = make_cli(ctx, json, as_)
@@ -214,6 +218,7 @@ def rollback_cmd(
     if not json:
         ended = f"; rollout {done.rollout_id} ended (rolled_back)" if done.rollout_id else ""
         cli.note(f"{service}: production {done.previous} -> {done.restored}{ended}")
+        cli.note(f"incident {done.incident_id}: `liveops incident show {done.incident_id}`")
     cli.emit(done.to_dict(), f"{service}@production = {done.restored}")
 
 

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from liveops.core.clock import FixedClock
 from liveops.server.app import create_app
-from liveops.services.rollouts import look, rollback, shadow_of, start_rollout
+from liveops.services.alerts import get_incident, open_by_hand
+from liveops.services.rollouts import incident_of, look, rollback, shadow_of, start_rollout
 from liveops.services.serving import ServeOptions
 from liveops.store import Store, open_store
 from tests.services.rollouts.conftest import T0, wait_for
@@ -111,8 +112,27 @@ def test_a_candidate_wrong_in_the_south_is_rolled_back_in_shadow_by_itself(
     assert [(e.action, e.actor) for e in reversed(events)] == [
         ("rollout.started", "ann"),
         ("rollout.rolled_back", "rollout-controller"),
+        ("rollout.incident", "rollout-controller"),
     ]
-    assert events[0].data["gates"][0]["verdict"] == "fail"
+    assert events[1].data["gates"][0]["verdict"] == "fail"
+    # The rollback opened an incident for wines, keeping the evidence, linked both ways.
+    incident_id = incident_of(store, rec.id)
+    assert events[0].data == {"incident": incident_id, "opened": True}
+    incident = get_incident(store, incident_id)
+    assert (incident.service, incident.status, incident.opened_by) == (
+        "wines", "open", "rollout-controller",
+    )  # fmt: skip
+    assert incident.title == f"rollback of wines: v2 -> v1 (rollout {rec.id})"
+    [evidence] = incident.rollbacks
+    assert (evidence["rollout"], evidence["from"], evidence["to"]) == (rec.id, 2, 1)
+    assert evidence["step"] == "shadow 100%"
+    failing = {g["scope"]: g for g in evidence["failing_gates"]}
+    assert failing["slice:south"]["estimate"] == -1.0  # the look's raw values
+    assert failing["slice:south"]["n_candidate"] == 40
+    assert all(g["verdict"] == "fail" for g in evidence["failing_gates"])
+    assert "latency.p95_ms" not in {g["metric"] for g in evidence["failing_gates"]}
+    opened = store.audit.events(object_type="incident", object_id=str(incident_id))
+    assert [(e.action, e.actor) for e in opened] == [("incident.opened", "rollout-controller")]
     assert store.audit.verify().ok
 
 
@@ -175,13 +195,22 @@ def test_a_good_candidate_advances_step_by_step_and_becomes_production(
     assert units["unit"] == "distinct customer"
     assert units["baseline"] + units["candidate"] == 120
 
-    # `liveops rollback` restores v1 in one step, keeping the evidence.
+    # `liveops rollback` restores v1 in one step, keeping the evidence; a user report is
+    # already open as an incident of wines, so the rollback joins it.
+    reported = open_by_hand(store, "wines", "customers see odd wines", actor="cy")
     done = rollback(store, "wines", actor="bo", reason="drill")
-    assert (done.previous, done.restored) == (3, 1)
+    assert (done.previous, done.restored, done.incident_id) == (3, 1, reported)
+    incident = get_incident(store, reported)
+    [evidence] = incident.rollbacks
+    assert (evidence["rollout"], evidence["from"], evidence["to"]) == (None, 3, 1)
+    assert (evidence["by"], evidence["reason"]) == ("bo", "drill")
+    assert [t["kind"] for t in incident.timeline] == ["opened", "joined", "rollback"]
+    assert incident_of(store, rec.id) is None  # it had completed: not this rollback's
     wait_for(lambda: arms(client) == [("production", 1, 1.0, "live")], "the rollback")
     assert len(store.rollouts.looks(rec.id)) == 3
     last = store.audit.events(limit=1)[0]
     assert (last.action, last.actor, last.data["to"]) == ("service.rolled_back", "bo", 1)
+    assert last.data["incident"] == reported
 
 
 def test_a_missing_sticky_key_falls_back_to_random_and_is_counted(

@@ -37,6 +37,7 @@ __all__ = [
     "move_incident",
     "open_by_hand",
     "open_for_alerts",
+    "open_for_rollback",
     "refresh_incident",
     "review_incident",
     "stabilise",
@@ -63,6 +64,7 @@ class Incident:
     changes: list[dict[str, Any]]
     review: dict[str, Any] | None
     timeline: list[dict[str, Any]]
+    rollbacks: list[dict[str, Any]]  # the rollbacks linked to it, with their evidence
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -120,6 +122,50 @@ def open_for_alerts(
     )
     _audit(store, conn, incident_id, "monitor", "opened", {"alerts": names, "title": title})
     return [incident_id]
+
+
+def open_for_rollback(
+    store: Store,
+    conn: Connection,
+    service: str,
+    evidence: dict[str, Any],
+    *,
+    actor: str,
+    at: datetime,
+) -> tuple[int, bool]:
+    """Open an incident for a rollback of ``service`` or join its open one, inside the
+    caller's write transaction, keeping ``evidence`` (the rollout id, the failing gates with
+    their raw values, the versions from and to) as an event of kind ``rollback``. Returns the
+    incident's id and whether it was opened (else joined)."""
+    current = store.alerts.open_incident(conn, service)
+    what = f"rollout {evidence['rollout']}" if evidence.get("rollout") else "by hand"
+    if current is not None:
+        incident_id = int(current["id"])
+        store.alerts.update_incident(conn, incident_id, updated_at=at)
+        _audit(store, conn, incident_id, actor, "joined", {"rollback": what})
+        opened = False
+    else:
+        title = f"rollback of {service}: v{evidence.get('from')} -> v{evidence.get('to')} ({what})"
+        incident_id = store.alerts.create_incident(
+            conn,
+            {
+                "service": service,
+                "title": title,
+                "severity": "page",
+                "status": "open",
+                "opened_at": at,
+                "opened_by": actor,
+                "updated_at": at,
+                "fingerprints": [],
+                "scope": {},
+                "evidence": [],
+                "changes": [],
+            },
+        )
+        _audit(store, conn, incident_id, actor, "opened", {"title": title, "rollback": what})
+        opened = True
+    store.alerts.add_event(conn, incident_id, at, actor, "rollback", evidence)
+    return incident_id, opened
 
 
 def open_by_hand(
@@ -525,4 +571,5 @@ def _incident(row: dict[str, Any], events: list[dict[str, Any]]) -> Incident:
             }
             for e in events
         ],
+        rollbacks=[dict(e["detail"]) for e in events if e["kind"] == "rollback"],
     )

@@ -15,6 +15,7 @@ from liveops.services.rollouts.controller import (
     start_rollout,
 )
 from liveops.services.rollouts.counts import COUNTED, shadow_of
+from liveops.services.rollouts.incident import incident_of, link_incident
 from liveops.services.rollouts.rollback import Rollback, rollback
 from liveops.services.rollouts.runner import RolloutRunner, RolloutTurn, run_rollouts
 
@@ -27,6 +28,8 @@ __all__ = [
     "RolloutTurn",
     "abort_rollout",
     "get_rollout",
+    "incident_of",
+    "link_incident",
     "look",
     "pause_rollout",
     "resume_rollout",

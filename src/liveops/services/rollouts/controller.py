@@ -28,6 +28,7 @@ from liveops.services.monitoring import scopes_for
 from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import automatic_items, view_release
 from liveops.services.rollouts.counts import check_countable, count_look
+from liveops.services.rollouts.incident import link_incident
 from liveops.store import Store
 
 __all__ = [
@@ -256,6 +257,10 @@ def look(
                 step_started_at=rec.step_started_at, now=now, actor=actor,
                 action="rollout.rolled_back", reason=detail,
                 data={"step": step.label(), "gates": records, "counts": counted.summary},
+            )  # fmt: skip
+            link_incident(
+                store, conn, rec.service, rollout=rec, gates=records, previous=rec.version,
+                restored=rec.baseline, actor=actor, at=now, reason=detail,
             )  # fmt: skip
         elif action_code == ADVANCE:
             action = "advance"

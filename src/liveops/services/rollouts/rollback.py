@@ -2,8 +2,9 @@
 
 No analysis and no waiting: the production alias moves (one transaction, one audit event) and an
 active rollout of the service ends as ``rolled_back`` in the same transaction, so the gateways
-route everything to the restored version at their next poll. Nothing is deleted: the log rows,
-the rollout's looks and their gate values stay as evidence.
+route everything to the restored version at their next poll. The same transaction opens an
+incident for the service, or joins its open one (:mod:`.incident`). Nothing is deleted: the log
+rows, the rollout's looks and their gate values stay as evidence.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from liveops.core.clock import Clock
 from liveops.errors import ConflictError, ServiceNotFound
 from liveops.services.registry import resolve_version
+from liveops.services.rollouts.incident import link_incident
 from liveops.store import Store
 
 __all__ = ["Rollback", "rollback"]
@@ -25,6 +27,7 @@ class Rollback:
     previous: int | None  # production before
     restored: int
     rollout_id: str | None  # the active rollout it ended, if any
+    incident_id: int | None = None  # the incident it opened or joined
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -32,6 +35,7 @@ class Rollback:
             "from": self.previous,
             "to": self.restored,
             "rollout": self.rollout_id,
+            "incident": self.incident_id,
         }
 
 
@@ -72,6 +76,8 @@ def rollback(
             )
     target = resolve_version(store, f"{service}@{to}")
     now = clock.now()
+    looks = store.rollouts.looks(active.id, limit=1) if active is not None else []
+    last = looks[0] if looks else None  # its failing gate values are the evidence
     with store.write() as conn:
         active = store.rollouts.active_for(service, conn)
         if active is not None:
@@ -104,6 +110,14 @@ def rollback(
                 reason=reason or "rollback",
                 data={"from": previous, "to": target.number},
             )
+        same = last is not None and active is not None and last.rollout_id == active.id
+        gates = [dict(g) for g in last.gates] if last is not None and same else []
+        incident_id = link_incident(
+            store, conn, service, rollout=active,
+            gates=gates,
+            previous=active.version if active is not None else previous,
+            restored=target.number, actor=actor, at=now, reason=reason,
+        )  # fmt: skip
         store.audit.append(
             conn,
             actor=actor,
@@ -112,6 +126,6 @@ def rollback(
             object_id=service,
             reason=reason,
             data={"from": previous, "to": target.number,
-                  "rollout": active.id if active else None},
+                  "rollout": active.id if active else None, "incident": incident_id},
         )  # fmt: skip
-    return Rollback(service, previous, target.number, active.id if active else None)
+    return Rollback(service, previous, target.number, active.id if active else None, incident_id)
