@@ -136,3 +136,42 @@ def test_a_rollback_opens_an_incident_that_names_the_rollout(run_cli: Runner, fo
     linked = [(e["action"], e["actor"], e["object_id"]) for e in audit
               if e["action"] in ("rollout.incident", "incident.opened")]  # fmt: skip
     assert sorted(linked) == [("incident.opened", "bo", "1"), ("rollout.incident", "bo", rid)]
+
+
+def test_plan_says_the_answers_per_arm_and_refuses_bad_input(run_cli: Runner, folder: Path) -> None:
+    # No monitor windows yet: no baseline to take, so it asks for one (exit 4, nothing else).
+    none = run_cli("rollout", "plan", "wines", "--mde", "0.02", cwd=folder)
+    assert none.code == 4
+    assert "no recent live accuracy of wines@1 in the monitor's windows" in none.err
+    assert "--baseline 0.87" in none.err
+
+    given = run_cli("rollout", "plan", "wines", "--mde", "0.02", "--baseline", "0.87")
+    assert given.code == 0, given.err
+    assert "candidate arm: 4,720 labelled answers; baseline arm: 4,720 labelled answers" in (
+        given.out
+    )
+    assert "cannot say how long it takes" in given.out
+    data = run_cli(
+        "rollout", "plan", "wines", "--mde", "0.01", "--metric", "error_rate",
+        "--baseline", "0.05", "--split", "0.2", "--alpha", "0.01", "--power", "0.9", "--json",
+    ).json()  # fmt: skip
+    assert (data["metric"], data["labelled"], data["split"], data["alpha"]) == (
+        "error_rate", False, 0.2, 0.01,
+    )  # fmt: skip
+    assert data["baseline_n"] == pytest.approx(4 * data["candidate_n"], abs=4)
+    assert data["days"] is None
+
+    for args, message in [
+        (["--mde", "0"], "--mde must be above 0, got 0.0"),
+        (["--mde", "-0.02"], "--mde must be above 0"),
+        (["--mde", "0.02", "--alpha", "1.5"], "--alpha must be between 0 and 1"),
+        (["--mde", "0.02", "--alpha", "0"], "--alpha must be between 0 and 1"),
+        (["--mde", "0.02", "--metric", "acuracy"], "unknown metric 'acuracy' for an A/B plan"),
+        (["--mde", "0.02", "--split", "1"], "--split must be between 0 and 1"),
+    ]:
+        bad = run_cli("rollout", "plan", "wines", *args, "--baseline", "0.87")
+        assert bad.code == 2, (args, bad.err)
+        assert message in bad.err
+    unknown = run_cli("rollout", "plan", "nowhere", "--mde", "0.02", "--baseline", "0.87")
+    assert unknown.code == 4
+    assert "unknown service 'nowhere'" in unknown.err

@@ -1,4 +1,4 @@
-"""``liveops rollout start|run|status|pause|resume|abort`` and ``liveops rollback``.
+"""``liveops rollout start|run|status|plan|pause|resume|abort`` and ``liveops rollback``.
 
 Exit codes (docs/conventions.md): a refused action (a second rollout of a service, a version
 without a passing evaluation and no approved override, a gate the controller cannot count, a
@@ -143,6 +143,52 @@ def status(
         cli.out.print(f"look {lk.seq} at {lk.at.isoformat()[:19]}: {lk.action}: {lk.detail}")
     if recent and recent[0].gates:
         cli.out.print(_gates([dict(g) for g in recent[0].gates]))
+
+
+@rollout_app.command("plan")
+def plan(
+    ctx: typer.Context,
+    service: str = typer.Argument(..., help="The service."),
+    mde: float = typer.Option(
+        ..., "--mde", help="The smallest difference to detect, absolute: 0.02 is two points."
+    ),
+    metric: str = typer.Option("accuracy", "--metric", help="A share of answers to compare."),
+    baseline: float | None = typer.Option(
+        None, "--baseline", help="The baseline rate (default: production's recent live value)."
+    ),
+    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    power: float = typer.Option(0.8, "--power", help="Chance of detecting a true mde."),
+    split: float = typer.Option(0.5, "--split", help="The candidate's share of traffic."),
+    days: float = typer.Option(7.0, "--days", help="Look-back for the traffic, in days."),
+    json: bool = JSON_OPT,
+) -> None:
+    """Answers per arm a fixed-split A/B test needs to detect --mde, and the days it takes."""
+    from liveops.services.rollouts import size_ab_test
+
+    cli = make_cli(ctx, json, None)
+    got = size_ab_test(cli.store(), service, mde=mde, metric=metric, baseline=baseline,
+                       alpha=alpha, power=power, split=split, days=days)  # fmt: skip
+    p = got.plan
+    what = "labelled answers" if got.labelled else "answers"
+    lines = [
+        f"{service}: {metric} {p.baseline:.4g} ({got.baseline_source}), detect a change of "
+        f"{p.mde:g} two-sided at alpha {p.alpha:g}, power {p.power:g}, split "
+        f"{p.split:g} candidate / {1 - p.split:g} baseline",
+        f"  candidate arm: {p.candidate_n:,} {what}; baseline arm: {p.baseline_n:,} {what}",
+    ]
+    if p.days is None:
+        lines.append(
+            f"  traffic: no live answers{' with labels' if got.labelled else ''} in the "
+            f"monitor's windows (last {days:g} days): cannot say how long it takes"
+        )
+    else:
+        per_day = p.answers_per_day or 0.0
+        cover = f", {p.coverage:.0%} labelled" if got.labelled else ""
+        lines.append(
+            f"  traffic: {per_day:,.0f} answers a day{cover} ({got.answers:,} answers over "
+            f"{got.span_days:.1f} days): about {p.days:.1f} days"
+        )
+    cli.emit(got.to_dict(), "\n".join(lines))
 
 
 def _act(

@@ -18,10 +18,12 @@ from liveops.services.rollouts.counts import COUNTED, shadow_of
 from liveops.services.rollouts.incident import incident_of, link_incident
 from liveops.services.rollouts.rollback import Rollback, rollback
 from liveops.services.rollouts.runner import RolloutRunner, RolloutTurn, run_rollouts
+from liveops.services.rollouts.sizing import AbSizing, size_ab_test
 
 __all__ = [
     "CONTROLLER",
     "COUNTED",
+    "AbSizing",
     "LookResult",
     "Rollback",
     "RolloutRunner",
@@ -36,5 +38,6 @@ __all__ = [
     "rollback",
     "run_rollouts",
     "shadow_of",
+    "size_ab_test",
     "start_rollout",
 ]
