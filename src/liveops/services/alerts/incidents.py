@@ -164,7 +164,7 @@ def open_for_rollback(
         )
         _audit(store, conn, incident_id, actor, "opened", {"title": title, "rollback": what})
         opened = True
-    store.alerts.add_event(conn, incident_id, at, actor, "rollback", evidence)
+    store.alerts.add_event(conn, incident_id, store.clock.now(), actor, "rollback", evidence)
     return incident_id, opened
 
 
