@@ -1,7 +1,7 @@
 """``plan_ab`` (the fixed-split A/B sample size) against independent oracles: a simulation of
 the test a user runs at the end (the pooled two-proportion z-test, two-sided) reaches the power
-asked at the sample given, and not at half of it; the textbook closed form (Cohen's h); the
-days at a traffic; and bad input refused with a message."""
+asked at the sample given, and not at half of it; statsmodels' NormalIndPower; the textbook
+closed form (Cohen's h); the days at a traffic; and bad input refused with a message."""
 
 from __future__ import annotations
 
@@ -54,6 +54,27 @@ def test_the_sample_reaches_the_power_asked_in_a_simulation(
     assert null == pytest.approx(alpha, abs=0.006)
     # The split holds: the baseline arm gets (1 - split) / split answers per candidate answer.
     assert plan.baseline_n / plan.candidate_n == pytest.approx((1 - split) / split, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "mde", "split", "alpha", "power"),
+    [(0.87, 0.02, 0.5, 0.05, 0.8), (0.10, 0.02, 0.3, 0.05, 0.9), (0.5, 0.1, 0.1, 0.01, 0.8)],
+)
+def test_equals_statsmodels_normal_ind_power(
+    baseline: float, mde: float, split: float, alpha: float, power: float
+) -> None:
+    """The independent oracle: statsmodels' NormalIndPower on proportion_effectsize (it also
+    counts the far tail's tiny power, so it may need one answer fewer)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    plan = plan_ab(mde=mde, baseline=baseline, alpha=alpha, power=power, split=split)
+    towards = baseline - mde if baseline >= 0.5 else baseline + mde
+    h = abs(proportion_effectsize(towards, baseline))
+    ratio = (1 - split) / split
+    n1 = NormalIndPower().solve_power(h, alpha=alpha, power=power, ratio=ratio)
+    assert plan.candidate_n - math.ceil(n1) in (0, 1)
+    assert 0 <= plan.baseline_n - math.ceil(n1 * ratio) <= math.ceil(ratio)
 
 
 def test_the_closed_form_of_the_textbook() -> None:
