@@ -99,6 +99,7 @@ def test_refusals_say_why_and_exit_4(run_cli: Runner, folder: Path) -> None:
     assert nothing.code == 4
     assert "no earlier production version" in nothing.err
     assert "--to N" in nothing.err
+    assert run_cli("incident", "list", "--json").json() == []  # a refused rollback opens none
     bad_every = run_cli("rollout", "run", "--every", "soon")
     assert bad_every.code == 2
     assert "--every 'soon' is not a positive duration" in bad_every.err
