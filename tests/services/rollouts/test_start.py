@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from liveops.core.clock import FixedClock
 from liveops.core.serving.prediction import PredictionRecord, new_prediction_id
 from liveops.errors import ConflictError, InvalidInputError
+from liveops.services.alerts import get_incident, list_incidents, open_by_hand
 from liveops.services.predictions.direct import DirectLog
 from liveops.services.releases import approve, create_release, request_override
 from liveops.services.rollouts import (
     abort_rollout,
+    incident_of,
     look,
     pause_rollout,
     resume_rollout,
@@ -210,11 +212,21 @@ def test_a_split_off_its_weights_halts_the_rollout_counting_keys_not_requests(
     rows += [answer("production", 1, f"y{i}", int(base * 1000) + 100 + i) for i in range(200)]
     log.store(rows)
     clock.advance(601)
+    reported = open_by_hand(store, "wines", "fewer customers see the new wines", actor="cy")
     bad = look(store, folder, rec, clock=clock)
     split = next(g for g in bad.look.gates if g["gate"] == "split")
     assert split["verdict"] == "fail"
     assert (bad.look.action, bad.rollout.state) == ("abort", "rolled_back")
     assert "split failed" in bad.look.detail
+    # The automatic rollback joined the incident already open for wines, with its evidence.
+    assert incident_of(store, rec.id) == reported
+    incident = get_incident(store, reported)
+    [evidence] = incident.rollbacks
+    assert (evidence["rollout"], evidence["from"], evidence["to"]) == (rec.id, v2, 1)
+    assert [g["gate"] for g in evidence["failing_gates"]] == ["split"]
+    assert evidence["failing_gates"][0] == split  # the look's raw values
+    assert [t["kind"] for t in incident.timeline] == ["opened", "joined", "rollback"]
+    assert len(list_incidents(store, service="wines")) == 1
 
 
 def test_a_rollout_whose_production_moved_meanwhile_ends_saying_why(

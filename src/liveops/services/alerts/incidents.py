@@ -178,9 +178,11 @@ def open_by_hand(
             "an incident needs a title", hint='e.g. --title "users report wrong routes"'
         )
     now = store.clock.now()
+    # Read before the write: on a single-connection store (SQLite in memory) a read on its own
+    # connection inside the write transaction cannot begin.
+    states = store.alerts.states(service)
+    fps = [fp for fp, s in states.items() if s["state"] == "firing"]
     with store.write() as conn:
-        states = store.alerts.states(service)
-        fps = [fp for fp, s in states.items() if s["state"] == "firing"]
         incident_id = store.alerts.create_incident(
             conn,
             {
