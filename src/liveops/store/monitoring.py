@@ -11,18 +11,18 @@ stored time, so a row's window does not depend on a float round trip. A pass wor
 windows given as *runs* (``(first, end)`` pairs, ``end`` exclusive), so windows scattered over
 a week (those late feedback touched) are read and replaced in a few transactions.
 
-The monitor's bulk reads take the driver's tuples as they are (:func:`_fetch`) and its window
-rows go in with JSON encoded by orjson, as one driver-level executemany on SQLite (as the log
-writer does) and one ``COPY`` on PostgreSQL: SQLAlchemy's per-row result and bind processing
-cost more than the database's own work at a million rows.
+The monitor's bulk reads take the driver's tuples as they are
+(:func:`~liveops.store.monitoring_rows.fetch`) and its window rows go in with JSON encoded by
+orjson, as one driver-level executemany on SQLite (as the log writer does) and one ``COPY`` on
+PostgreSQL: SQLAlchemy's per-row result and bind processing cost more than the database's own
+work at a million rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -40,7 +40,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    true,
     type_coerce,
     update,
 )
@@ -49,6 +48,18 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from liveops.store.db import is_sqlite, unavailable
 from liveops.store.gateway_tables import outcomes
+from liveops.store.monitoring_rows import (
+    ROW_COLUMNS,
+    WINDOW_S,
+    CalibrationRow,
+    MonitorState,
+    calibration_of,
+    copy_rows,
+    fetch,
+    in_runs,
+    sqlite_time,
+    window_start,
+)
 from liveops.store.monitoring_tables import (
     monitor_calibrations,
     monitor_lease,
@@ -60,66 +71,6 @@ from liveops.store.prediction_tables import feedback, predictions
 from liveops.store.registry import utc
 
 __all__ = ["WINDOW_S", "CalibrationRow", "MonitorState", "MonitoringStore", "window_start"]
-
-WINDOW_S = 300  # five minutes
-
-
-def window_start(window: int) -> datetime:
-    """The start of window number ``window``.
-
-    >>> window_start(5_900_000).isoformat()
-    '2026-02-02T02:40:00+00:00'
-    """
-    return datetime.fromtimestamp(window * WINDOW_S, UTC)
-
-
-@dataclass(frozen=True)
-class MonitorState:
-    """How far the monitor has read one service's log and feedback."""
-
-    service: str
-    watermark: datetime | None
-    feedback_watermark: datetime | None
-    last_run_at: datetime | None
-    rows_read: int
-    feedback_read: int
-    windows_written: int
-
-
-@dataclass(frozen=True)
-class CalibrationRow:
-    """A version's calibrator (its artifact hash) or why it could not be fitted (``error``)."""
-
-    service: str
-    version: int
-    key: str
-    dataset: str
-    artifact: str | None
-    error: str | None
-    cases: int
-    fitted_at: datetime
-
-
-# Columns of a log row as the monitor reads them, in this order.
-ROW_COLUMNS = (
-    "window",
-    "prediction_id",
-    "version",
-    "arm",
-    "label",
-    "confidence",
-    "decision",
-    "fallback",
-    "reason",
-    "latency_ms",
-    "cost",
-    "error",
-    "channel",
-    "plan",
-    "language",
-    "segments",
-    "inputs",
-)
 
 
 class MonitoringStore:
@@ -230,12 +181,12 @@ class MonitoringStore:
         """The current (not superseded) outcome events on the predictions of the windows of
         ``runs``: ``(prediction_id, outcome)``."""
         o, p = outcomes.c, predictions.c
-        ids = select(p.prediction_id).where(p.service == service, _in_runs(p.ts, runs))
+        ids = select(p.prediction_id).where(p.service == service, in_runs(p.ts, runs))
         q = select(o.prediction_id, o.outcome).where(
             o.prediction_id.in_(ids), o.superseded_by.is_(None)
         )
         with self._tx(write=False) as conn:
-            return [(str(a), str(b)) for a, b in _fetch(conn, q)]
+            return [(str(a), str(b)) for a, b in fetch(conn, q)]
 
     def last_window_of_arm(self, service: str, version: int, arm: str) -> int | None:
         """The newest window stored for ``service``'s (``version``, ``arm``); None if none."""
@@ -269,9 +220,9 @@ class MonitoringStore:
         cols: list[Any] = [self._window(p.ts), *(getattr(p, c) for c in ROW_COLUMNS[1:-2])]
         cols.append(type_coerce(p.segments, Text))
         cols.append(type_coerce(p.inputs, Text) if inputs else literal_column("NULL"))
-        q = select(*cols).where(p.service == service, _in_runs(p.ts, runs))
+        q = select(*cols).where(p.service == service, in_runs(p.ts, runs))
         with self._tx(write=False) as conn:
-            return _fetch(conn, q)
+            return fetch(conn, q)
 
     def read_scores(
         self, service: str, runs: Sequence[tuple[int, int]], *, automatic: bool = True
@@ -281,12 +232,12 @@ class MonitoringStore:
         ``automatic=False`` leaves out the automatic answers that did not fail (their
         answered label is the model's own)."""
         p = predictions.c
-        cond = [p.service == service, _in_runs(p.ts, runs), p.version.is_not(None)]
+        cond = [p.service == service, in_runs(p.ts, runs), p.version.is_not(None)]
         if not automatic:
             cond.append(or_(p.decision != "automatic", p.error.is_not(None)))
         q = select(p.prediction_id, p.version, type_coerce(p.scores, Text)).where(*cond)
         with self._tx(write=False) as conn:
-            return [(str(r[0]), r[1], r[2]) for r in _fetch(conn, q)]
+            return [(str(r[0]), r[1], r[2]) for r in fetch(conn, q)]
 
     def read_feedback(self, service: str, runs: Sequence[tuple[int, int]]) -> list[tuple[Any, ...]]:
         """The current (not superseded) feedback on the predictions of the windows of
@@ -295,14 +246,14 @@ class MonitoringStore:
         # IN (subquery), not a join: with many runs OR-ed together SQLite's planner turned the
         # join around (every feedback row by creation time, then its prediction), which took
         # seconds for 48 scattered windows; the subquery keeps it on the time index.
-        ids = select(p.prediction_id).where(p.service == service, _in_runs(p.ts, runs))
+        ids = select(p.prediction_id).where(p.service == service, in_runs(p.ts, runs))
         q = (
             select(f.prediction_id, f.kind, f.value, f.rating)
             .where(f.prediction_id.in_(ids), f.superseded_by.is_(None))
             .order_by(f.created_at, f.id)
         )
         with self._tx(write=False) as conn:
-            return _fetch(conn, q)
+            return fetch(conn, q)
 
     # --- the windows --------------------------------------------------------------------
 
@@ -319,7 +270,7 @@ class MonitoringStore:
         by ``rows`` (``version, arm, slice, window, stats``), in one transaction; ``state`` is
         saved in the same transaction when given."""
         w = monitor_windows.c
-        time_of = _sqlite_time if self._sqlite else (lambda t: t)
+        time_of = sqlite_time if self._sqlite else (lambda t: t)
         computed = time_of(now)
         starts: dict[int, Any] = {}
         values = []
@@ -332,12 +283,12 @@ class MonitoringStore:
             values.append((service, r["version"], r["arm"], r["slice"], start, stats, computed))
         with self._tx(write=True) as conn:
             conn.execute(
-                delete(monitor_windows).where(w.service == service, _in_runs(w.window_start, runs))
+                delete(monitor_windows).where(w.service == service, in_runs(w.window_start, runs))
             )
             if values and self._sqlite:
                 conn.exec_driver_sql(self._insert_windows_sql, values)
             elif values:
-                _copy_rows(conn, monitor_windows.name, [c.name for c in monitor_windows.c], values)
+                copy_rows(conn, monitor_windows.name, [c.name for c in monitor_windows.c], values)
             if state is not None:
                 self._save_state(conn, state)
 
@@ -412,14 +363,14 @@ class MonitoringStore:
         )
         with self._tx(write=False) as conn:
             r = conn.execute(q).first()
-        return None if r is None else _calibration(r)
+        return None if r is None else calibration_of(r)
 
     def calibrations(self, service: str) -> list[CalibrationRow]:
         """Every calibration of ``service``'s versions, newest fit last."""
         c = monitor_calibrations.c
         q = select(monitor_calibrations).where(c.service == service)
         with self._tx(write=False) as conn:
-            rows = [_calibration(r) for r in conn.execute(q.order_by(c.version, c.fitted_at))]
+            rows = [calibration_of(r) for r in conn.execute(q.order_by(c.version, c.fitted_at))]
         return rows
 
     def save_calibration(self, row: CalibrationRow) -> None:
@@ -589,53 +540,3 @@ class MonitoringStore:
         with self._tx(write=True) as conn:
             got = conn.execute(delete(predictions).where(p.service == service, p.ts < cutoff))
             return int(got.rowcount or 0)
-
-
-def _calibration(r: Any) -> CalibrationRow:
-    return CalibrationRow(
-        service=str(r.service),
-        version=int(r.version),
-        key=str(r.key),
-        dataset=str(r.dataset),
-        artifact=r.artifact,
-        error=r.error,
-        cases=int(r.cases),
-        fitted_at=utc(r.fitted_at),
-    )
-
-
-def _in_runs(column: Any, runs: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
-    """``column`` (a time) falls in one of the runs of windows; each run is a range the
-    time index serves."""
-    if not runs:
-        return ~true()
-    return or_(*(and_(column >= window_start(a), column < window_start(b)) for a, b in runs))
-
-
-def _fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
-    """The rows of ``query`` as the driver returns them: tuples, no SQLAlchemy ``Row`` per
-    row and no result processing, which the monitor's columns (numbers, text, and JSON read
-    as text) do not need."""
-    result = conn.execute(query)
-    try:
-        cursor = result.cursor
-        assert cursor is not None
-        return list(cursor.fetchall())
-    finally:
-        result.close()
-
-
-def _copy_rows(
-    conn: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """PostgreSQL: ``rows`` into ``table`` with ``COPY ... FROM STDIN``, in the connection's
-    transaction (several times faster than an executemany of the same rows)."""
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _sqlite_time(value: datetime) -> str:
-    # SQLAlchemy's SQLite DateTime storage: naive UTC text with microseconds.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -104,22 +104,7 @@ def open_for_alerts(
         return [incident_id]
     rule = pages[0][0]
     title = f"{rule.name}: {rule.condition()} on {service}"
-    incident_id = store.alerts.create_incident(
-        conn,
-        {
-            "service": service,
-            "title": title,
-            "severity": "page",
-            "status": "open",
-            "opened_at": at,
-            "opened_by": "monitor",
-            "updated_at": at,
-            "fingerprints": fps,
-            "scope": {},
-            "evidence": [],
-            "changes": [],
-        },
-    )
+    incident_id = _create(store, conn, service, title, "page", "monitor", at, fps)
     _audit(store, conn, incident_id, "monitor", "opened", {"alerts": names, "title": title})
     return [incident_id]
 
@@ -146,22 +131,7 @@ def open_for_rollback(
         opened = False
     else:
         title = f"rollback of {service}: v{evidence.get('from')} -> v{evidence.get('to')} ({what})"
-        incident_id = store.alerts.create_incident(
-            conn,
-            {
-                "service": service,
-                "title": title,
-                "severity": "page",
-                "status": "open",
-                "opened_at": at,
-                "opened_by": actor,
-                "updated_at": at,
-                "fingerprints": [],
-                "scope": {},
-                "evidence": [],
-                "changes": [],
-            },
-        )
+        incident_id = _create(store, conn, service, title, "page", actor, at, [])
         _audit(store, conn, incident_id, actor, "opened", {"title": title, "rollback": what})
         opened = True
     store.alerts.add_event(conn, incident_id, store.clock.now(), actor, "rollback", evidence)
@@ -183,24 +153,38 @@ def open_by_hand(
     states = store.alerts.states(service)
     fps = [fp for fp, s in states.items() if s["state"] == "firing"]
     with store.write() as conn:
-        incident_id = store.alerts.create_incident(
-            conn,
-            {
-                "service": service,
-                "title": title,
-                "severity": severity,
-                "status": "open",
-                "opened_at": now,
-                "opened_by": actor,
-                "updated_at": now,
-                "fingerprints": fps,
-                "scope": {},
-                "evidence": [],
-                "changes": [],
-            },
-        )
+        incident_id = _create(store, conn, service, title, severity, actor, now, fps)
         _audit(store, conn, incident_id, actor, "opened", {"title": title, "by_hand": True})
     return incident_id
+
+
+def _create(
+    store: Store,
+    conn: Connection,
+    service: str,
+    title: str,
+    severity: str,
+    actor: str,
+    at: datetime,
+    fingerprints: list[str],
+) -> int:
+    """A new open incident's row, inside the caller's write transaction; its id."""
+    return store.alerts.create_incident(
+        conn,
+        {
+            "service": service,
+            "title": title,
+            "severity": severity,
+            "status": "open",
+            "opened_at": at,
+            "opened_by": actor,
+            "updated_at": at,
+            "fingerprints": fingerprints,
+            "scope": {},
+            "evidence": [],
+            "changes": [],
+        },
+    )
 
 
 def _require(store: Store, incident_id: int) -> dict[str, Any]:
