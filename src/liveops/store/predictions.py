@@ -381,8 +381,26 @@ def _encoder(type_: Any, sqlite_: bool) -> Any:
     if isinstance(type_, JSON):
         return _json
     if isinstance(type_, DateTime) and sqlite_:
-        return _sqlite_time
+        return _LastTime()  # one per column per batch
     return None
+
+
+class _LastTime:
+    """:func:`_sqlite_time` remembering its last answer: a batch's rows mostly share a time
+    (``logged_at`` always; ``ts`` for batch scoring)."""
+
+    __slots__ = ("key", "text")
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self.text: Any = None
+
+    def __call__(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if value != self.key:
+            self.key, self.text = value, _sqlite_time(value)
+        return self.text
 
 
 def _expired(now: datetime, services: Sequence[str]) -> Any:

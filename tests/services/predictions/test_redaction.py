@@ -7,6 +7,7 @@ The figures in docs/serving.md ("Redaction") come from::
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -136,3 +137,16 @@ def test_segments_and_the_caller_are_redacted_too(tmp_path: Path) -> None:
     assert row["caller"] == "[EMAIL]"
     assert row["segments"] == {"region": "[PHONE]"}
     assert row["redactions"] == 4
+
+
+def test_remembered_short_values_stay_per_service() -> None:
+    """Short values are remembered per service: a value masked for a service with its own
+    pattern is not masked for one without it, whichever redacts it first, and the count of
+    masked values is the same on every repeat."""
+    for first, second in (("router", "other"), ("other", "router")):
+        redactor = InputRedactor({"router": {"customer": re.compile(r"CU-\d+")}})
+        got = {s: redactor.redact(s, {"id": "CU-0042"}) for s in (first, second, first)}
+        assert got["router"] == ({"id": "[CUSTOMER]"}, 1)
+        assert got["other"] == ({"id": "CU-0042"}, 0)
+    seen = [redactor.redact("other", {"to": "ana@example.com", "n": 2}) for _ in range(3)]
+    assert seen == [({"to": "[EMAIL]", "n": 2}, 1)] * 3

@@ -18,16 +18,28 @@ from typing import Any
 
 from liveops.core.sensitive import Finding, find_sensitive, masked
 
+_DIGIT = re.compile(r"\d")
+
 __all__ = ["InputRedactor"]
 
 Patterns = Mapping[str, re.Pattern[str]]
 
 
 class InputRedactor:
-    """Redacts inputs per service; ``patterns`` maps a service to its extra named patterns."""
+    """Redacts inputs per service; ``patterns`` maps a service to its extra named patterns.
+
+    Short strings (segment values, enum fields, codes: at most :data:`MEMO_CHARS` characters)
+    repeat from one record to the next, so their redaction is remembered per service, up to
+    :data:`MEMO_SIZE` distinct values (then forgotten and learnt again).
+
+    >>> r = InputRedactor()
+    >>> [r.redact("s", {"to": "ana@example.com"}) for _ in range(2)]
+    [({'to': '[EMAIL]'}, 1), ({'to': '[EMAIL]'}, 1)]
+    """
 
     def __init__(self, patterns: Mapping[str, Patterns] | None = None) -> None:
         self._patterns = dict(patterns or {})
+        self._memo: dict[str, dict[str, tuple[str, int]]] = {}
 
     def findings(self, service: str, text: str) -> list[Finding]:
         """What redaction masks in ``text`` for ``service``."""
@@ -40,25 +52,51 @@ class InputRedactor:
         that cannot hold anything: a string with neither "@" nor a digit, when the service
         has no patterns of its own, is returned as it is.
         """
-        found = [0]
-        extra = self._patterns.get(service)
-        return {k: _walk(v, extra, found) for k, v in inputs.items()}, found[0]
+        memo = self._memo.get(service)
+        if memo is None:
+            memo = self._memo[service] = {}
+        walk = _Walk(self._patterns.get(service), memo)
+        return {k: walk(v) for k, v in inputs.items()}, walk.found
 
 
-def _text(value: str, extra: Patterns | None, found: list[int]) -> str:
-    findings = find_sensitive(value, extra_patterns=extra)
-    found[0] += len(findings)
-    return masked(value, findings)
+MEMO_CHARS = 64
+MEMO_SIZE = 4096
 
 
-def _walk(value: Any, extra: Patterns | None, found: list[int]) -> Any:
-    if isinstance(value, str):
-        return _text(value, extra, found)
-    if isinstance(value, Mapping):
-        return {k: _walk(v, extra, found) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_walk(v, extra, found) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
-        masked = _text(str(value), extra, found)
-        return value if masked == str(value) else masked
-    return value
+class _Walk:
+    """One redaction of one input: the masked copy of each value, counting what was masked."""
+
+    __slots__ = ("extra", "found", "memo")
+
+    def __init__(self, extra: Patterns | None, memo: dict[str, tuple[str, int]]) -> None:
+        self.extra, self.memo, self.found = extra or None, memo, 0
+
+    def text(self, value: str) -> str:
+        if self.extra is None and "@" not in value and _DIGIT.search(value) is None:
+            return value  # nothing any built-in detector looks for
+        short = len(value) <= MEMO_CHARS
+        hit = self.memo.get(value) if short else None
+        if hit is None:
+            findings = find_sensitive(value, extra_patterns=self.extra)
+            hit = (masked(value, findings), len(findings))
+            if short:
+                if len(self.memo) >= MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[value] = hit
+        self.found += hit[1]
+        return hit[0]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, float | bool):
+            return value
+        if isinstance(value, Mapping):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        if isinstance(value, int) and abs(value) >= 10**12:
+            text = str(value)
+            masked_ = self.text(text)
+            return value if masked_ == text else masked_
+        return value
