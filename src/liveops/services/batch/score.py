@@ -219,7 +219,10 @@ class Scorer:
         per_row_ms: float,
     ) -> list[PredictionRecord]:
         has_scores = out.scores is not None and bool(out.classes)
-        conf = out.confidence() if has_scores else None
+        # Python floats once per chunk (a numpy row read value by value costs more).
+        conf = out.confidence().tolist() if has_scores else None
+        score_rows = out.scores.tolist() if has_scores and out.scores is not None else None
+        classes = tuple(out.classes)
         v, service = self.version, self.spec.service
         segment_fields = self.segment_fields
         result = []
@@ -235,8 +238,8 @@ class Scorer:
                     ts=now,
                     inputs=record,
                     label=decided.labels[k],
-                    scores=out.scores_of(k) if has_scores else {},
-                    confidence=float(conf[k]) if conf is not None else None,
+                    scores=dict(zip(classes, score_rows[k], strict=True)) if score_rows else {},
+                    confidence=conf[k] if conf is not None else None,
                     decision=decided.decisions[k],
                     fallback=v.settings.fallback if used else None,
                     reason=decided.reasons[k],
