@@ -1,8 +1,10 @@
 """liveops' drift on two Parquet files, in its own process: prints one JSON line.
 
-``python bench/drift/tool_liveops.py REFERENCE CURRENT``. The files are read with pyarrow:
-numeric columns become float arrays (nulls as NaN), text columns their value counts (what a
-columnar reader gives for free), then :func:`liveops.core.drift.report.drift_report`.
+``python bench/drift/tool_liveops.py REFERENCE CURRENT``. The same path as ``liveops drift
+REFERENCE CURRENT``: :func:`liveops.services.drift.load_table` reads each file one column at a
+time with pyarrow (numbers as float arrays, nulls as NaN; categories as their value counts),
+then :func:`liveops.core.drift.check.check_drift` runs the data-quality checks and the drift of
+every column.
 """
 
 from __future__ import annotations
@@ -11,41 +13,18 @@ import json
 import resource
 import sys
 import time
-from typing import Any
-
-
-def read(path: str) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from liveops.core.drift.report import CategoryCounts
-
-    tbl = pq.read_table(path)
-    out: dict[str, Any] = {}
-    for name in tbl.column_names:
-        col = tbl.column(name)
-        if pa.types.is_string(col.type) or pa.types.is_dictionary(col.type):
-            vc = pc.value_counts(col)
-            values = vc.field("values").to_pylist()
-            counts = vc.field("counts").to_pylist()
-            out[name] = CategoryCounts(
-                {v: c for v, c in zip(values, counts, strict=True) if v is not None},
-                missing=col.null_count,
-            )
-        else:
-            out[name] = col.to_numpy().astype("float64", copy=False)
-    return out
 
 
 def main(ref_path: str, cur_path: str) -> None:
     import liveops
-    from liveops.core.drift.report import drift_report
+    from liveops.core.drift.check import check_drift
+    from liveops.services.drift import load_table
 
     t0 = time.perf_counter()
-    ref, cur = read(ref_path), read(cur_path)
+    ref = load_table(ref_path)
+    cur = load_table(cur_path, like=ref)
     t1 = time.perf_counter()
-    report = drift_report(ref, cur)
+    report = check_drift(ref, cur).drift
     t2 = time.perf_counter()
     print(
         json.dumps(

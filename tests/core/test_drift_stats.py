@@ -12,7 +12,7 @@ from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.multitest import multipletests
 
 from liveops.core.drift.categorical import categorical_drift, count_values, group_top_k
-from liveops.core.drift.numeric import numeric_drift
+from liveops.core.drift.numeric import WASSERSTEIN_SLICE, numeric_drift
 from liveops.core.drift.report import CategoryCounts, adjust_bh, drift_report, prediction_drift
 from liveops.core.drift.result import DriftReport
 from liveops.core.drift.text import text_drift
@@ -28,6 +28,12 @@ def _fixtures() -> dict[str, tuple[Any, Any]]:
         "constant reference": (np.full(300, 3.0), rng.normal(3, 1, 200)),
         "heavy tails": (rng.standard_cauchy(5000), rng.standard_t(1.5, 4000)),
         "large": (rng.lognormal(0, 1, 60_000), rng.lognormal(0.01, 1, 40_000)),
+        # More merged values than one slice of the distance's sum (WASSERSTEIN_SLICE), with
+        # ties that straddle the slices' edges.
+        "several slices": (
+            rng.integers(0, 40, 400_000).astype(float),
+            np.concatenate([rng.integers(0, 50, 300_000), rng.standard_t(3, 1000)]),
+        ),
     }
 
 
@@ -37,6 +43,8 @@ FIXTURES = _fixtures()
 @pytest.mark.parametrize("name", list(FIXTURES))
 def test_wasserstein_equals_scipy_divided_by_the_reference_sd(name: str) -> None:
     ref, cur = FIXTURES[name]
+    if name == "several slices":
+        assert ref.size + cur.size > 2 * WASSERSTEIN_SLICE
     d = numeric_drift("x", ref, cur)
     expected = stats.wasserstein_distance(ref, cur) / max(np.std(ref), 0.001)
     assert d.statistic == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -59,6 +59,7 @@ PSI_FLOOR = 1e-4  # an empty bin counts as this share, so PSI stays finite
 NULL_QUANTILE = 0.99
 NULL_SIMULATIONS = 200
 NULL_SIZE = 1000
+WASSERSTEIN_SLICE = 1 << 18  # merged values per step of the distance's sum
 NUMBER_METHODS: frozenset[str] = frozenset({"wasserstein", "psi", "ks"})
 
 
@@ -75,7 +76,9 @@ def wasserstein_sorted(u: Floats, v: Floats) -> float:
     """The first Wasserstein distance between two sorted samples.
 
     The integral of |F_u - F_v| over the merged sample, as scipy's ``wasserstein_distance``
-    computes it, without its argsort of the concatenation.
+    computes it, without its argsort of the concatenation: the two sorted runs merge in linear
+    time, and the sum is taken in slices of :data:`WASSERSTEIN_SLICE` values, so the working
+    memory stays about three times the merged sample whatever its size.
 
     >>> wasserstein_sorted(np.array([0.0, 1.0]), np.array([1.0, 2.0]))
     1.0
@@ -86,10 +89,18 @@ def wasserstein_sorted(u: Floats, v: Floats) -> float:
     # of ties the counts differ from scipy's, but there the gap to the next value is 0.
     order = np.argsort(both, kind="stable")
     merged = both[order]
+    del both
     from_u = order[:-1] < u.size
-    u_cdf = np.cumsum(from_u) / u.size
-    v_cdf = np.cumsum(~from_u) / v.size
-    return float(np.dot(np.abs(u_cdf - v_cdf), np.diff(merged)))
+    del order
+    total, seen_u = 0.0, 0
+    for start in range(0, from_u.size, WASSERSTEIN_SLICE):
+        step = from_u[start : start + WASSERSTEIN_SLICE]
+        count_u = seen_u + np.cumsum(step)
+        count_v = np.arange(start + 1, start + 1 + step.size) - count_u
+        gaps = np.diff(merged[start : start + step.size + 1])
+        total += float(np.dot(np.abs(count_u / u.size - count_v / v.size), gaps))
+        seen_u = int(count_u[-1])
+    return total
 
 
 def wasserstein_null_quantile(
