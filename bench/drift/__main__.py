@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -45,7 +46,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def peers_python(venv: Path) -> Path:
@@ -64,6 +70,7 @@ def peers_python(venv: Path) -> Path:
 def run_tool(tool: str, ref: Path, cur: Path, peers_venv: Path) -> dict[str, Any]:
     py = Path(sys.executable) if tool == "liveops" else peers_python(peers_venv)
     env = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [str(py), str(HERE / f"tool_{tool}.py"), str(ref), str(cur)],
@@ -72,11 +79,14 @@ def run_tool(tool: str, ref: Path, cur: Path, peers_venv: Path) -> dict[str, Any
         env=env,
     )
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{tool} failed (exit {proc.returncode})")
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     out["end_to_end_s"] = wall
+    out["cpu_s"] = cpu  # user + system of the tool's process, imports and reading included
     return out
 
 
@@ -122,16 +132,17 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n1 reference + 1 current file, {args.rows:,} rows x 20 columns each; "
           f"columns in memory (Arrow): {memory:,.0f} MB")  # fmt: skip
     head = (
-        f"{'tool':<10}{'version':>9}{'end to end s':>14}{'compute s':>11}{'peak MB':>9}"
-        f"{'e2e ratio':>11}{'found':>7}{'false flags':>13}"
+        f"{'tool':<12}{'version':>9}{'end to end s':>14}{'compute s':>11}{'CPU s':>8}{'peak MB':>9}"
+        f"{'e2e ratio':>11}{'CPU ratio':>11}{'found':>7}{'false flags':>13}"
     )
     print(head)
     base = results.get("liveops")
     for tool, r in results.items():
         ratio = r["end_to_end_s"] / base["end_to_end_s"] if base else float("nan")
+        cpu_ratio = r["cpu_s"] / base["cpu_s"] if base else float("nan")
         print(
-            f"{tool:<10}{r['version']:>9}{r['end_to_end_s']:>14.2f}{r['compute_s']:>11.2f}"
-            f"{r['peak_rss_mb']:>9.0f}{ratio:>10.1f}x"
+            f"{tool:<12}{r['version']:>9}{r['end_to_end_s']:>14.2f}{r['compute_s']:>11.2f}"
+            f"{r['cpu_s']:>8.1f}{r['peak_rss_mb']:>9.0f}{ratio:>10.1f}x{cpu_ratio:>10.1f}x"
             f"{len(r['shifted_found']):>4}/{len(data.SHIFTED_BY_DRIFT)}"
             f"{len(r['unchanged_flagged']):>9}/{r['unchanged_total']}"
         )
