@@ -1,4 +1,6 @@
-"""``liveops drift REFERENCE CURRENT``: data quality and drift of two files or datasets."""
+"""``liveops drift REFERENCE CURRENT``: data quality and drift of two files or datasets;
+``liveops drift --service S``: of a service's last complete window of live traffic against its
+reference."""
 
 from __future__ import annotations
 
@@ -20,8 +22,27 @@ _LABEL_STYLE = {"pipeline": "bold red", "world": "bold yellow", "note": "dim"}
 
 def drift(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., help="Reference: CSV, Parquet, JSONL, or a dataset."),
-    current: str = typer.Argument(..., help="Current data: CSV, Parquet, JSONL, or a dataset."),
+    reference: str | None = typer.Argument(
+        None, help="Reference: CSV, Parquet, JSONL, or a dataset (not with --service)."
+    ),
+    current: str | None = typer.Argument(
+        None, help="Current data: CSV, Parquet, JSONL, or a dataset (not with --service)."
+    ),
+    service: str | None = typer.Option(
+        None, "--service", help="Check this service's live traffic against its reference."
+    ),
+    window: str | None = typer.Option(
+        None,
+        "--window",
+        help="With --service: the last complete window of this span (default: the service's "
+        "monitoring.drift_window, 1d).",
+    ),
+    version: int | None = typer.Option(
+        None, "--version", help="With --service: only this version's answers."
+    ),
+    slice_: str = typer.Option(
+        "all", "--slice", help="With --service: only this slice of the monitor's."
+    ),
     columns: str | None = typer.Option(
         None, "--columns", help="Compare only these columns (comma-separated)."
     ),
@@ -31,26 +52,62 @@ def drift(
     html: Path | None = typer.Option(None, "--html", help="Also write an HTML report here."),
     json: bool = JSON_OPT,
 ) -> None:
-    """Data quality, then drift per column, of CURRENT against REFERENCE (every row).
+    """Data quality, then drift per column, of CURRENT against REFERENCE (every row), or with
+    --service of the service's last complete window of logged inputs against its reference.
 
     Exit code 1 when a column drifted or a pipeline problem was found (for CI pipelines).
     """
     from liveops.core.exits import exit_code
-    from liveops.services.drift import compare
-
-    def open_store() -> Store:
-        # Files need no project; a dataset name needs its store.
-        return make_cli(ctx, json, None).store()
+    from liveops.errors import UsageError
 
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    check = compare(reference, current, columns=names, tests=tests, open_store=open_store)
-    cli = Cli(project_dir=Path.cwd(), json=json, actor=actor_name(None))
+    data: dict[str, Any]
+    if service is not None:
+        if reference is not None or current is not None:
+            raise UsageError(
+                "give either --service or REFERENCE CURRENT, not both",
+                hint="liveops drift --service S [--window 1d] compares live traffic with the "
+                "service's reference",
+            )
+        from liveops.core.clock import SystemClock
+        from liveops.services.monitoring import live_drift
+
+        cli = make_cli(ctx, json, None)
+        live = live_drift(
+            cli.store(),
+            service,
+            clock=SystemClock(),
+            project_dir=cli.project_dir,
+            window=window,
+            version=version,
+            slice_=slice_,
+            columns=names,
+            tests=tests,
+        )
+        check, data = live.check, live.to_dict()
+    else:
+        if reference is None or current is None:
+            raise UsageError(
+                "give REFERENCE and CURRENT (files or datasets), or --service S",
+                hint="liveops drift ref.parquet cur.csv, or liveops drift --service S",
+            )
+        if window is not None or version is not None or slice_ != "all":
+            raise UsageError("--window, --version and --slice go with --service")
+        from liveops.services.drift import compare
+
+        def open_store() -> Store:
+            # Files need no project; a dataset name needs its store.
+            return make_cli(ctx, json, None).store()
+
+        check = compare(reference, current, columns=names, tests=tests, open_store=open_store)
+        data = check.to_dict()
+        cli = Cli(project_dir=Path.cwd(), json=json, actor=actor_name(None))
     if html is not None:
         from liveops.cli.drift_html import write_report
 
         write_report(check, html)
         cli.note(f"HTML report: {html}")
-    cli.emit(check.to_dict(), render(check))
+    cli.emit(data, render(check))
     raise typer.Exit(exit_code([check.verdict]))
 
 

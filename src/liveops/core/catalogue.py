@@ -17,7 +17,7 @@ statistics, so an hour is built from its 5-minute windows without rereading rows
 Live metrics that every 5-minute window of the monitor keeps (``windowed``) can be read over any
 span and judged by alert rules (``uptime``, ``availability`` and ``rejected.STATUS`` from the
 window's gateway row, which the heartbeat fills); the others are computed elsewhere (drift by a
-pass against the reference) or not yet kept.
+pass against the reference) or not yet kept; ``DRIFT_PASS`` lists what the drift pass stores.
 
 >>> "latency.p95_ms" in WINDOWED, "drift.COLUMN" in WINDOWED, "uptime" in WINDOWED
 (True, False, True)
@@ -47,6 +47,7 @@ from liveops.errors import UsageError
 
 __all__ = [
     "CATALOGUE",
+    "DRIFT_PASS",
     "WINDOWED",
     "Merge",
     "MetricDef",
@@ -56,6 +57,7 @@ __all__ = [
     "higher_is_better",
     "lookup",
     "names_for",
+    "stored_by_drift_pass",
 ]
 
 Where = Literal["offline", "live", "both"]
@@ -360,6 +362,11 @@ CATALOGUE: tuple[MetricDef, ...] = (
 )
 
 _BY_PATTERN = {d.pattern: d for d in CATALOGUE}
+# The patterns the monitor's drift pass stores per version, slice and drift window (a day by
+# default) from the logged inputs against the reference: series and alert rules read them.
+DRIFT_PASS: frozenset[str] = frozenset(
+    {"drift.COLUMN", "drift_pvalue.COLUMN", "oov_rate.COLUMN", "missing.COLUMN"}
+)
 # The patterns the monitor's windows keep: what series, dashboards and alert rules may read.
 WINDOWED: frozenset[str] = frozenset(d.pattern for d in CATALOGUE if d.windowed)
 
@@ -403,6 +410,16 @@ def lookup(name: str) -> MetricName | None:
         if params is not None:
             return MetricName(name, d, params)
     return None
+
+
+def stored_by_drift_pass(name: str) -> bool:
+    """Whether ``name`` is one of the drift pass's metrics (``drift.COLUMN``, ...).
+
+    >>> stored_by_drift_pass("missing.age"), stored_by_drift_pass("accuracy")
+    (True, False)
+    """
+    found = lookup(name)
+    return found is not None and found.definition.pattern in DRIFT_PASS
 
 
 def names_for(where: Literal["offline", "live"]) -> list[str]:

@@ -148,15 +148,56 @@ class MonitoringSpec(_Strict):
     ``retention_days``: how long its 5-minute windows are kept; ``top_values``: how many values
     of each segment field get a slice of their own (the rest is ``FIELD=other``);
     ``unhelpful_at_most``: a rating at or below it counts as unhelpful (2: one and two stars of
-    five; set 0 for thumbs given as 1 and 0).
+    five; set 0 for thumbs given as 1 and 0); ``drift_window``: the span of traffic each
+    stored drift point compares with the reference (``1d``: UTC days; ``30m``, ``6h``, ``7d``:
+    a whole number of 5-minute windows), ``drift_min_rows``: fewer logged rows in a scope's
+    drift window store the count and no value (docs/drift.md, "On live traffic").
 
     >>> MonitoringSpec().retention_days, MonitoringSpec().top_values
     (400.0, 10)
+    >>> MonitoringSpec().drift_window_s(), MonitoringSpec(drift_window="6h").drift_window_s()
+    (86400, 21600)
     """
 
     retention_days: float = Field(default=400.0, gt=0)
     top_values: int = Field(default=10, ge=1, le=100)
     unhelpful_at_most: float = 2.0
+    drift_window: str = "1d"
+    drift_min_rows: int = Field(default=100, ge=2)
+
+    @field_validator("drift_window")
+    @classmethod
+    def _drift_window_ok(cls, v: str) -> str:
+        window_seconds(v)
+        return v
+
+    def drift_window_s(self) -> int:
+        """The drift window in seconds."""
+        return window_seconds(self.drift_window)
+
+
+_WINDOW = re.compile(r"^(\d+)\s*([mhd])$")
+_WINDOW_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def window_seconds(text: str) -> int:
+    """Seconds of a drift window: ``30m``, ``6h``, ``1d``; a whole number of 5-minute windows
+    (the monitor's), else a ``ValueError`` saying so.
+
+    >>> window_seconds("1d"), window_seconds("90m")
+    (86400, 5400)
+    >>> window_seconds("7m")
+    Traceback (most recent call last):
+    ...
+    ValueError: drift window '7m' is not a whole number of 5-minute windows: use e.g. 1h, 6h, 1d
+    """
+    m = _WINDOW.match(text.strip())
+    seconds = int(m.group(1)) * _WINDOW_UNIT_S[m.group(2)] if m else 0
+    if seconds <= 0 or seconds % 300:
+        raise ValueError(
+            f"drift window {text!r} is not a whole number of 5-minute windows: use e.g. 1h, 6h, 1d"
+        )
+    return seconds
 
 
 class CalibrationSpec(_Strict):

@@ -26,6 +26,7 @@ from liveops.store.artifacts import ENV_ARTIFACTS, ArtifactStore
 from liveops.store.audit import AuditStore
 from liveops.store.datasets import DatasetStore
 from liveops.store.db import connect, default_url, is_sqlite, make_engine, unavailable
+from liveops.store.drift_points import DriftStore
 from liveops.store.evaluation import EvaluationStore
 from liveops.store.keys import KeyStore
 from liveops.store.monitoring import MonitoringStore
@@ -79,6 +80,7 @@ class Store:
         self.alerts = AlertStore(engine)
         self.keys = KeyStore(engine)
         self.rollouts = RolloutStore(engine)
+        self.drift = DriftStore(engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from liveops.core import catalogue
 from liveops.core.alerting.payloads import Notice, notification_key
 from liveops.core.alerting.rules import WINDOW_S, AlertRule, evidence_kind, per_gateway
 from liveops.core.alerting.state import AlertState, fingerprint, notification_due, step
@@ -200,10 +201,12 @@ def _judge(
 ) -> list[Judged]:
     version = _version_of(rule, aliases)
     start = at - timedelta(seconds=rule.window_s)
-    if rule.metric.startswith("drift."):
+    if catalogue.stored_by_drift_pass(rule.metric):
         from liveops.services.alerts.drift import drift_values
 
-        values, note = drift_values(store, spec, rule.metric, version, rule.arm, start, at)
+        values, note = drift_values(
+            store, spec, rule.metric, version, rule.arm, start, at, rule.slice
+        )
         if note:
             report.notes.append(f"{rule.name}: {note}")
         return [

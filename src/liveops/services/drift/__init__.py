@@ -3,7 +3,9 @@
 :func:`compare` is what ``liveops drift REFERENCE CURRENT`` calls: it reads the reference and
 the current data (CSV, Parquet, JSONL or a stored dataset, every row) and returns the
 :class:`~liveops.core.drift.check.DriftCheck` (data quality first, then drift per column).
-See docs/drift.md.
+On live traffic, :class:`References` reads a service's reference once and
+:func:`live_check` checks logged inputs against it (the monitor's drift pass and
+``liveops drift --service``). See docs/drift.md.
 """
 
 from __future__ import annotations
@@ -12,12 +14,29 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from liveops.core.drift.check import DriftCheck, check_drift
+from liveops.services.drift.live import (
+    LivePoint,
+    Reference,
+    References,
+    live_check,
+    live_points,
+    reference_ref,
+)
 from liveops.services.drift.tables import load_table
 
 if TYPE_CHECKING:
     from liveops.store import Store
 
-__all__ = ["compare", "load_table"]
+__all__ = [
+    "LivePoint",
+    "Reference",
+    "References",
+    "compare",
+    "live_check",
+    "live_points",
+    "load_table",
+    "reference_ref",
+]
 
 
 def compare(

@@ -36,7 +36,7 @@ from liveops.services.datasets import FORMATS, resolve_dataset
 if TYPE_CHECKING:
     from liveops.store import Store
 
-__all__ = ["SHORT_TEXT", "load_table"]
+__all__ = ["SHORT_TEXT", "load_table", "parquet_table"]
 
 SHORT_TEXT = 40  # the stored profile's length limit: longer strings are text, not categories
 _PARQUET_MAGIC = b"PAR1"
@@ -68,7 +68,7 @@ def load_table(
         ) from exc
     record = resolve_dataset(store, spec)
     data = store.artifacts.read_bytes(record.data_artifact)
-    return _parquet_table(io.BytesIO(data), f"dataset {record.ref}", like)
+    return parquet_table(io.BytesIO(data), f"dataset {record.ref}", like)
 
 
 def _from_file(path: Path, like: Table | None) -> Table:
@@ -97,7 +97,7 @@ def _from_file(path: Path, like: Table | None) -> Table:
         )
     try:
         if fmt == "parquet":
-            return _parquet_table(path, str(path), like)
+            return parquet_table(path, str(path), like)
         table = _read(path, fmt)
     except (pa.ArrowException, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -112,7 +112,7 @@ def _from_file(path: Path, like: Table | None) -> Table:
     return _table(str(path), table, like)
 
 
-def _parquet_table(source: Path | io.BytesIO, label: str, like: Table | None) -> Table:
+def parquet_table(source: Path | io.BytesIO, label: str, like: Table | None) -> Table:
     """A Parquet file read one column at a time: only one column's Arrow data is alive next
     to the arrays kept. (ParquetFile, not read_table: the latter imports pandas.)"""
     import pyarrow.parquet as pq

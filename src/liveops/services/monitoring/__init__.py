@@ -1,10 +1,12 @@
 """The monitor: 5-minute windows of mergeable statistics per service, version, arm and slice,
 computed incrementally from the prediction log and feedback (:func:`run_monitor`), kept by a
 background runner in the serving process (:class:`MonitorRunner`), read back as rolled-up
-series (:func:`metric_series`) and a status (:func:`monitor_status`)."""
+series (:func:`metric_series`) and a status (:func:`monitor_status`); its drift pass stores
+drift points per drift window, and :func:`live_drift` checks the last complete one."""
 
 from __future__ import annotations
 
+from liveops.services.monitoring.drift_pass import LiveDrift, live_drift
 from liveops.services.monitoring.retention import enforce_retention
 from liveops.services.monitoring.run import (
     MonitorReport,
@@ -29,6 +31,7 @@ __all__ = [
     "ALL_SLICE",
     "DEFAULT_METRICS",
     "WINDOWS",
+    "LiveDrift",
     "MonitorReport",
     "MonitorRunner",
     "Scopes",
@@ -37,6 +40,7 @@ __all__ = [
     "check_metric",
     "default_owner",
     "enforce_retention",
+    "live_drift",
     "metric_series",
     "monitor_status",
     "parse_every",

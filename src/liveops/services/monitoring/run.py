@@ -24,7 +24,6 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -34,9 +33,11 @@ from typing import Any
 from liveops.core.clock import Clock, SystemClock
 from liveops.core.project import ServiceSpec
 from liveops.errors import ServiceNotFound
+from liveops.services.drift.live import References
 from liveops.services.monitoring.aggregate import aggregate, columns_of, with_model_labels
+from liveops.services.monitoring.drift_pass import drift_pass
 from liveops.services.monitoring.estimates import Calibrators, add_estimates
-from liveops.services.monitoring.scopes import Scopes, scopes_for
+from liveops.services.monitoring.scopes import Scopes, log_value_counts, scopes_for
 from liveops.services.monitoring.signals import add_outcomes, gateway_points, gateway_windows
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
@@ -73,6 +74,9 @@ class ServiceReport:
     full: bool = False
     notes: list[str] = field(default_factory=list)
     slices: list[str] = field(default_factory=list)
+    drift_windows: int = 0  # drift windows computed (docs/drift.md, "On live traffic")
+    drift_points: int = 0
+    drift_seconds: float = 0.0
 
 
 @dataclass
@@ -106,12 +110,15 @@ def run_monitor(
     progress: Progress | None = None,
     owner: str | None = None,
     retention: bool = False,
+    references: References | None = None,
 ) -> MonitorReport:
     """Bring the windows of ``service`` (default: every service in the log) up to date.
 
     ``full`` recomputes every window that has rows. ``retention`` also deletes windows and
     log rows past the services' retention (the background runner does this).
     ``project_dir`` is where the suite files are read from (for the suite's slices).
+    ``references`` keeps the drift references read (the background runner passes the same
+    one every pass, so a reference dataset is read once per process).
 
     >>> import tempfile
     >>> from liveops.store import open_store
@@ -129,12 +136,13 @@ def run_monitor(
         who = f"{holder[0]} until {holder[1].isoformat()}" if holder else "another runner"
         return MonitorReport(ran=False, owner=owner, skipped=f"the lease is held by {who}")
     report = MonitorReport(ran=True, owner=owner)
+    refs = references or References()
     try:
         names = [service] if service is not None else _services(store)
         for name in names:
             spec = _spec(store, name, must_exist=service is not None)
             report.services.append(
-                _one_service(store, name, spec, project_dir, clock, full, progress, owner)
+                _one_service(store, name, spec, project_dir, clock, full, progress, owner, refs)
             )
         report.alerts = _judge_alerts(store, report.services, project_dir, clock)
         if retention:
@@ -183,6 +191,7 @@ def _one_service(
     full: bool,
     progress: Progress | None,
     owner: str,
+    refs: References,
 ) -> ServiceReport:
     mon = store.monitoring
     state = mon.state(name)
@@ -198,6 +207,7 @@ def _one_service(
         _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None, windows=False)
         _, top_out, _ = mon.touched_by_outcomes(name, None) if outcomes else ([], None, 0)
         windows = sorted(set(windows) | set(gateway_windows(store, name, full=True)))
+        by_log: list[int] = []
     else:
         assert state is not None
         after = None if state.watermark is None else state.watermark - OVERLAP
@@ -209,7 +219,7 @@ def _one_service(
         ticked = gateway_windows(store, name, full=False)
         windows = sorted(set(by_log) | set(by_fb) | set(by_out) | set(ticked))
     scopes = scopes_for(
-        store, spec, project_dir, clock, log_counts=lambda f: _log_counts(store, name, f)
+        store, spec, project_dir, clock, log_counts=lambda f: log_value_counts(store, name, f)
     )
     report.notes += scopes.notes
     report.slices = scopes.names()
@@ -225,6 +235,11 @@ def _one_service(
         if progress is not None:
             progress(name, done, len(batches))
     report.notes += cals.notes
+    drift = drift_pass(store, name, spec, scopes, by_log, clock, full=report.full, references=refs)
+    report.drift_windows, report.drift_points = drift.windows_computed, drift.points_written
+    report.drift_seconds = drift.seconds
+    report.notes += drift.notes
+    mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)
     old = state or MonitorState(name, None, None, None, 0, 0, 0)
     watermark = _later(old.watermark, top_log)
     mon.save_state(
@@ -325,15 +340,3 @@ def _recompute(
     points += gateway_points(store, name, runs)  # uptime and refused requests
     mon.replace_windows(name, runs, points, clock.now())
     return len(points)
-
-
-def _log_counts(store: Store, service: str, field: str) -> Counter[str]:
-    """The values of a segment field in the service's latest 10,000 logged rows."""
-    counts: Counter[str] = Counter()
-    for row in store.predictions.recent(service, limit=10_000):
-        value = row.get(field)
-        if field not in ("channel", "plan", "language"):
-            value = (row.get("segments") or {}).get(field)
-        if value is not None:
-            counts[str(value)] += 1
-    return counts

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from liveops.core.clock import Clock, SystemClock
 from liveops.errors import UsageError
+from liveops.services.drift.live import References
 from liveops.services.monitoring.run import MonitorReport, default_owner, run_monitor
 from liveops.store import Store
 
@@ -60,6 +61,7 @@ class MonitorRunner:
         self.on_report = on_report
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._references = References()  # drift references: each read once per process
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="liveops-monitor", daemon=True)
@@ -84,6 +86,7 @@ class MonitorRunner:
                 clock=self.clock,
                 owner=self.owner,
                 retention=True,
+                references=self._references,
             )
         except Exception:
             log.exception("monitor pass failed; trying again next turn")

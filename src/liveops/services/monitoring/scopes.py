@@ -15,6 +15,7 @@ log at that moment. A value never seen is ``other``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from liveops.services.datasets import resolve_dataset
 from liveops.services.evaluation import load_suite, stored_slices
 from liveops.store import Store
 
-__all__ = ["ALL", "Scopes", "SegmentField", "scopes_for"]
+__all__ = ["ALL", "Scopes", "SegmentField", "log_value_counts", "scopes_for"]
 
 ALL = "all"
 TYPED_SEGMENTS = ("channel", "plan", "language")  # their own columns in the log
@@ -238,3 +239,15 @@ def _top_values(
     counts: Mapping[str, int] = log_counts(name) if log_counts is not None else {}
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [v for v, _ in ranked[:top]], "the log's most frequent values when first monitored"
+
+
+def log_value_counts(store: Store, service: str, field: str) -> Counter[str]:
+    """The values of a segment field in the service's latest 10,000 logged rows."""
+    counts: Counter[str] = Counter()
+    for row in store.predictions.recent(service, limit=10_000):
+        value = row.get(field)
+        if field not in ("channel", "plan", "language"):
+            value = (row.get("segments") or {}).get(field)
+        if value is not None:
+            counts[str(value)] += 1
+    return counts

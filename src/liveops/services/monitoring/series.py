@@ -16,6 +16,7 @@ from typing import Any, Literal
 from liveops.core import catalogue
 from liveops.core.clock import Clock
 from liveops.core.monitoring.window import WindowStats, computes
+from liveops.core.project import ServiceSpec
 from liveops.errors import UsageError
 from liveops.services.monitoring.signals import GATEWAY_ARM
 from liveops.services.registry import get_service_spec
@@ -99,10 +100,13 @@ class Series:
 
 
 def check_metric(name: str) -> None:
-    """Refuse a name the catalogue does not know or the windows cannot compute."""
+    """Refuse a name the catalogue does not know or neither the windows nor the drift pass
+    keep."""
     catalogue.check(name, "live")
-    if not computes(name):
-        kept = ", ".join(p for p in catalogue.names_for("live") if computes(p))
+    if not computes(name) and not catalogue.stored_by_drift_pass(name):
+        kept = ", ".join(
+            p for p in catalogue.names_for("live") if computes(p) or p in catalogue.DRIFT_PASS
+        )
         raise UsageError(
             f"metric {name!r} is not kept in the monitor's windows",
             hint=f"metrics the windows give: {kept}",
@@ -130,7 +134,8 @@ def metric_series(
     names = list(metrics or DEFAULT_METRICS)
     for name in names:
         check_metric(name)
-    get_service_spec(store, service)  # an unknown service is an error naming the known ones
+    names, drift_names = _split_drift(names, by)
+    spec = get_service_spec(store, service)  # an unknown service: an error naming the known
     now = clock.now()
     size = WINDOWS[window]
     first = int(since.timestamp()) // size
@@ -139,9 +144,8 @@ def metric_series(
         raise UsageError("--since is after now", hint="give a time in the past")
     n = last - first + 1
     merged: dict[str, list[WindowStats | None]] = defaultdict(lambda: [None] * n)
-    for version, arm, slice_, start, stats in store.monitoring.windows(
-        service, datetime.fromtimestamp(first * size, UTC)
-    ):
+    kept = store.monitoring.windows(service, datetime.fromtimestamp(first * size, UTC))
+    for version, arm, slice_, start, stats in kept if names else []:
         if by != "slice" and slice_ != "all":
             continue
         if by == "version":  # the heartbeat's row belongs to no version: a row of its own
@@ -162,7 +166,8 @@ def metric_series(
         until=now.isoformat(),
         buckets=[datetime.fromtimestamp((first + i) * size, UTC).isoformat() for i in range(n)],
     )
-    for key in sorted(merged, key=_key_order):
+    series.rows += _drift_rows(store, spec, drift_names, by, first, size, n)
+    for key in sorted(merged, key=_key_order) if names else []:
         buckets = merged[key]
         whole = WindowStats()
         for part in buckets:
@@ -176,6 +181,51 @@ def metric_series(
                 row.total_interval = _bounds(whole, name)
             series.rows.append(row)
     return series
+
+
+def _split_drift(names: list[str], by: By) -> tuple[list[str], list[str]]:
+    """The window metrics and the drift pass's, refused ``--by arm`` (points merge arms)."""
+    drift = [m for m in names if catalogue.stored_by_drift_pass(m)]
+    if drift and by == "arm":
+        raise UsageError(
+            f"{drift[0]} is kept per version and slice, not per arm",
+            hint="use --by version or --by slice",
+        )
+    return [m for m in names if m not in drift], drift
+
+
+def _drift_rows(
+    store: Store, spec: ServiceSpec, names: list[str], by: By, first: int, size: int, n: int
+) -> list[MetricRow]:
+    """Rows of the drift pass's stored points (docs/drift.md, "On live traffic"): each point
+    in the bucket its drift window starts in; where a bucket holds several (several drift
+    windows, or every version under ``--by slice``), the largest. No value over the period:
+    a distance of a day and one of another day do not merge."""
+    if not names:
+        return []
+    window_s = spec.monitoring_settings().drift_window_s()
+    values: dict[tuple[str, str], list[float | None]] = defaultdict(lambda: [None] * n)
+    volume: dict[tuple[str, str], int] = defaultdict(int)
+    points = store.drift.points(
+        spec.name,
+        metrics=names,
+        since=datetime.fromtimestamp(first * size, UTC),
+        window_s=window_s,
+    )
+    for p in points:
+        if by == "version" and p.slice != "all":
+            continue
+        key = (f"v{p.version}" if p.version else "none") if by == "version" else p.slice
+        b = int(p.window_start.timestamp()) // size - first
+        if not 0 <= b < n:
+            continue
+        row = values[(key, p.metric)]
+        if p.value is not None:
+            have = row[b]
+            row[b] = p.value if have is None else max(have, p.value)
+        volume[(key, p.metric)] += p.rows
+    ordered = sorted(values, key=lambda k: (_key_order(k[0]), names.index(k[1])))
+    return [MetricRow(k, m, values[(k, m)], None, volume[(k, m)]) for k, m in ordered]
 
 
 def _value(stats: WindowStats, name: str) -> float | None:
