@@ -88,6 +88,11 @@ def _run_human(report: MonitorReport) -> str:
             f"read, {s.windows_recomputed:,} windows recomputed, {s.points_written:,} points "
             f"written ({how}); watermark {s.watermark or '-'}"
         )
+        if s.drift_windows:
+            lines.append(
+                f"  drift: {s.drift_windows:,} window{'s' if s.drift_windows != 1 else ''} "
+                f"computed, {s.drift_points:,} points ({s.drift_seconds:.2f} s)"
+            )
         lines += [f"  [yellow]note:[/] {escape(n)}" for n in s.notes]
     lines.append(f"[dim]{report.seconds:.2f} s[/]")
     return "\n".join(lines)

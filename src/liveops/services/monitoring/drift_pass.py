@@ -239,12 +239,6 @@ def live_drift(
         raise UsageError(
             f"{service} has no slice {slice_!r}", hint=f"its slices: {', '.join(scopes.names())}"
         )
-    known = {v.number for v in store.registry.list_versions(service)}
-    if version is not None and version not in known:
-        raise UsageError(
-            f"{service} has no version {version}",
-            hint=f"its versions: {', '.join(map(str, sorted(known))) or 'none yet'}",
-        )
     refs = References()
     ref = refs.get(store, spec, version)  # no reference: an error before reading the log
     index = last_complete(clock.now(), size)

@@ -1,5 +1,5 @@
-"""Retention, enforced by the monitor's runner: windows older than a service's
-``monitoring.retention_days`` (default 400) and redacted log rows older than its
+"""Retention, enforced by the monitor's runner: windows and drift points older than a
+service's ``monitoring.retention_days`` (default 400) and redacted log rows older than its
 ``logging.retention_days`` (default: kept forever).
 
 Log rows are deleted up to a window boundary, so a window is never left half-deleted: the
@@ -30,13 +30,14 @@ def log_cutoff(now: datetime, days: float) -> datetime:
 
 def enforce_retention(store: Store, clock: Clock) -> dict[str, dict[str, int]]:
     """Delete what is past retention for every applied service; what was deleted, per
-    service: ``{"windows": n, "log_rows": m}``."""
+    service: ``{"windows": n, "log_rows": m}`` (windows: 5-minute windows and drift points)."""
     now = clock.now()
     out: dict[str, dict[str, int]] = {}
     for record in store.registry.list_services():
         spec = get_service_spec(store, record.name)
         days = spec.monitoring_settings().retention_days
         windows = store.monitoring.delete_windows_before(spec.name, now - timedelta(days=days))
+        windows += store.drift.delete_before(spec.name, now - timedelta(days=days))
         log_days = spec.logging_settings().retention_days
         rows = 0
         if log_days is not None:
