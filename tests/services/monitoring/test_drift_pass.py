@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from liveops.core.clock import FixedClock
+from liveops.core.project import parse_project
+from liveops.errors import ProjectFileError
 from liveops.services.alerts.drift import drift_values
 from liveops.services.monitoring import live_drift, metric_series, run_monitor
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 from liveops.store.drift_points import DriftPoint
-from tests.services.monitoring.driftrows import log_day, setup_drift
+from tests.services.monitoring.driftrows import drift_yaml, log_day, setup_drift
 from tests.services.monitoring.logrows import log_row, store_rows
 
 DAY1 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -145,6 +147,15 @@ def test_series_and_alert_rules_read_the_stored_points(drifting: Store) -> None:
     )
     assert note is None
     assert values == {v: (points[(v, "all", DAY2, "drift.mean_radius")].value, 300) for v in (1, 2)}
+    # a rule naming an arm computes from the log (the points merge arms): the same shift
+    by_arm, note = drift_values(
+        drifting, spec, "drift.mean_radius", 1, "production", AFTER - timedelta(days=1), AFTER
+    )
+    assert note is None
+    value, rows = by_arm[1]
+    assert 290 < rows <= 300  # its own span: from 00:10 on day 2
+    assert value is not None
+    assert value > 0.5
 
 
 def test_live_drift_checks_the_last_complete_day(drifting: Store) -> None:
@@ -154,3 +165,39 @@ def test_live_drift_checks_the_last_complete_day(drifting: Store) -> None:
     assert {c.column for c in live.check.drift.drifted} == {"mean_radius", "clinic"}
     stored = _points(drifting)  # nothing stored: live_drift only reads
     assert stored == {}
+
+
+RULES = """    alerts:
+      - {name: radius drift, metric: drift.mean_radius, above: 0.5, window: 1d, for: 1d}
+      - {name: texture missing, metric: missing.mean_texture, above: 0.05, window: 1d, for: 1d,
+         slice: clinic=north}
+"""
+
+
+def test_alert_rules_judge_the_stored_points(store: Store, tmp_path: Path) -> None:
+    setup_drift(store, tmp_path, drift_yaml(RULES))
+    log_day(store, DAY1, shifted=False, seed=1)
+    log_day(store, DAY2, shifted=True, seed=2)
+    report = run_monitor(store, clock=FixedClock(AFTER), service="tumours")
+    judged = {(j["rule"], j["scope"]["version"]): j for j in report.alerts[0]["judged"]}
+    points = _points(store)
+    for v in (1, 2):
+        radius = judged[("radius drift", v)]
+        assert radius["value"] == points[(v, "all", DAY2, "drift.mean_radius")].value
+        assert radius["count"] == 300
+        assert radius["holds"] is True
+        missing = judged[("texture missing", v)]
+        assert missing["value"] == points[(v, "clinic=north", DAY2, "missing.mean_texture")].value
+        assert missing["holds"] is True
+
+
+def test_the_drift_window_is_a_setting(store: Store, tmp_path: Path) -> None:
+    setup_drift(store, tmp_path, drift_yaml("    monitoring: {drift_window: 6h}\n"))
+    log_day(store, DAY1, shifted=False, seed=1)
+    report = run_monitor(store, clock=FixedClock(DAY2 + timedelta(hours=1)), service="tumours")
+    assert report.services[0].drift_windows == 4
+    starts = sorted({p.window_start for p in store.drift.points("tumours")})
+    assert starts == [DAY1 + timedelta(hours=6 * i) for i in range(4)]
+    assert {p.rows for p in store.drift.points("tumours") if p.slice == "all"} == {75}
+    with pytest.raises(ProjectFileError, match="5-minute windows"):
+        parse_project(drift_yaml("    monitoring: {drift_window: 7m}\n"))

@@ -19,7 +19,7 @@ A scope (version, slice) with fewer than ``monitoring.drift_min_rows`` rows in a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,10 +80,12 @@ def drift_pass(
     *,
     full: bool = False,
     references: References | None = None,
+    tick: Callable[[], object] | None = None,
 ) -> DriftPassReport:
     """Compute the drift windows of ``name`` completed since the last pass, and those of
     ``touched`` (5-minute windows the monitor read rows of) that got late rows; ``full``:
-    every complete window with rows."""
+    every complete window with rows. ``tick`` is called after each window (the monitor
+    renews its lease: a first pass over a long log computes many)."""
     import time
 
     started = time.perf_counter()
@@ -120,6 +122,8 @@ def drift_pass(
         )
         report.windows_computed += 1
         report.points_written += len(points)
+        if tick is not None:
+            tick()
     report.notes += sorted(said)
     report.seconds = time.perf_counter() - started
     return report

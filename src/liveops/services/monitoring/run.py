@@ -235,11 +235,20 @@ def _one_service(
         if progress is not None:
             progress(name, done, len(batches))
     report.notes += cals.notes
-    drift = drift_pass(store, name, spec, scopes, by_log, clock, full=report.full, references=refs)
+    drift = drift_pass(
+        store,
+        name,
+        spec,
+        scopes,
+        by_log,
+        clock,
+        full=report.full,
+        references=refs,
+        tick=lambda: mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S),  # renew the lease
+    )
     report.drift_windows, report.drift_points = drift.windows_computed, drift.points_written
     report.drift_seconds = drift.seconds
     report.notes += drift.notes
-    mon.acquire(LEASE, owner, clock.now(), LEASE_TTL_S)
     old = state or MonitorState(name, None, None, None, 0, 0, 0)
     watermark = _later(old.watermark, top_log)
     mon.save_state(
