@@ -16,13 +16,14 @@ drift statistics; the rest are compared on their present values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from liveops.core.drift.quality import Column, Finding, Table, drift_findings, quality_findings
 from liveops.core.drift.report import drift_report
 from liveops.core.drift.result import DriftReport, Kind
+from liveops.core.drift.text import Vocabulary
 from liveops.core.exits import exit_code
 from liveops.errors import InvalidInputError, UsageError
 
@@ -80,13 +81,15 @@ def check_drift(
     columns: Sequence[str] | None = None,
     tests: bool = False,
     seed: int = 0,
+    vocabularies: Mapping[str, Vocabulary] | None = None,
 ) -> DriftCheck:
     """Compare ``columns`` (default: every reference column) of ``current`` with ``reference``.
 
     ``tests`` judges by p-value tests (KS, chi-square; Benjamini-Hochberg across columns)
     instead of effect sizes. A table under :data:`MIN_ROWS` rows, or a current table with no
     column in common with the reference, is an :class:`InvalidInputError`; ``columns`` naming
-    a column the reference lacks is a :class:`UsageError`.
+    a column the reference lacks is a :class:`UsageError`. ``vocabularies``: the reference's
+    text columns' vocabularies, when computed already (the monitor's drift pass).
     """
     for side, t in (("reference", reference), ("current", current)):
         if t.rows < MIN_ROWS:
@@ -118,7 +121,9 @@ def check_drift(
         if cur.missing == current.rows:
             continue
         ref_values[name], cur_values[name], kinds[name] = ref.values, cur.values, ref.kind
-    drift = drift_report(ref_values, cur_values, kinds=kinds, tests=tests, seed=seed)
+    drift = drift_report(
+        ref_values, cur_values, kinds=kinds, tests=tests, seed=seed, vocabularies=vocabularies
+    )
     drift = DriftReport(
         columns=drift.columns,
         reference_rows=reference.rows,

@@ -35,7 +35,7 @@ from scipy import stats
 from liveops.core.drift.categorical import TOP_K, categorical_drift, count_values
 from liveops.core.drift.numeric import numeric_drift
 from liveops.core.drift.result import ALPHA, ColumnDrift, DriftReport, Kind, Method, Role
-from liveops.core.drift.text import text_drift
+from liveops.core.drift.text import Vocabulary, text_drift
 from liveops.core.profile import infer_kind
 from liveops.errors import InvalidInputError, UsageError
 
@@ -122,6 +122,7 @@ def _one(
     top_k: int,
     seed: int,
     languages: tuple[Any, Any] | None,
+    vocab: Vocabulary | None = None,
 ) -> ColumnDrift:
     if kind == "number":
         return numeric_drift(
@@ -142,6 +143,7 @@ def _one(
         reference_languages=None if languages is None else languages[0],
         current_languages=None if languages is None else languages[1],
         role=role,
+        reference_vocabulary=vocab,
     )
 
 
@@ -159,6 +161,7 @@ def drift_report(
     alpha: float = ALPHA,
     seed: int = 0,
     workers: int = 0,
+    vocabularies: Mapping[str, Vocabulary] | None = None,
 ) -> DriftReport:
     """Compare every reference column (or ``columns``) of ``current`` against ``reference``.
 
@@ -166,7 +169,9 @@ def drift_report(
     compared as part of the text and not again on its own). A reference column the current
     sample lacks is an :class:`InvalidInputError`; columns only the current sample has are
     named in the report's notes. Large inputs are compared ``workers`` columns at a time
-    (0: one per core); the result does not depend on it.
+    (0: one per core); the result does not depend on it. ``vocabularies``: text columns'
+    reference :func:`~liveops.core.drift.text.vocabulary`, computed once by a caller that
+    compares one reference many times.
     """
     names = list(columns) if columns is not None else list(reference)
     absent = [c for c in names if c not in current]
@@ -202,9 +207,11 @@ def drift_report(
         lang = language_of.get(name)
         languages = None if lang is None else (reference[lang], current[lang])
         role = (roles or {}).get(name, "input")
+        vocab = (vocabularies or {}).get(name)
         jobs.append(
-            (name, kind, reference[name], current[name], method, role, top_k, seed, languages)
-        )
+            (name, kind, reference[name], current[name], method, role, top_k, seed, languages,
+             vocab)
+        )  # fmt: skip
     # numpy's sorts release the GIL: columns in threads use every core on large samples.
     threads = min(workers or os.cpu_count() or 1, len(jobs))
     if threads > 1 and sum(_rows(j[2]) for j in jobs) >= _PARALLEL_ROWS:

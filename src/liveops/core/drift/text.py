@@ -26,6 +26,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from liveops.core.drift.numeric import numeric_drift
 from liveops.core.drift.result import ColumnDrift, NewTerm, Role, TextDrift
 from liveops.core.profile import is_missing
 
-__all__ = ["MIN_COUNT", "MIN_RATIO", "OOV_POINTS", "text_drift"]
+__all__ = ["MIN_COUNT", "MIN_RATIO", "OOV_POINTS", "Vocabulary", "text_drift", "vocabulary"]
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 MIN_RATIO = 5.0
@@ -49,6 +50,29 @@ def _tokens(texts: Sequence[str]) -> Counter[str]:
     for t in texts:
         out.update(_TOKEN.findall(t.lower()))
     return out
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A reference text column's tokens and the out-of-vocabulary rate sampling alone gives
+    (one half against the other): what every comparison with that reference reads, computed
+    once (:func:`vocabulary`) when it is compared many times (the monitor's windows and
+    slices)."""
+
+    tokens: Counter[str]
+    expected_oov: float
+
+
+def vocabulary(reference: Sequence[Any]) -> Vocabulary:
+    """The :class:`Vocabulary` of a reference text column.
+
+    >>> v = vocabulary(["a b", "b c", None])
+    >>> sorted(v.tokens.items()), v.expected_oov
+    ([('a', 1), ('b', 2), ('c', 1)], 0.5)
+    """
+    ref = [str(t) for t in reference if not is_missing(t)]
+    expected = _oov(_tokens(ref[0::2]), _tokens(ref[1::2])) if len(ref) > 1 else 0.0
+    return Vocabulary(_tokens(ref), expected)
 
 
 def _oov(vocabulary: Counter[str], tokens: Counter[str]) -> float:
@@ -84,11 +108,13 @@ def text_drift(
     current_languages: Sequence[Any] | None = None,
     min_ratio: float = MIN_RATIO,
     role: Role = "input",
+    reference_vocabulary: Vocabulary | None = None,
 ) -> ColumnDrift:
     """One text column's drift; its statistic is the length's normalised Wasserstein distance.
 
     The column drifts when its length, its out-of-reference vocabulary rate or (when languages
-    are given) its language mix drifts.
+    are given) its language mix drifts. ``reference_vocabulary`` is the reference's
+    :func:`vocabulary`, when it was computed already (the result is the same).
     """
     ref = [str(t) for t in reference if not is_missing(t)]
     cur = [str(t) for t in current if not is_missing(t)]
@@ -98,9 +124,9 @@ def text_drift(
         np.fromiter((len(t) for t in cur), dtype=np.float64, count=len(cur)),
         role=role,
     )
-    ref_tokens, cur_tokens = _tokens(ref), _tokens(cur)
+    vocab = reference_vocabulary or vocabulary(ref)
+    ref_tokens, cur_tokens, expected = vocab.tokens, _tokens(cur), vocab.expected_oov
     oov = _oov(ref_tokens, cur_tokens)
-    expected = _oov(_tokens(ref[0::2]), _tokens(ref[1::2])) if len(ref) > 1 else 0.0
     oov_drifted = bool(cur_tokens) and oov > 2 * expected and oov - expected > OOV_POINTS
     language = None
     if reference_languages is not None and current_languages is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ import numpy as np
 from liveops.core.drift.check import DriftCheck, check_drift
 from liveops.core.drift.quality import Column, Table
 from liveops.core.drift.report import CategoryCounts
+from liveops.core.drift.text import Vocabulary, vocabulary
 from liveops.core.project import ServiceSpec
 from liveops.errors import DatasetNotFound, UsageError
 from liveops.services.datasets import resolve_dataset
@@ -65,12 +66,13 @@ def reference_ref(store: Store, spec: ServiceSpec, version: int | None) -> str |
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference as the checks read it: ``ref`` (``NAME@N``), its table and the service's
-    input columns it holds."""
+    """A reference as the checks read it: ``ref`` (``NAME@N``), its table, the service's
+    input columns it holds, and its text columns' vocabularies (tokenised once)."""
 
     ref: str
     table: Table
     columns: tuple[str, ...]
+    vocabularies: Mapping[str, Vocabulary] = field(default_factory=dict)
 
 
 class References:
@@ -78,7 +80,7 @@ class References:
     content hash, so a store opened again finds what it read)."""
 
     def __init__(self) -> None:
-        self._tables: dict[str, Table] = {}
+        self._tables: dict[str, tuple[Table, dict[str, Vocabulary]]] = {}
 
     def get(self, store: Store, spec: ServiceSpec, version: int | None) -> Reference:
         """The reference of ``spec``'s ``version``; a :class:`DatasetNotFound` saying what to
@@ -92,11 +94,13 @@ class References:
             )
         record = resolve_dataset(store, name)
         digest = record.reference_artifact or record.data_artifact
-        table = self._tables.get(digest)
-        if table is None:
+        kept = self._tables.get(digest)
+        if kept is None:
             data = store.artifacts.read_bytes(digest)
             table = parquet_table(io.BytesIO(data), f"reference {record.ref}", None)
-            self._tables[digest] = table
+            texts = {n: vocabulary(c.values) for n, c in table.columns.items() if c.kind == "text"}
+            kept = self._tables[digest] = (table, texts)
+        table, texts = kept
         columns = tuple(c for c in spec.inputs if c in table.columns)
         if not columns:
             raise DatasetNotFound(
@@ -104,7 +108,7 @@ class References:
                 f"({', '.join(spec.inputs)})",
                 hint="point reference: at a dataset with the service's input columns",
             )
-        return Reference(record.ref, table, columns)
+        return Reference(record.ref, table, columns, texts)
 
 
 def _family(values: Sequence[Any]) -> str:
@@ -176,7 +180,9 @@ def live_check(
             hint=f"compared columns: {', '.join(reference.columns)}",
         )
     current = current_table(source, inputs, reference.table, names)
-    return check_drift(reference.table, current, columns=names, tests=tests)
+    return check_drift(
+        reference.table, current, columns=names, tests=tests, vocabularies=reference.vocabularies
+    )
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,12 @@ def drift_pass(
     span = mon.window_span(name)
     if span is None:
         return report
-    newest = min(last_complete(clock.now(), size), span[1] // per)
-    first = span[0] // per
+    now = clock.now()
+    newest = min(last_complete(now, size), span[1] // per)
+    # Windows past retention would be deleted again at once: a first pass over a long log
+    # starts where retention ends.
+    kept_from = int((now - timedelta(days=settings.retention_days)).timestamp()) // size
+    first = max(span[0] // per, kept_from)
     done = store.drift.done_until(name, size)
     next_new = first if full or done is None else max(first, int(done.timestamp()) // size)
     todo = set(range(next_new, newest + 1))
