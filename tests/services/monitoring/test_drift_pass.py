@@ -13,7 +13,7 @@ from liveops.core.clock import FixedClock
 from liveops.core.project import parse_project
 from liveops.errors import ProjectFileError
 from liveops.services.alerts.drift import drift_values
-from liveops.services.monitoring import live_drift, metric_series, run_monitor
+from liveops.services.monitoring import enforce_retention, live_drift, metric_series, run_monitor
 from liveops.services.registry import get_service_spec
 from liveops.store import Store
 from liveops.store.drift_points import DriftPoint
@@ -201,3 +201,10 @@ def test_the_drift_window_is_a_setting(store: Store, tmp_path: Path) -> None:
     assert {p.rows for p in store.drift.points("tumours") if p.slice == "all"} == {75}
     with pytest.raises(ProjectFileError, match="5-minute windows"):
         parse_project(drift_yaml("    monitoring: {drift_window: 7m}\n"))
+
+
+def test_retention_deletes_old_drift_points(drifting: Store) -> None:
+    run_monitor(drifting, clock=FixedClock(AFTER), service="tumours")
+    # monitoring.retention_days defaults to 400: at day 1 + 400 days and 12 hours, day 1 goes
+    enforce_retention(drifting, FixedClock(DAY1 + timedelta(days=400, hours=12)))
+    assert {p.window_start for p in drifting.drift.points("tumours")} == {DAY2}
