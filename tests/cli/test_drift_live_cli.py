@@ -91,6 +91,9 @@ def test_bad_input_is_refused_with_a_clear_message(run_cli: Runner, project: Pat
     assert "tumours v7 logged 0 answers" in other_version.json()["message"]
     both = run_cli("drift", "a.csv", "b.csv", "--service", "tumours")
     assert both.code == 2
+    neither = run_cli("drift")
+    assert neither.code == 2
+    assert "--service" in neither.err
     bad_window = run_cli("drift", "--service", "tumours", "--window", "7m")
     assert bad_window.code == 2
     assert "5-minute" in bad_window.err
