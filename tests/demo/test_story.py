@@ -19,6 +19,7 @@ def _gates(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two whole demos (the first and --reset), each with its week
 def test_demo_registers_evaluates_reviews_and_reruns_safely(
     run_cli: Runner, tmp_path: Path
 ) -> None:
@@ -98,6 +99,65 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert all(day["new_labels"] == 0 for day in week["days"][:-1])
 
     d = tmp_path / "d"
+    # The alert rules were judged on every monitor pass at its simulated time: the Spanish
+    # quality page and the drift alert fired in the shifted days, and the demo's own webhook
+    # received their JSON payloads.
+    story = week["incident"]
+    shifted = {day["day"] for day in week["days"] if day["phase"] == "covariate_shift"}
+    fired = {f["rule"]: f for f in story["fired"]}
+    assert {"spanish quality", "input drift"} <= set(fired)
+    assert fired["spanish quality"]["scope"] == "v1, slice spanish"
+    assert fired["spanish quality"]["severity"] == "page"
+    assert {fired[r]["at"][:10] for r in ("spanish quality", "input drift")} <= shifted
+    assert story["delivered"] >= 2
+    assert {"spanish quality", "input drift"} <= set(story["delivered_rules"])
+    outbox = run_cli("alerts", "outbox", "--json", cwd=d).json()
+    assert outbox
+    assert {row["status"] for row in outbox} == {"delivered"}
+    # The page opened an incident, walked to reviewed on the same clock.
+    assert story["status"] == "reviewed"
+    incident = run_cli("incident", "show", str(story["incident"]), "--json", cwd=d)
+    assert incident.code == 0, incident.err
+    inc = incident.json()
+    assert inc["scope"]["slices"] == ["spanish"]
+    assert inc["scope"]["versions"] == [1]
+    assert inc["opened_at"][:10] in shifted
+    moves = [c for c in inc["changes"] if c["action"] == "alias.set"]
+    assert [(m["object"], m["data"]["to"]) for m in moves] == [("support-router@candidate", 2)]
+    assert moves[0]["time"] == story["alias_moved_at"]  # on the simulated clock
+    assert moves[0]["time"][:10] in shifted
+    assert len(inc["evidence"]) >= 3
+    assert all(e["inputs"]["language"] == "es" for e in inc["evidence"])
+    assert all(e["version"] == 1 for e in inc["evidence"])
+    kinds = [t["kind"] for t in inc["timeline"]]
+    assert kinds == ["opened", "acknowledged", "action", "mitigated", "resolved", "reviewed"]
+    times = [t["at"] for t in inc["timeline"]]
+    assert times == sorted(times)
+    assert times[0] == inc["opened_at"]
+    assert inc["status"] == "reviewed"
+    review = inc["review"]
+    assert review["root_cause"] == "data"
+    assert review["summary"]
+    assert review["impact"]
+    assert review["actions"]
+    # the kill switch was undone when the incident was resolved: the service answers again
+    (service,) = run_cli("service", "list", "--json", cwd=d).json()
+    assert service["state"] == "enabled"
+    shown_incident = run_cli("incident", "show", str(story["incident"]), cwd=d)
+    assert shown_incident.code == 0
+    for part in (
+        "scope: versions v1; slices spanish",
+        "evidence",
+        "language=es",
+        "recent changes (48 h before)",
+        "alias.set",
+        "timeline",
+        "acknowledged",
+        "reviewed",
+        "root cause: data",
+    ):
+        assert part in shown_incident.out, part
+
     # The monitor's own reader gives the same day buckets the demo shows.
     shown_week = run_cli(
         "metrics",
@@ -141,7 +201,14 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert "a simulated week on support-router@production" in out
     assert "the spanish slice" in out
     assert "new_world: estimated accuracy" in out
+    assert "spanish quality (page) fired on v1, slice spanish" in out
+    assert "input drift (info) fired on v1, slice all" in out
+    assert f"received {story['delivered']} notification(s)" in out
+    assert "candidate moved to v2" in out
+    assert f"incident {story['incident']}: reviewed" in out
+    assert "kill switch" in out
     for command in (
+        f"liveops incident show {story['incident']}",
         "liveops metrics show support-router --metric accuracy --metric",
         "liveops monitor status",
         "liveops eval support-router@2 --baseline 1 --html report.html",

@@ -25,7 +25,8 @@ def demo(
 ) -> None:
     """Generate data, register datasets, train v1 (production) and v2, evaluate both, review
     them with two scripted reviewers, simulate a week of live traffic on v1 with the monitor
-    watching, and show what happened and what to try next."""
+    watching (its alerts reach a local webhook and open an incident, walked to a review), and
+    show what happened and what to try next."""
     from rich.console import Console
 
     from liveops.demo.story import run_demo
@@ -180,7 +181,10 @@ def _examples_table(ref: str, examples: list[dict[str, object]]) -> Table:
 
 def _week_nexts(week: WeekResult) -> list[str]:
     since = f"--since {week.start[:10]}"
+    incident = week.incident.incident
     return [
+        *([f"liveops incident show {incident}"] if incident is not None else []),
+        "liveops alerts list",
         f"liveops metrics show support-router --metric accuracy --metric estimated.accuracy "
         f"--metric label_coverage --by slice --window 1d {since}",
         f"liveops metrics show support-router --window 1h {since}",
@@ -252,7 +256,56 @@ def _week(week: WeekResult, service: str) -> list[object]:
             )
         parts.append(table)
     parts += _week_story(week)
+    parts += _alerts_story(week)
     return parts
+
+
+def _when(iso: str) -> str:
+    from datetime import datetime
+
+    return f"{datetime.fromisoformat(iso):%a %d %b %H:%M}"
+
+
+def _alerts_story(week: WeekResult) -> list[str]:
+    """The alerts the week fired, what the demo's webhook received and the incident's walk."""
+    from rich.markup import escape
+
+    from liveops.demo.stage_week import MONITOR_EVERY_S
+
+    inc = week.incident
+    lines = [
+        f"alerts, judged on every monitor pass (every {MONITOR_EVERY_S / 3600:.0f} simulated "
+        "hours) on the simulated clock:"
+    ]
+    events: list[tuple[str, str]] = [
+        (
+            f.at,
+            f"{f.rule} ({f.severity}) fired on {f.scope}"
+            + ("" if f.value is None else f": {f.value:.3f}"),
+        )
+        for f in inc.fired
+    ]
+    if inc.alias_moved_at:
+        events.append(
+            (
+                inc.alias_moved_at,
+                "candidate moved to v2 (a recent change the incident lists; "
+                "candidate serves no traffic)",
+            )
+        )
+    lines += [f"  {_when(at)}  {escape(what)}" for at, what in sorted(events)]
+    if not inc.fired:
+        lines.append("  no alert fired")
+    rules = ", ".join(inc.delivered_rules) or "-"
+    lines.append(
+        f"  the demo's webhook (on 127.0.0.1, a free port) received {inc.delivered} "
+        f"notification(s) about: {escape(rules)}"
+    )
+    if inc.incident is not None:
+        lines.append(f"incident {inc.incident}: {inc.status or 'open'}")
+        lines += [f"  {escape(step)}" for step in inc.steps]
+        lines.append(f"  see it all: liveops incident show {inc.incident}")
+    return lines
 
 
 def _week_story(week: WeekResult) -> list[str]:

@@ -4,14 +4,16 @@ v1 (production) answers eight simulated days through a real gateway (``liveops s
 engine): five days of the generator's ``normal`` world, two of ``covariate_shift`` (more
 Spanish, shorter messages, more chat; the right label for a text unchanged) and one of
 ``new_world`` (a product launch and a label v1 does not know). A share of the answers gets its
-true label back hours to days later; the monitor then runs on the simulated clock. The stage
+true label back hours to days later; the monitor runs on the simulated clock every 6 simulated
+hours, judging the alert rules each time (``stage_incident``: the webhook, the incident and its
+walk to a review, on the same clock as the store's audit events). The stage
 reads the monitor's own series per day: volume, latency, cost, label mix, and for all answers
 and the Spanish slice the realised accuracy on the labels that arrived, the label-free estimate
 and the share labelled. Only a simulation knows every answer's true label: it is kept beside
 them, so the demo can say which number was right.
 
-Re-running the demo skips the simulation (its summary is kept in ``data/week.json``) and reads
-the same windows again.
+Re-running the demo skips the simulation (its summary, with what the alerts did, is kept in
+``data/week.json``) and reads the same windows again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.clock import FixedClock
+from liveops.demo.stage_incident import IncidentStory, StoryClock, WeekWatch, hook_server
+from liveops.demo.stage_incident import walk_incident as _walk_incident
 from liveops.services.monitoring import metric_series
 from liveops.services.simulation import Phase, SimulationOptions, simulate
 from liveops.store import Store
@@ -35,6 +39,7 @@ PER_DAY = 2000  # answers per simulated day: 16,000 in all, in requests of BATCH
 BATCH = 100
 LABEL_SHARE = 0.3
 LABEL_DELAY_S = (3600.0, 2 * 86400.0)  # one hour to two days, log-uniform
+MONITOR_EVERY_S = 6 * 3600.0  # a monitor pass (and the alert rules) every 6 simulated hours
 LABELS = ("billing", "technical", "cancellation", "general")
 SLICES = ("all", "spanish")
 _QUALITY = ("accuracy", "estimated.accuracy", "label_coverage")
@@ -82,6 +87,7 @@ class WeekResult:
     labels_pending: int
     wall_s: float
     days: list[WeekDay] = field(default_factory=list)
+    incident: IncidentStory = field(default_factory=IncidentStory)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,52 +100,103 @@ def run_week_stage(
     *,
     seed: int,
     step: Step,
+    clock: StoryClock,
+    candidate: int,
+    actor: str,
     detail: Detail | None = None,
 ) -> WeekResult:
-    """Simulate the week once (a fresh gateway on the demo's project), then read it back."""
+    """Simulate the week once (a fresh gateway on the demo's project, the alert rules judged
+    on every pass, the incident walked), then read it back."""
     summary_path = folder / "data" / _SUMMARY
     summary = _load(summary_path) if store.predictions.count(service) else None
     days = sum(p.days for p in PHASES)
     if summary is None:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         start = today - timedelta(days=days)
+        shift_start = start + timedelta(days=PHASES[0].days)
 
         def tell(now: datetime, done: int, total: int) -> None:
             if detail is not None:
                 detail(f"simulating {now:%a %d %b %H:%M}", done, total)
 
-        report = simulate(
-            store,
-            folder,
-            service,
-            PHASES,
-            _generator(seed),
-            SimulationOptions(
-                per_day=PER_DAY,
-                label_share=LABEL_SHARE,
-                delay_s=LABEL_DELAY_S,
-                batch=BATCH,
-                labels_via="import",
-                seed=seed,
-                truth_by="language",
-            ),
-            start=start,
-            progress=tell,
-        )
+        with hook_server() as (hook_url, received):
+            watch = WeekWatch(
+                store,
+                clock,
+                service,
+                shift_start=shift_start,
+                candidate=candidate,
+                hook_url=hook_url,
+                actor=actor,
+            )
+            try:
+                report = simulate(
+                    store,
+                    folder,
+                    service,
+                    PHASES,
+                    _generator(seed),
+                    SimulationOptions(
+                        per_day=PER_DAY,
+                        label_share=LABEL_SHARE,
+                        delay_s=LABEL_DELAY_S,
+                        batch=BATCH,
+                        labels_via="import",
+                        seed=seed,
+                        truth_by="language",
+                        monitor_every_s=MONITOR_EVERY_S,
+                    ),
+                    start=start,
+                    progress=tell,
+                    on_monitor=watch,
+                )
+            finally:
+                clock.release()
+            story = watch.story
+            story.delivered = len(received)
+            story.delivered_rules = sorted(
+                {str(n.get("rule")) for body in received for n in body.get("alerts", [])}
+            )
         summary = report.to_dict()
         summary.pop("monitor", None)
+        summary["incident"] = story.to_dict()
         summary_path.write_text(json.dumps(summary, indent=2))
         ran = True
     else:
         ran = False
     result = _read_back(store, service, summary, ran)
+    walked = _walk(store, clock, result.incident, summary, actor)
+    if walked:
+        summary["incident"] = result.incident.to_dict()
+        summary_path.write_text(json.dumps(summary, indent=2))
     step(
         f"simulate a week on {service}@production: {result.answers:,} answers "
         f"({PER_DAY:,} a day in requests of {BATCH}), {result.labels_sent:,} late labels, "
         "then the monitor",
         ran,
     )
+    inc = result.incident
+    if inc.incident is not None:
+        step(
+            f"alerts: {len(inc.fired)} fired, {inc.delivered} delivered to the demo's webhook; "
+            f"incident {inc.incident} {inc.status or 'open'}",
+            ran or walked,
+        )
     return result
+
+
+def _walk(
+    store: Store, clock: StoryClock, story: IncidentStory, summary: Mapping[str, Any], actor: str
+) -> bool:
+    """Walk the week's incident on to reviewed (on the simulated clock after the week's end);
+    whether anything was done."""
+    if story.incident is None or story.status == "reviewed":
+        return False
+    try:
+        _walk_incident(store, clock, story, end=datetime.fromisoformat(summary["end"]), actor=actor)
+    finally:
+        clock.release()
+    return True
 
 
 def _generator(seed: int) -> Callable[[str, int, int], list[dict[str, Any]]]:
@@ -178,6 +235,7 @@ def _read_back(store: Store, service: str, summary: Mapping[str, Any], ran: bool
         labels_sent=summary["labels_sent"],
         labels_pending=summary["labels_pending"],
         wall_s=summary["wall_s"],
+        incident=IncidentStory.from_dict(summary.get("incident") or {}),
     )
     for i, sim_day in enumerate(summary["days"]):
 

@@ -20,6 +20,7 @@ from typing import Any
 from liveops.core.readiness import Readiness
 from liveops.core.records import DatasetRecord, VersionRecord
 from liveops.demo.stage_eval import Detail, EvaluatedVersion, run_eval_stage
+from liveops.demo.stage_incident import StoryClock
 from liveops.demo.stage_review import run_review_stage
 from liveops.demo.stage_week import WeekResult, run_week_stage
 from liveops.services.datasets import add_dataset
@@ -67,7 +68,8 @@ def run_demo(
     step("write liveops.yaml and the suite", _write_project_files(folder))
     files = _data_files(folder)
     step("generate support messages", _write_data(files, seed))
-    store = open_store(project_dir=folder)
+    clock = StoryClock()  # the wall clock, but the simulated one while the week runs
+    store = open_store(project_dir=folder, clock=clock)
     result.store_url = store.url
     applied = apply_project(store, load_project(folder), actor=actor)
     step("apply service " + SERVICE, any(a.outcome != "unchanged" for a in applied))
@@ -86,7 +88,7 @@ def run_demo(
     step(f"add dataset {train2.ref} (v2's training records)", created)
     v2, created = _train_and_register(store, folder, seed, "v2", train2, eval_set, actor)
     step(f"retrain and register {v2.ref} (threshold {V2_THRESHOLD})", created)
-    step("point candidate at v2", _alias(store, "candidate", v2.number, actor))
+    # candidate moves to v2 inside the simulated week (stage_incident), on its clock.
     # v1 is production: its baseline gates are skipped. v2 is compared with v1.
     plan = [(v1.ref, None), (v2.ref, str(v1.number))]
     evaluated = run_eval_stage(store, folder, plan, actor=actor, step=step, detail=detail)
@@ -94,7 +96,17 @@ def run_demo(
     reviewed = run_review_stage(store, folder, [v1.ref, v2.ref], actor=actor, progress=step)
     result.reviews, result.readiness = reviewed.reviews, reviewed.readiness
     # v1 (production) meets a week of live traffic, the last days shifted; the monitor watches.
-    result.week = run_week_stage(store, folder, SERVICE, seed=seed, step=step, detail=detail)
+    result.week = run_week_stage(
+        store,
+        folder,
+        SERVICE,
+        seed=seed,
+        step=step,
+        clock=clock,
+        candidate=v2.number,
+        actor=actor,
+        detail=detail,
+    )
     result.versions = store.registry.list_versions(SERVICE)
     result.aliases = store.registry.aliases_of(SERVICE)
     result.key = _demo_key(store, actor)

@@ -1,7 +1,8 @@
 """A simulation through a real gateway (``liveops serve --allow-time-override`` started by the
 engine) on the tabular service: the monitor's windows line up with the simulated days, labels
 that arrive on a later day are counted on the day of their prediction, and the gateway, the
-feedback and the monitor passes all follow the one simulated clock."""
+feedback, the monitor passes and a store on an advancing clock all follow the one simulated
+clock."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from liveops.core.clock import AdvancingClock
 from liveops.core.monitoring.window import WindowStats
 from liveops.services.monitoring import MonitorReport
 from liveops.services.registry import register_version, set_alias
@@ -46,7 +48,8 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
     project = tmp_path / "proj"
     project.mkdir()
     (project / "liveops.yaml").write_text(tabular_yaml())
-    store = open_store(project_dir=project)
+    # A store on an advancing clock: the wall clock until the simulation moves it.
+    store = open_store(project_dir=project, clock=AdvancingClock())
     apply_tabular(store)
     model = cancer_model(tmp_path / "m.skops")
     config = {"output.label_map": CANCER_MAP}
@@ -62,6 +65,7 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
 
     def on_monitor(report: MonitorReport, at: datetime) -> None:
         assert report.ran
+        assert store.clock.now() == at  # what the pass wrote through the store carries its time
         passes.append(at)
 
     report = simulate(

@@ -5,7 +5,9 @@ together, as the instances of one request carrying its time in ``X-Liveops-Time`
 the answers gets its true label back as feedback, hours to days later, sent with its own
 simulated time and in time order, interleaved with the traffic. The monitor runs on the same
 clock (``FixedClock`` at the simulated time): every ``monitor_every_s`` simulated seconds if
-asked, and once at the end. So the gateway (log rows, prediction ids, heartbeats), the store
+asked, and once at the end; a store opened on an ``AdvancingClock`` is moved to each pass's
+time, so what the pass writes through the store (alert states, incidents, audit events) carries
+it too. So the gateway (log rows, prediction ids, heartbeats), the store
 (feedback times), the labels and the monitor all see one timeline.
 
 Labels due after the simulated span ends have not arrived yet: they are counted as pending,
@@ -25,7 +27,7 @@ from typing import Any, Literal
 import httpx
 import numpy as np
 
-from liveops.core.clock import FixedClock
+from liveops.core.clock import AdvancingClock, FixedClock
 from liveops.core.project import ServiceSpec
 from liveops.errors import LiveopsError, UsageError
 from liveops.services.monitoring import MonitorReport, run_monitor
@@ -441,6 +443,8 @@ class _Run:
             time.sleep(0.02)
 
     def monitor(self, at: datetime, on_monitor: OnMonitor | None) -> None:
+        if isinstance(self.store.clock, AdvancingClock):  # the store's events carry the pass's time
+            self.store.clock.advance_to(at)
         report = run_monitor(
             self.store, self.project_dir, self.spec.name, clock=FixedClock(at), owner=None
         )
