@@ -33,7 +33,9 @@ def test_the_example_project_loads() -> None:
     rules = {r.name: r for r in svc.alert_rules()}
     assert {"spanish quality", "input drift"} <= set(rules)
     assert rules["spanish quality"].slice == "spanish"
-    assert rules["spanish quality"].for_s == 3600
+    # A day of labels: they arrive 1 hour to 2 days late, so an hour's window holds none.
+    assert rules["spanish quality"].window_s == rules["spanish quality"].for_s == 86400
+    assert rules["spanish quality"].min_count == 100
     assert {n for r in rules.values() for n in r.receivers} <= set(project.receivers or {})
 
 
