@@ -162,3 +162,27 @@ def test_exported_rules_pass_promtool(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 7 rules found" in checked.stdout
     assert skipped == ["south quality"]
+
+
+def test_a_webhook_variable_beside_a_url_overrides_it_only_when_set(tmp_path: Path) -> None:
+    from tests.services.alerts.receivers import SECRET, Hook
+
+    default, override = Hook(), Hook()
+    try:
+        store = _store(
+            tmp_path,
+            f"  hook: {{webhook: {{url: '{default.url}', url_env: HOOK_URL,"
+            " secret_env: HOOK_SECRET}}\n",
+        )
+        store.clock = FixedClock(T0.fromtimestamp(time.time(), T0.tzinfo))
+        env = {"HOOK_SECRET": SECRET}
+        first = queue_test(store, "hook", actor="ann")
+        assert first in send_outbox(store, clock=store.clock, env=env).delivered
+        second = queue_test(store, "hook", actor="bo")
+        sent = send_outbox(store, clock=store.clock, env={**env, "HOOK_URL": override.url})
+        assert second in sent.delivered
+        assert default.keys() == [first]
+        assert override.keys() == [second]
+    finally:
+        default.close()
+        override.close()

@@ -240,16 +240,21 @@ class AlertRule(_Strict):
 
 
 class WebhookSpec(_Strict):
-    """A JSON webhook; signed with HMAC-SHA256 when ``secret_env`` names the secret's variable."""
+    """A JSON webhook; signed with HMAC-SHA256 when ``secret_env`` names the secret's variable.
+
+    The address is ``url``, or the value of the variable ``url_env`` names (the URL itself is a
+    secret: Slack's are). Given both, the variable overrides ``url`` when it is set, and ``url``
+    is the default, so the variable need not be set.
+    """
 
     url: str | None = None
-    url_env: str | None = None  # the URL itself is a secret (Slack's are)
+    url_env: str | None = None
     secret_env: str | None = None
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookSpec:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("give the address as exactly one of url or url_env")
+        if self.url is None and self.url_env is None:
+            raise ValueError("give the address as url or url_env")
         return self
 
 
@@ -298,6 +303,8 @@ class ReceiverSpec(_Strict):
                 continue
             for key in ("url_env", "secret_env", "user_env", "password_env"):
                 name = getattr(spec, key, None)
+                if key == "url_env" and getattr(spec, "url", None) is not None:
+                    continue  # optional: url is the default
                 if name:
                     out.append((f"{block}.{key}", name))
         return out

@@ -42,7 +42,9 @@ def _env(env: Mapping[str, str], name: str) -> str:
 
 
 def _url(spec: WebhookSpec, env: Mapping[str, str]) -> str:
-    return spec.url if spec.url is not None else _env(env, spec.url_env or "")
+    if spec.url is not None:
+        return (env.get(spec.url_env) if spec.url_env else None) or spec.url
+    return _env(env, spec.url_env or "")
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
