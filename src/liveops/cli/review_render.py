@@ -53,7 +53,7 @@ def item_panel(item: ReviewItemRecord, title: str | None = None) -> Panel:
     grid.add_row("confidence", _fmt(item.confidence))
     if item.extra.get("error"):
         grid.add_row("error", f"[red]{escape(str(item.extra['error']))}[/]")
-    for key in ("source", "groups", "decision"):
+    for key in ("source", "groups", "decision", "served", "shadow", "step"):
         if item.extra.get(key):
             value = item.extra[key]
             grid.add_row(key, escape(", ".join(value) if isinstance(value, list) else str(value)))
@@ -86,7 +86,12 @@ def agreement_table(summary: ReviewSummary) -> Table:
 def review_summary(summary: ReviewSummary) -> Group:
     r = summary.review
     head = Table.grid(padding=(0, 2))
-    head.add_row("review", f"[bold]{r.id}[/] of {r.subject}, from evaluation run {r.source_run}")
+    origin = (
+        f"shadow disagreements of rollout {r.source_run.split(':')[1]}"
+        if r.source_run.startswith("rollout:")
+        else f"evaluation run {r.source_run}"
+    )
+    head.add_row("review", f"[bold]{r.id}[/] of {r.subject}, from {origin}")
     head.add_row(
         "sample",
         f"{r.sample.get('size')} items (seed {r.sample.get('seed')}): "

@@ -9,6 +9,7 @@ pause of a rollout that ended) is an error, 4, with the reason: nothing was writ
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -132,17 +133,48 @@ def status(
     rec = get_rollout(store, which)
     recent = store.rollouts.looks(rec.id, limit=looks)
     incident = incident_of(store, rec.id)
-    data = rec.to_dict() | {"incident": incident, "looks": [lk.to_dict() for lk in recent]}
+    shadow = next((dict(lk.counts["shadow"]) for lk in recent if "shadow" in lk.counts), None)
+    data = rec.to_dict() | {
+        "incident": incident,
+        "shadow": shadow,
+        "looks": [lk.to_dict() for lk in recent],
+    }
     if json:
         cli.emit(data)
         return
     cli.out.print(_table([rec.to_dict()]))
     if incident is not None:
         cli.out.print(f"incident {incident} (its rollback): `liveops incident show {incident}`")
+    if shadow is not None:
+        cli.out.print(_shadow_line(shadow))
     for lk in recent:
         cli.out.print(f"look {lk.seq} at {lk.at.isoformat()[:19]}: {lk.action}: {lk.detail}")
     if recent and recent[0].gates:
         cli.out.print(_gates([dict(g) for g in recent[0].gates]))
+
+
+def _shadow_line(shadow: dict[str, Any]) -> str:
+    """The shadow pairs' agreement of the latest look that counted them, and their review."""
+    if not shadow.get("pairs"):
+        head = "shadow agreement: no pairs yet"
+    else:
+        head = f"shadow agreement: {shadow['agreement']:.1%} of {shadow['pairs']:,} pairs"
+    slices = [
+        f"{name} {v['agreement']:.1%} of {v['pairs']:,}"
+        for name, v in shadow.get("slices", {}).items()
+        if v.get("pairs")
+    ]
+    if slices:
+        head += f" ({'; '.join(slices)})"
+    if shadow.get("unpaired"):
+        head += f"; {shadow['unpaired']:,} unpaired"
+    review = shadow.get("review")
+    if review:
+        head += (
+            f"\ndisagreements for review: {review['review']} ({review['items']} of at most "
+            f"{review['cap']} sampled): `liveops review next --review {review['review']}`"
+        )
+    return head
 
 
 @rollout_app.command("plan")

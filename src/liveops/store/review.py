@@ -47,6 +47,19 @@ class ReviewStore:
         if items:
             conn.execute(review_items.insert(), [i.to_dict() for i in items])
 
+    def add_items(
+        self,
+        conn: Connection,
+        review_id: str,
+        items: list[ReviewItemRecord],
+        sample: Mapping[str, Any],
+    ) -> None:
+        """Append ``items`` to an existing review and store its new ``sample`` description
+        (a rollout's review of shadow disagreements grows look by look)."""
+        if items:
+            conn.execute(review_items.insert(), [i.to_dict() for i in items])
+        conn.execute(update(reviews).where(reviews.c.id == review_id).values(sample=dict(sample)))
+
     def put_scores(
         self,
         conn: Connection,
@@ -109,6 +122,24 @@ class ReviewStore:
         q = select(reviews).where(reviews.c.id == review_id)
         row = self._first(q, conn)
         return _review(row) if row else None
+
+    def by_source(self, source_run: str, conn: Connection | None = None) -> ReviewRecord | None:
+        """The review made from ``source_run`` (an evaluation run, or ``rollout:ID:STEP``)."""
+        q = select(reviews).where(reviews.c.source_run == source_run).order_by(reviews.c.id)
+        row = self._first(q.limit(1), conn)
+        return _review(row) if row else None
+
+    def case_refs(self, review_id: str, conn: Connection | None = None) -> list[str]:
+        """The case references of a review's items, in position order."""
+        q = (
+            select(review_items.c.case_ref)
+            .where(review_items.c.review_id == review_id)
+            .order_by(review_items.c.position)
+        )
+        if conn is not None:
+            return [r[0] for r in conn.execute(q)]
+        with connect(self._engine, write=False) as c:
+            return [r[0] for r in c.execute(q)]
 
     def list_reviews(
         self, service: str | None = None, version: int | None = None

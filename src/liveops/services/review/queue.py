@@ -156,7 +156,12 @@ def list_reviews(
 
 
 def latest_review(store: Store, service: str, version: int) -> ReviewRecord | None:
-    found = store.reviews.list_reviews(service, version)
+    """The newest review of an evaluation run of the version (what readiness counts); a
+    rollout's review of shadow disagreements (source ``rollout:...``) is not one."""
+    found = [
+        r for r in store.reviews.list_reviews(service, version)
+        if not r.source_run.startswith("rollout:")
+    ]  # fmt: skip
     return found[0] if found else None
 
 

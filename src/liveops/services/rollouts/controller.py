@@ -29,6 +29,7 @@ from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import automatic_items, view_release
 from liveops.services.rollouts.counts import check_countable, count_look
 from liveops.services.rollouts.incident import link_incident
+from liveops.services.rollouts.shadow import sample_disagreements
 from liveops.store import Store
 
 __all__ = [
@@ -231,6 +232,9 @@ def look(
     spec = get_service_spec(store, rollout.service)
     scopes = scopes_for(store, spec, project_dir, clock)
     counted = count_look(store, rollout, scopes, now)
+    if "shadow" in counted.summary:
+        sampled = sample_disagreements(store, rollout, counted.disagreements, now=now, actor=actor)
+        counted.summary["shadow"]["review"] = sampled
     step = rollout.current
     planned = max(float(step.min_sample), float(DEFAULT_MIN_SAMPLE))
     result = evaluate_gates(rollout.plan.gates, counted.state, planned_n=planned)

@@ -31,13 +31,13 @@ from liveops.core.rollout.gates import (
 from liveops.core.rollout.state import RolloutRecord
 from liveops.errors import InvalidInputError, UsageError
 from liveops.services.monitoring import ALL_SLICE, Scopes
+from liveops.services.rollouts.shadow import Disagreement, pair_shadow, shadow_of
 from liveops.store import Store
 from liveops.store.registry import utc
 
 __all__ = ["COUNTED", "Look", "check_countable", "count_look", "shadow_of"]
 
 BASELINE_ARM = "production"
-SHADOW_TAG = "shadow_of:"
 # The live metrics a look counts from the log (others are refused when a rollout starts).
 COUNTED = (
     "error_rate",
@@ -51,17 +51,6 @@ COUNTED = (
 )
 TYPED = ("channel", "plan", "language")
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def shadow_of(reason: str | None) -> str | None:
-    """The served prediction a shadow answer was a copy of (None: not a shadow answer).
-
-    >>> shadow_of("below_threshold;shadow_of:01J0ABC"), shadow_of(None)
-    ('01J0ABC', None)
-    """
-    if not reason or SHADOW_TAG not in reason:
-        return None
-    return reason.rsplit(SHADOW_TAG, 1)[1].split(";", 1)[0]
 
 
 def _pattern(metric: str) -> str:
@@ -94,6 +83,7 @@ class Look:
     candidate_n: int  # answers of the candidate arm in this step (the step's minimum sample)
     baseline_n: int
     summary: dict[str, Any]
+    disagreements: tuple[Disagreement, ...] = ()  # shadow steps: copies unlike the served
 
 
 @dataclass(frozen=True)
@@ -112,8 +102,9 @@ class _Arm:
 def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) -> Look:
     step = rec.current
     cand_arm = "shadow" if step.kind == "shadow" else "canary"
-    if not any(g.slice for g in rec.plan.gates):
-        scopes = Scopes()  # the whole arm only: no slice to compute
+    shadow = step.kind == "shadow"
+    if not shadow and not any(g.slice for g in rec.plan.gates):
+        scopes = Scopes()  # the whole arm only: no slice to compute (shadow: agreement per slice)
     key = rec.plan.key
     split_check = step.kind == "canary" and step.share < 1.0 and (key is None or key.field)
     needs_inputs = scopes.needs_inputs or bool(split_check and key is not None)
@@ -124,7 +115,7 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
         rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], inputs=needs_inputs
     )
     want_labels = any(g.metric == "accuracy" for g in rec.plan.gates)
-    cand = _arm(store, cand_rows, scopes, want_labels, shadow=step.kind == "shadow")
+    cand = _arm(store, cand_rows, scopes, want_labels, shadow=shadow)
     base = _arm(store, base_rows, scopes, want_labels, shadow=False)
     counts: dict[tuple[str, str], ArmCounts] = {}
     for g in rec.plan.gates:
@@ -156,6 +147,9 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
             "baseline": rec.started_at.isoformat(),
         },
     }
+    pairs = pair_shadow(cand_rows, cand.masks, base_rows) if shadow else None
+    if pairs is not None:
+        summary["shadow"] = pairs.summary
     if units:
         summary["split"] = {
             "unit": "requests" if units["unit"] == 0 else f"distinct {key.field if key else ''}",
@@ -163,7 +157,8 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
             "candidate": units["candidate"],
             "weights": [1.0 - step.share, step.share],
         }
-    return Look(RolloutState(counts, split), cand.n, base.n, summary)
+    found = pairs.disagreements if pairs is not None else ()
+    return Look(RolloutState(counts, split), cand.n, base.n, summary, found)
 
 
 def _distinct_keys(rows: Sequence[Mapping[str, Any]], field: str) -> int:
