@@ -416,6 +416,29 @@ def parse_project(
     return project
 
 
+def _check_notify(
+    doc: YamlDoc, i: int, svc: ServiceSpec, receivers: Mapping[str, ReceiverSpec]
+) -> None:
+    """The receivers a rollout plan tells of its transitions are declared, and not an
+    Alertmanager (it takes alerts, not events)."""
+    plan = svc.rollout_plan()
+    for k, receiver in enumerate(plan.notify if plan is not None else ()):
+        spec = receivers.get(receiver)
+        if spec is None:
+            known = ", ".join(receivers) or "none"
+            raise doc.error(
+                ("services", i, "rollout", "notify", k),
+                f"unknown receiver {receiver!r} (declared under receivers: {known})",
+            )
+        if spec.alertmanager is not None:
+            raise doc.error(
+                ("services", i, "rollout", "notify", k),
+                f"receiver {receiver!r} is an Alertmanager: it takes alerts, not rollout "
+                "transitions",
+                hint="name a webhook, slack or smtp receiver",
+            )
+
+
 def _check_alerts(doc: YamlDoc, project: Project, env: Mapping[str, str] | None) -> None:
     receivers = project.receivers or {}
     for name in receivers:
@@ -434,6 +457,7 @@ def _check_alerts(doc: YamlDoc, project: Project, env: Mapping[str, str] | None)
                         ("services", i, "alerts", j, "receivers", k),
                         f"unknown receiver {receiver!r} (declared under receivers: {known})",
                     )
+        _check_notify(doc, i, svc, receivers)
     if env is None:
         return
     for name, spec in receivers.items():

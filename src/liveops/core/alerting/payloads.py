@@ -24,6 +24,8 @@ __all__ = [
     "alertmanager_body",
     "email_text",
     "notification_key",
+    "rollout_bodies",
+    "rollout_summary",
     "sign",
     "slack_body",
     "summary",
@@ -161,3 +163,34 @@ def alertmanager_body(notices: list[Notice], ends_at: datetime, key: str) -> lis
             item["startsAt"] = n.started_at
         out.append(item)
     return out
+
+
+def rollout_summary(event: dict[str, Any]) -> str:
+    """One line for a rollout's transition (a Slack text, an e-mail's subject).
+
+    >>> rollout_summary({"service": "wines", "transition": "rolled_back", "rollout": "ro7k2qx",
+    ...                  "version": "wines@3", "step": "canary 10%", "reason": "accuracy failed"})
+    '[ROLLOUT rolled_back] wines@3 (ro7k2qx) at canary 10%: accuracy failed'
+    """
+    line = (
+        f"[ROLLOUT {event.get('transition')}] {event.get('version')} ({event.get('rollout')}) "
+        f"at {event.get('step')}"
+    )
+    return line + (f": {event['reason']}" if event.get("reason") else "")
+
+
+def rollout_bodies(key: str, event: dict[str, Any]) -> dict[str, Any]:
+    """What each kind of receiver is sent for a rollout's transition: ``webhook`` (the JSON),
+    ``slack`` (a message) and ``email`` (subject and text)."""
+    text = rollout_summary(event)
+    lines = [text, ""] + [f"{k}: {v}" for k, v in event.items() if v not in (None, "", [])]
+    return {
+        "webhook": {"idempotency_key": key, "kind": "rollout", "service": event.get("service"),
+                    "summary": text, "rollout": event},
+        "slack": {"text": text, "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "context",
+             "elements": [{"type": "mrkdwn", "text": f"idempotency key {key}"}]},
+        ]},
+        "email": (text, "\n".join([*lines, "", f"idempotency key: {key}"])),
+    }  # fmt: skip

@@ -43,7 +43,7 @@ StepKind = Literal["shadow", "canary"]
 Path = tuple[str | int, ...]
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PLAN_KEYS = ("key", "steps", "gates", "watch")
+_PLAN_KEYS = ("key", "steps", "gates", "watch", "notify")
 _STEP_KEYS = ("shadow", "canary", "min_duration", "min_sample")
 
 
@@ -135,6 +135,7 @@ class RolloutPlan:
     gates: tuple[RolloutGate, ...]
     key: StickyKey | None = None
     watch_s: float = 0.0  # after the last step: keep judging the gates this long
+    notify: tuple[str, ...] = ()  # receivers told of every transition (liveops.yaml receivers:)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -145,6 +146,8 @@ class RolloutPlan:
             out["key"] = self.key.to_dict()
         if self.watch_s:
             out["watch"] = self.watch_s
+        if self.notify:
+            out["notify"] = list(self.notify)
         return out
 
 
@@ -196,7 +199,21 @@ def parse_plan(value: Any, inputs: Sequence[str] | None = None) -> RolloutPlan:
             watch = parse_duration(value["watch"])
         except ValueError as exc:
             raise PlanError(("watch",), str(exc)) from None
-    return RolloutPlan(steps, gates, key, watch)
+    return RolloutPlan(steps, gates, key, watch, _notify(value.get("notify")))
+
+
+def _notify(raw: Any) -> tuple[str, ...]:
+    """The receivers named by ``notify:`` (whether they are declared is the project's check)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise PlanError(("notify",), "notify is a list of receivers, e.g. [ops-hook]")
+    for k, name in enumerate(raw):
+        if not isinstance(name, str) or not name.strip():
+            raise PlanError(("notify", k), f"a receiver's name, not {name!r}")
+    return tuple(dict.fromkeys(raw))
 
 
 def _step(i: int, raw: Any) -> RolloutStep:

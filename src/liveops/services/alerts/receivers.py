@@ -17,6 +17,7 @@ from liveops.core.alerting.payloads import (
     Notice,
     alertmanager_body,
     email_text,
+    rollout_bodies,
     sign,
     slack_body,
     webhook_body,
@@ -66,6 +67,9 @@ def deliver(
     now: datetime,
 ) -> None:
     """Send one outbox row; raises on any failure (the sender retries)."""
+    if kind == "rollout":
+        _rollout(spec, key, dict(payload.get("rollout") or {}), env)
+        return
     notices = [Notice.from_dict(n) for n in payload.get("notices", [])]
     if spec.webhook is not None:
         body = orjson.dumps(webhook_body(key, notices) | {"kind": kind})
@@ -91,16 +95,41 @@ def deliver(
         _post(url, orjson.dumps(alerts), {}, spec.timeout_s)
 
 
-def _mail(spec: ReceiverSpec, key: str, notices: list[Notice], env: Mapping[str, str]) -> None:
+def _rollout(spec: ReceiverSpec, key: str, event: dict[str, Any], env: Mapping[str, str]) -> None:
+    """A rollout's transition (``rollout: {notify: [...]}``); Alertmanager is refused when the
+    project is applied, since it takes alerts, not events."""
+    bodies = rollout_bodies(key, event)
+    if spec.webhook is not None:
+        body = orjson.dumps(bodies["webhook"])
+        headers = {KEY_HEADER: key}
+        if spec.webhook.secret_env:
+            headers[SIGNATURE_HEADER] = sign(body, _env(env, spec.webhook.secret_env))
+        _post(_url(spec.webhook, env), body, headers, spec.timeout_s)
+    elif spec.slack is not None:
+        _post(_url(spec.slack, env), orjson.dumps(bodies["slack"]), {}, spec.timeout_s)
+    elif spec.smtp is not None:
+        _mail(spec, key, [], env, text=bodies["email"])
+    else:
+        raise UsageError(f"a {spec.kind} receiver does not take rollout transitions")
+
+
+def _mail(
+    spec: ReceiverSpec,
+    key: str,
+    notices: list[Notice],
+    env: Mapping[str, str],
+    *,
+    text: tuple[str, str] | None = None,
+) -> None:
     smtp = spec.smtp
     assert smtp is not None
-    subject, text = email_text(key, notices)
+    subject, text_ = text or email_text(key, notices)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = smtp.sender
     msg["To"] = ", ".join(smtp.to)
     msg["X-Liveops-Idempotency-Key"] = key
-    msg.set_content(text)
+    msg.set_content(text_)
     with smtplib.SMTP(smtp.host, smtp.port, timeout=spec.timeout_s) as client:
         if smtp.starttls:
             client.starttls()

@@ -29,6 +29,7 @@ from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import automatic_items, view_release
 from liveops.services.rollouts.counts import check_countable, count_look
 from liveops.services.rollouts.incident import link_incident
+from liveops.services.rollouts.notify import notify_transition
 from liveops.services.rollouts.shadow import sample_disagreements
 from liveops.store import Store
 
@@ -139,7 +140,7 @@ def start_rollout(
             updated_at=now,
         )
         store.rollouts.insert(conn, rec)
-        store.audit.append(
+        event = store.audit.append(
             conn,
             actor=actor,
             action="rollout.started",
@@ -154,6 +155,7 @@ def start_rollout(
                 "plan": plan.to_dict(),
             },
         )
+        notify_transition(conn, store, rec, event, now=now)
     return rec
 
 
@@ -197,7 +199,7 @@ def _transition(
         now=now,
         reason=reason,
     )
-    store.audit.append(
+    event = store.audit.append(
         conn,
         actor=actor,
         action=action,
@@ -206,6 +208,7 @@ def _transition(
         reason=reason,
         data={"version": rec.ref, "from": rec.state, "to": state, **data},
     )
+    notify_transition(conn, store, rec, event, now=now, step=data.get("step"))
 
 
 def _fresh(conn: Connection, store: Store, rec: RolloutRecord) -> RolloutRecord:

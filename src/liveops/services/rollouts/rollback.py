@@ -16,6 +16,7 @@ from liveops.core.clock import Clock
 from liveops.errors import ConflictError, ServiceNotFound
 from liveops.services.registry import resolve_version
 from liveops.services.rollouts.incident import link_incident
+from liveops.services.rollouts.notify import notify_transition
 from liveops.store import Store
 
 __all__ = ["Rollback", "rollback"]
@@ -86,7 +87,7 @@ def rollback(
                 step_started_at=active.step_started_at, now=now,
                 reason=reason or f"rolled back by {actor}",
             )  # fmt: skip
-            store.audit.append(
+            event = store.audit.append(
                 conn,
                 actor=actor,
                 action="rollout.rolled_back",
@@ -96,6 +97,7 @@ def rollback(
                 data={"version": active.ref, "from": active.state, "to": "rolled_back",
                       "by": "liveops rollback"},
             )  # fmt: skip
+            notify_transition(conn, store, active, event, now=now)
         previous = current
         if current != target.number:
             previous = store.registry.set_alias(
