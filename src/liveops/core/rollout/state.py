@@ -2,13 +2,15 @@
 
 ``running`` (the controller looks and acts), ``held`` (a step's minimum duration and sample are
 met but a ``require: pass`` gate is still inconclusive: it waits, or a person decides),
-``paused`` (a person stopped the controller; traffic stays split as it is), and the ends:
+``paused`` (a person stopped the controller; traffic stays split as it is), ``watching`` (the
+last step passed and the plan's ``watch`` window runs: the candidate answers everything, the
+gates are still judged, and production moves when the window ends), and the ends:
 ``completed`` (the candidate became production), ``rolled_back`` (a gate or the split check
-failed), ``aborted`` (a person stopped it). The first three are *active*: the gateways route by
+failed), ``aborted`` (a person stopped it). The first four are *active*: the gateways route by
 them, and a service has at most one.
 
 >>> RolloutRecord.__name__, sorted(ACTIVE_STATES)
-('RolloutRecord', ['held', 'paused', 'running'])
+('RolloutRecord', ['held', 'paused', 'running', 'watching'])
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from liveops.core.rollout.plan import RolloutPlan, RolloutStep, parse_plan
 
 __all__ = ["ACTIVE_STATES", "END_STATES", "RolloutLook", "RolloutRecord", "RolloutStateName"]
 
-RolloutStateName = Literal["running", "paused", "held", "aborted", "rolled_back", "completed"]
-ACTIVE_STATES: frozenset[str] = frozenset({"running", "paused", "held"})
+RolloutStateName = Literal[
+    "running", "paused", "held", "watching", "aborted", "rolled_back", "completed"
+]
+ACTIVE_STATES: frozenset[str] = frozenset({"running", "paused", "held", "watching"})
 END_STATES: frozenset[str] = frozenset({"aborted", "rolled_back", "completed"})
 
 

@@ -5,7 +5,9 @@ A look (:func:`look`) counts each arm from the log and feedback (:mod:`.counts`)
 :func:`~liveops.core.rollout.gates.step_action`, stores the look with every gate's raw values,
 and acts: *abort* rolls back (the production alias never moved, so the gateways route
 everything to the baseline again at their next poll), *advance* moves to the next step (after
-the last one the production alias moves to the candidate: completed), *hold* waits. Every
+the last one the production alias moves to the candidate: completed, or, with the plan's
+``watch``, the rollout is *watching*: the gates are judged until the window ends, then it
+completes), *hold* waits. Every
 transition is an audit event with its actor, in the same transaction as the change.
 """
 
@@ -242,6 +244,7 @@ def look(
     planned = max(float(step.min_sample), float(DEFAULT_MIN_SAMPLE))
     result = evaluate_gates(rollout.plan.gates, counted.state, planned_n=planned)
     elapsed = (now - rollout.step_started_at).total_seconds()
+    watching = rollout.state == "watching"
     duration_met = elapsed >= step.min_duration_s
     sample_met = counted.candidate_n >= step.min_sample
     action_code = int(step_action(result, duration_met=duration_met and sample_met))
@@ -252,13 +255,18 @@ def look(
         waiting.append(f"{elapsed:.0f} of {step.min_duration_s:.0f} s")
     if not sample_met:
         waiting.append(f"{counted.candidate_n} of {step.min_sample} answers")
+    where = f"{step.label()} (watching)" if watching else step.label()
     with store.write() as conn:
         rec = _fresh(conn, store, rollout)
-        if rec.state not in ("running", "held") or rec.step != rollout.step:
+        if (
+            rec.state not in ("running", "held", "watching")
+            or rec.step != rollout.step
+            or (rec.state == "watching") != watching
+        ):
             action, detail = "wait", f"the rollout changed meanwhile ({rec.state}, step {rec.step})"
         elif action_code == ABORT:
             action = "abort"
-            detail = f"rolled back: {', '.join(failed)} failed at {step.label()}"
+            detail = f"rolled back: {', '.join(failed)} failed at {where}"
             _transition(
                 conn, store, rec, state="rolled_back", step=rec.step,
                 step_started_at=rec.step_started_at, now=now, actor=actor,
@@ -269,6 +277,13 @@ def look(
                 store, conn, rec.service, rollout=rec, gates=records, previous=rec.version,
                 restored=rec.baseline, actor=actor, at=now, reason=detail,
             )  # fmt: skip
+        elif watching:  # only a failing gate ends the watch early; else the window does
+            if elapsed >= rec.plan.watch_s:
+                action = "advance"
+                detail = _complete(conn, store, rec, now, actor, records)
+            else:
+                action = "hold"
+                detail = f"watching at {step.label()}: {elapsed:.0f} of {rec.plan.watch_s:.0f} s"
         elif action_code == ADVANCE:
             action = "advance"
             detail = _advance(conn, store, rec, now, actor, records)
@@ -315,7 +330,7 @@ def _production_moved(
     with store.write() as conn:
         rec = _fresh(conn, store, rollout)
         action: Literal["abort", "wait"] = "wait"
-        if rec.state in ("running", "held"):
+        if rec.state in ("running", "held", "watching"):
             action = "abort"
             _transition(
                 conn, store, rec, state="aborted", step=rec.step,
@@ -350,6 +365,29 @@ def _advance(
             data={"step": nxt.label(), "gates": records},
         )  # fmt: skip
         return detail
+    if rec.plan.watch_s > 0:
+        detail = (
+            f"watching {rec.ref} at {step.label()} for {rec.plan.watch_s:.0f} s: the gates are "
+            "judged until then; production moves when the window ends"
+        )
+        _transition(
+            conn, store, rec, state="watching", step=rec.step, step_started_at=now, now=now,
+            actor=actor, action="rollout.watching", reason=detail,
+            data={"step": step.label(), "watch_s": rec.plan.watch_s, "gates": records},
+        )  # fmt: skip
+        return detail
+    return _complete(conn, store, rec, now, actor, records)
+
+
+def _complete(
+    conn: Connection,
+    store: Store,
+    rec: RolloutRecord,
+    now: datetime,
+    actor: str,
+    records: list[dict[str, Any]],
+) -> str:
+    """The candidate becomes production: the alias moves and the rollout completes."""
     previous = store.registry.set_alias(conn, rec.service, "production", rec.version, actor, now)
     store.audit.append(
         conn,
