@@ -283,14 +283,41 @@ def rollback_cmd(
         None, "--to", help="The version to restore (default: production before it last moved)."
     ),
     reason: str | None = REASON_OPT,
+    drill: bool = typer.Option(
+        False, "--drill", help="Practise on a staging gateway (--url): production is untouched."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="With --drill: a gateway serving the staging alias."
+    ),
+    input_: str | None = typer.Option(
+        None,
+        "--input",
+        help="With --drill: the request's inputs as JSON (default: an "
+        "evaluation case of the restored version).",
+    ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="With --drill: seconds to wait for each move to show."
+    ),
     json: bool = JSON_OPT,
     as_: str | None = AS_OPT,
 ) -> None:
     """Production back to an earlier version in one step, with no analysis; an active rollout
     of the service ends as rolled_back. The evidence (log, looks, gate values) stays, and an
-    incident of the service is opened (or its open one joined) with it."""
+    incident of the service is opened (or its open one joined) with it. With --drill, the
+    same move practised on the staging alias and timed at a staging gateway (exit 1 when the
+    gateway did not show it within --timeout)."""
+    from liveops.errors import UsageError
     from liveops.services.rollouts import rollback
 
+    if drill or url is not None or input_ is not None:
+        if not drill or url is None:
+            raise UsageError(
+                "--drill needs --url (a gateway serving the staging alias), and --url and "
+                "--input go with --drill",
+                hint=f"`liveops rollback {service} --drill --url http://127.0.0.1:8001`",
+            )
+        _drill(ctx, service, url, to, input_, timeout, reason, json, as_)
+        return
     cli = make_cli(ctx, json, as_)
     done = rollback(cli.store(), service, to=to, actor=cli.actor, reason=reason)
     if not json:
@@ -298,6 +325,53 @@ def rollback_cmd(
         cli.note(f"{service}: production {done.previous} -> {done.restored}{ended}")
         cli.note(f"incident {done.incident_id}: `liveops incident show {done.incident_id}`")
     cli.emit(done.to_dict(), f"{service}@production = {done.restored}")
+
+
+def _drill(
+    ctx: typer.Context,
+    service: str,
+    url: str,
+    to: int | None,
+    input_: str | None,
+    timeout: float,
+    reason: str | None,
+    json: bool,
+    as_: str | None,
+) -> None:
+    import os
+
+    import orjson
+
+    from liveops.core.exits import exit_code
+    from liveops.errors import UsageError
+    from liveops.services.rollouts import rollback_drill
+
+    inputs = None
+    if input_ is not None:
+        try:
+            inputs = orjson.loads(input_)
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"--input is not JSON: {exc}") from None
+        if not isinstance(inputs, dict):
+            raise UsageError('--input is a JSON object of inputs, e.g. {"text": "hello"}')
+    cli = make_cli(ctx, json, as_)
+    got = rollback_drill(
+        cli.store(), service, url, actor=cli.actor, project_dir=cli.project_dir, to=to,
+        inputs=inputs, timeout_s=timeout, key=os.environ.get("LIVEOPS_KEY") or None,
+        reason=reason,
+    )  # fmt: skip
+
+    def took(s: float | None) -> str:
+        return f"{s:.2f} s" if s is not None else f"not within {timeout:g} s"
+
+    lines = [
+        f"{service}: drill on staging at {url}: staging {got.staging} -> {got.restored} "
+        f"answered after {took(got.restore_s)}",
+        f"  and back to {got.staging} after {took(got.return_s)} ({got.requests} requests); "
+        "recorded in the audit log (service.rollback_drill)",
+    ]
+    cli.emit(got.to_dict(), "\n".join(lines))
+    raise typer.Exit(exit_code(["pass" if got.passed else "fail"]))
 
 
 def register(app: typer.Typer) -> None:

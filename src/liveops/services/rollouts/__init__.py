@@ -15,6 +15,7 @@ from liveops.services.rollouts.controller import (
     start_rollout,
 )
 from liveops.services.rollouts.counts import COUNTED, shadow_of
+from liveops.services.rollouts.drill import Drill, rollback_drill
 from liveops.services.rollouts.incident import incident_of, link_incident
 from liveops.services.rollouts.rollback import Rollback, rollback
 from liveops.services.rollouts.runner import RolloutRunner, RolloutTurn, run_rollouts
@@ -24,6 +25,7 @@ __all__ = [
     "CONTROLLER",
     "COUNTED",
     "AbSizing",
+    "Drill",
     "LookResult",
     "Rollback",
     "RolloutRunner",
@@ -36,6 +38,7 @@ __all__ = [
     "pause_rollout",
     "resume_rollout",
     "rollback",
+    "rollback_drill",
     "run_rollouts",
     "shadow_of",
     "size_ab_test",

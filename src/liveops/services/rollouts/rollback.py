@@ -19,7 +19,7 @@ from liveops.services.rollouts.incident import link_incident
 from liveops.services.rollouts.notify import notify_transition
 from liveops.store import Store
 
-__all__ = ["Rollback", "rollback"]
+__all__ = ["Rollback", "previous_production", "rollback"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Rollback:
         }
 
 
-def _previous_production(store: Store, service: str, current: int | None) -> int | None:
+def previous_production(store: Store, service: str, current: int | None) -> int | None:
     """The version production pointed at before it last moved (from the audit log)."""
     for event in store.audit.events(object_type="alias", object_id=f"{service}@production"):
         before = event.data.get("from")
@@ -66,10 +66,7 @@ def rollback(
     current = store.registry.get_alias(service, "production")
     active = store.rollouts.active_for(service)
     if to is None:
-        if active is not None:
-            to = active.baseline
-        else:
-            to = _previous_production(store, service, current)
+        to = active.baseline if active else previous_production(store, service, current)
         if to is None:
             raise ConflictError(
                 f"{service} has no earlier production version to go back to",
