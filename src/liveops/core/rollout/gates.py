@@ -35,6 +35,7 @@ from liveops.core.rollout.sequential import (
     IntArray,
     Interval,
     SrmResult,
+    mean_difference,
     non_inferiority,
     rate_difference,
     srm,
@@ -47,6 +48,7 @@ __all__ = [
     "ABORT",
     "ADVANCE",
     "HOLD",
+    "MEAN_SCALES",
     "ArmCounts",
     "GateOutcome",
     "GateSetResult",
@@ -62,7 +64,7 @@ __all__ = [
 ABORT, HOLD, ADVANCE = -1, 0, 1
 
 # Metrics that are a share of answers (events among answers): their difference has the
-# confidence sequence of sequential.rate_difference. macro_f1, costs or drift are not shares.
+# confidence sequence of sequential.rate_difference. macro_f1, estimates or drift are not.
 RATE_PATTERNS = frozenset(
     {
         "accuracy",
@@ -86,14 +88,19 @@ RATE_PATTERNS = frozenset(
     }
 )
 LATENCY_QUANTILES = {"latency.p50_ms": 0.50, "latency.p95_ms": 0.95, "latency.p99_ms": 0.99}
-MetricKind = Literal["rate", "latency"]
+# Means of a value per answer (its cost; unknown counts 0, as in the monitor's windows), and
+# what each answer's value is multiplied by: cost.per_1k is the cost of 1,000 answers.
+MEAN_SCALES = {"cost.per_request": 1.0, "cost.per_1k": 1000.0}
+MetricKind = Literal["rate", "latency", "mean"]
 
 
 def metric_kind(metric: str) -> MetricKind:
-    """Which sequential test a live metric takes: ``rate`` or ``latency``.
+    """Which sequential test a live metric takes: ``rate``, ``latency`` or ``mean``.
 
     >>> metric_kind("fallback_rate.timeout"), metric_kind("latency.p95_ms")
     ('rate', 'latency')
+    >>> metric_kind("cost.per_request")
+    'mean'
     >>> try:
     ...     metric_kind("macro_f1")
     ... except UsageError as exc:
@@ -108,12 +115,16 @@ def metric_kind(metric: str) -> MetricKind:
         return "rate"
     if pattern in LATENCY_QUANTILES:
         return "latency"
+    if pattern in MEAN_SCALES:
+        return "mean"
     raise UsageError(
         f"metric {metric!r} has no sequential test for rollouts",
         hint="rollout gates take a share of answers ("
         + ", ".join(sorted(RATE_PATTERNS))
-        + ") or a latency quantile ("
+        + "), a latency quantile ("
         + ", ".join(LATENCY_QUANTILES)
+        + ") or a cost ("
+        + ", ".join(MEAN_SCALES)
         + "); watch the others with the monitor",
     )
 
@@ -274,13 +285,16 @@ class ArmCounts:
     """Counts of one (metric, scope) at a look: ``k`` events among ``n`` answers per arm.
 
     For accuracy, ``n`` is the labelled answers and ``k`` the right ones; for a latency gate,
-    ``k`` is the answers slower than the arm's threshold (:func:`latency_thresholds`).
+    ``k`` is the answers slower than the arm's threshold (:func:`latency_thresholds`); for a
+    mean (a cost), ``k`` is the sum of the values and ``sq`` the sum of their squares.
     """
 
     n_candidate: npt.ArrayLike
     k_candidate: npt.ArrayLike
     n_baseline: npt.ArrayLike
     k_baseline: npt.ArrayLike
+    sq_candidate: npt.ArrayLike | None = None
+    sq_baseline: npt.ArrayLike | None = None
 
 
 @dataclass(frozen=True)
@@ -380,19 +394,29 @@ def evaluate_gates(
                 f"no counts for gate {g.label()!r} ({g.metric}, {g.scope})",
                 hint="the rollout state must hold counts for every gate of the step",
             )
-        cs = rate_difference(
-            c.k_candidate,
-            c.n_candidate,
-            c.k_baseline,
-            c.n_baseline,
-            alpha=g.alpha,
-            planned_n=g.planned_n or planned_n,
-            min_sample=g.min_sample,
-        )
+        kind = metric_kind(g.metric)
+        if kind == "mean":
+            if c.sq_candidate is None or c.sq_baseline is None:
+                raise UsageError(f"gate {g.label()!r}: a mean needs each arm's sum of squares")
+            cs = mean_difference(
+                c.k_candidate, c.sq_candidate, c.n_candidate,
+                c.k_baseline, c.sq_baseline, c.n_baseline,
+                alpha=g.alpha, planned_n=g.planned_n or planned_n, min_sample=g.min_sample,
+            )  # fmt: skip
+        else:
+            cs = rate_difference(
+                c.k_candidate,
+                c.n_candidate,
+                c.k_baseline,
+                c.n_baseline,
+                alpha=g.alpha,
+                planned_n=g.planned_n or planned_n,
+                min_sample=g.min_sample,
+            )
         if g.rule == "not_worse_than":
             # A latency gate compares shares slower than thresholds that already hold the
             # margin (latency_thresholds), so its margin on the shares is 0.
-            margin = 0.0 if metric_kind(g.metric) == "latency" else g.margin
+            margin = 0.0 if kind == "latency" else g.margin
             verdict = non_inferiority(cs, margin=margin, higher_is_better=g.higher_is_better)
         else:
             verdict = superiority(cs, higher_is_better=g.higher_is_better)

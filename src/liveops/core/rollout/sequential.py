@@ -77,6 +77,7 @@ __all__ = [
     "check_weights",
     "effective_n",
     "fixed_rate_difference",
+    "mean_difference",
     "non_inferiority",
     "rate_difference",
     "required_sample",
@@ -219,6 +220,52 @@ def rate_difference(
     half = np.sqrt(variance) * boundary_multiplier(
         effective_n(nc, nb), alpha=alpha, planned_n=planned_n
     )
+    return _interval(estimate, half, nc, nb, min_sample)
+
+
+def mean_difference(
+    sum_candidate: ArrayLike,
+    sq_candidate: ArrayLike,
+    n_candidate: ArrayLike,
+    sum_baseline: ArrayLike,
+    sq_baseline: ArrayLike,
+    n_baseline: ArrayLike,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    planned_n: float,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+) -> Interval:
+    """The confidence sequence of (candidate mean - baseline mean) of a per-answer value (a
+    cost), from each arm's sum, sum of squares and answers: the boundary of
+    :func:`rate_difference` with each arm's sample variance in place of ``p(1-p)``.
+
+    A value that never varies (a fixed price per answer) has no variance: the interval is
+    then the difference itself, which is known exactly.
+
+    >>> cs = mean_difference(2.0, 0.05, 100, 1.0, 0.0125, 100, planned_n=100)
+    >>> round(float(cs.estimate), 4), bool(cs.lower > 0)
+    (0.01, True)
+    >>> cs = mean_difference(1.0, 0.02, 100, 1.0, 0.02, 100, planned_n=100)
+    >>> bool(cs.lower < 0 < cs.upper)
+    True
+    """
+    sc, qc, nc, sb, qb, nb = (
+        np.asarray(a, dtype=np.float64)
+        for a in (sum_candidate, sq_candidate, n_candidate, sum_baseline, sq_baseline, n_baseline)
+    )
+    if np.any(nc < 0) or np.any(nb < 0):
+        raise UsageError("counts of answers cannot be negative")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mc, mb = sc / nc, sb / nb
+        estimate = np.where((nc > 0) & (nb > 0), mc - mb, np.nan)
+        # Sample variances (n - 1), never below 0 from rounding.
+        vc = np.maximum(qc - nc * mc**2, 0.0) / np.maximum(nc - 1, 1)
+        vb = np.maximum(qb - nb * mb**2, 0.0) / np.maximum(nb - 1, 1)
+        variance = vc / nc + vb / nb
+    half = np.sqrt(variance) * boundary_multiplier(
+        effective_n(nc, nb), alpha=alpha, planned_n=planned_n
+    )
+    half = np.where(variance > 0, half, 0.0)
     return _interval(estimate, half, nc, nb, min_sample)
 
 

@@ -173,6 +173,7 @@ def batch_from_items(items: list[Any], classes: tuple[str, ...]) -> BatchOutput:
     labels: list[str] = []
     rows: list[dict[str, float]] = []
     cost = np.zeros(len(items))
+    costed = False  # no item says its cost: None, so the version's cost.per_1k applies
     t_in = np.zeros(len(items), dtype=np.int64)
     t_out = np.zeros(len(items), dtype=np.int64)
     for i, item in enumerate(items):
@@ -186,13 +187,14 @@ def batch_from_items(items: list[Any], classes: tuple[str, ...]) -> BatchOutput:
             )
         labels.append(str(item["label"]))
         rows.append({str(k): float(v) for k, v in (item.get("scores") or {}).items()})
-        cost[i] = float(item.get("cost", 0.0))
+        if item.get("cost") is not None:
+            cost[i], costed = float(item["cost"]), True
         t_in[i] = int(item.get("tokens_in", 0))
         t_out[i] = int(item.get("tokens_out", 0))
     scores = None
     if classes and all(rows):
         scores = np.asarray([[r.get(c, 0.0) for c in classes] for r in rows], dtype=np.float64)
-    return BatchOutput(labels, classes, scores, cost, t_in, t_out)
+    return BatchOutput(labels, classes, scores, cost if costed else None, t_in, t_out)
 
 
 def load_model(store: Store, version: VersionRecord, *, project_dir: Path | None = None) -> Model:

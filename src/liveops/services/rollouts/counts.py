@@ -21,6 +21,7 @@ import orjson
 
 from liveops.core.rollout.gates import (
     LATENCY_QUANTILES,
+    MEAN_SCALES,
     ArmCounts,
     RolloutGate,
     RolloutState,
@@ -48,6 +49,7 @@ COUNTED = (
     "review_rate",
     "accuracy",
     *LATENCY_QUANTILES,
+    *MEAN_SCALES,
 )
 TYPED = ("channel", "plan", "language")
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -96,6 +98,7 @@ class _Arm:
     reason: list[str | None]
     decision: list[str]
     latency: np.ndarray[Any, np.dtype[np.float64]]
+    cost: np.ndarray[Any, np.dtype[np.float64]]  # unknown: 0, as in the monitor's windows
     masks: dict[str, BoolArray]
 
 
@@ -187,6 +190,12 @@ def _gate_counts(g: RolloutGate, cand: _Arm, mc: BoolArray, base: _Arm, mb: Bool
             int(lb.size),
             int((lb > t_base).sum()),
         )
+    if kind == "mean":  # a cost per answer (per 1,000 answers: times 1,000)
+        vc, vb = cand.cost[mc] * MEAN_SCALES[g.metric], base.cost[mb] * MEAN_SCALES[g.metric]
+        return ArmCounts(
+            vc.size, float(vc.sum()), vb.size, float(vb.sum()),
+            float((vc**2).sum()), float((vb**2).sum()),
+        )  # fmt: skip
     if g.metric == "accuracy":
         return ArmCounts(*_accuracy(cand, mc), *_accuracy(base, mb))
     return ArmCounts(
@@ -255,6 +264,7 @@ def _arm(
         reason=reason,
         decision=[r["decision"] for r in rows],
         latency=np.array([float(r["latency_ms"]) for r in rows], dtype=float),
+        cost=np.array([float(r.get("cost") or 0.0) for r in rows], dtype=float),
         masks=masks,
     )
 
