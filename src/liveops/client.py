@@ -101,6 +101,22 @@ def error_from(status: int, body: Any) -> errors.LiveopsError:
     return exc
 
 
+def _seg(value: str) -> str:
+    """One path segment, quoted.
+
+    >>> _seg("a/b c")
+    'a%2Fb%20c'
+    """
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The values that are not None."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 class _Retry(Exception):
     """A 429 or 503 answer, retried (the last one is raised as its error)."""
 
@@ -229,6 +245,88 @@ class Client:
     def metrics(self, service: str, **query: str) -> dict[str, Any]:
         """The monitor's series (``metric``, ``by``, ``window``, ``since``)."""
         out: dict[str, Any] = self._request("GET", f"/v1/services/{service}/metrics", params=query)
+        return out
+
+    def describe(self, service: str) -> dict[str, Any]:
+        """The service's map, as ``liveops describe`` prints it."""
+        return self.get(f"/v1/services/{_seg(service)}/describe")
+
+    def set_alias(
+        self, service: str, alias: str, version: int | str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Point ``alias`` at a version (number or alias); the move, as the key's owner."""
+        body = _given(version=version, reason=reason)
+        return self.call("PUT", f"/v1/services/{_seg(service)}/aliases/{_seg(alias)}", body)
+
+    def release(self, release_id: str) -> dict[str, Any]:
+        return self.get(f"/v1/releases/{_seg(release_id)}")
+
+    def approve(
+        self, release_id: str, group: str | None = None, comment: str | None = None
+    ) -> dict[str, Any]:
+        body = _given(group=group, comment=comment)
+        return self.call("POST", f"/v1/releases/{_seg(release_id)}/approve", body)
+
+    def rollouts(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = self._request("GET", "/v1/rollouts")
+        return out
+
+    def rollout(self, which: str, looks: int = 5) -> dict[str, Any]:
+        """A rollout (by id, or a service's active one) with its latest looks."""
+        return self.get(f"/v1/rollouts/{_seg(which)}", looks=looks)
+
+    def rollout_action(self, which: str, verb: str, reason: str | None = None) -> dict[str, Any]:
+        """``pause``, ``resume`` or ``abort`` a rollout."""
+        return self.call("POST", f"/v1/rollouts/{_seg(which)}/{verb}", _given(reason=reason))
+
+    def rollback(
+        self, service: str, to: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        body = _given(to=to, reason=reason)
+        return self.call("POST", f"/v1/services/{_seg(service)}/rollback", body)
+
+    def alerts(self, service: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = self._request(
+            "GET", "/v1/alerts", params=_given(service=service)
+        )
+        return out
+
+    def alert_noise(self, service: str | None = None, days: float = 7.0) -> list[dict[str, Any]]:
+        params = _given(service=service, days=repr(days))
+        out: list[dict[str, Any]] = self._request("GET", "/v1/alerts/noise", params=params)
+        return out
+
+    def ack_alert(
+        self, rule: str, service: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        body = _given(service=service, note=note)
+        return self.call("POST", f"/v1/alerts/{_seg(rule)}/ack", body)
+
+    def incidents(
+        self, service: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = _given(service=service, status=status)
+        out: list[dict[str, Any]] = self._request("GET", "/v1/incidents", params=params)
+        return out
+
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        return self.get(f"/v1/incidents/{incident_id}")
+
+    def incident_action(self, incident_id: int, verb: str, **body: Any) -> dict[str, Any]:
+        """``ack``, ``mitigate``, ``resolve`` or ``review`` an incident."""
+        return self.call("POST", f"/v1/incidents/{incident_id}/{verb}", _given(**body))
+
+    def monitor_status(self) -> dict[str, Any]:
+        return self.get("/v1/monitor")
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        """A management API read answering a JSON object."""
+        out: dict[str, Any] = self._request("GET", path, params=_given(**params) or None)
+        return out
+
+    def call(self, method: str, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A management API change answering a JSON object."""
+        out: dict[str, Any] = self._request(method, path, dict(body))
         return out
 
     # --- transport -----------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 alerts_app = typer.Typer(help="Alert rules: states, silences, noise, receivers, export.")
 
@@ -24,21 +25,28 @@ def list_(
 
     from liveops.services.alerts import alert_states, noise
 
-    cli = make_cli(ctx, json, None)
-    store = cli.store()
+    cli = make_cli(ctx, json, None, remote=True)
     if noisy:
-        rows = noise(store, clock=store.clock, days=days)
-        if service:
-            rows = [r for r in rows if r.service == service]
+        if cli.api is not None:
+            rows = cli.api.alert_noise(service, days)
+        else:
+            store = cli.store()
+            found = noise(store, clock=store.clock, days=days)
+            rows = wire([r.to_dict() for r in found if not service or r.service == service])
         table = Table("service", "rule", "fired", "mean min", "acked", "noisy", title="alert noise")
         for r in rows:
-            mean = "-" if r.mean_minutes is None else f"{r.mean_minutes:.0f}"
+            mean = "-" if r["mean_minutes"] is None else f"{r['mean_minutes']:.0f}"
             table.add_row(
-                r.service, r.rule, str(r.fired), mean, str(r.acknowledged), "yes" if r.noisy else ""
+                r["service"],
+                r["rule"],
+                str(r["fired"]),
+                mean,
+                str(r["acknowledged"]),
+                "yes" if r["noisy"] else "",
             )
-        cli.emit([r.to_dict() for r in rows], table)
+        cli.emit(rows, table)
         return
-    states = alert_states(store, service)
+    states = cli.api.alerts(service) if cli.api else wire(alert_states(cli.store(), service))
     table = Table("service", "rule", "scope", "state", "value", "since", title="alerts")
     for s in states:
         sc = s["scope"]
@@ -64,9 +72,16 @@ def silence_(
     """Stop telling receivers about a rule for a while (judged still; audited)."""
     from liveops.services.alerts import silence
 
-    cli = make_cli(ctx, json, as_)
-    s = silence(cli.store(), rule, duration=for_, reason=reason, actor=cli.actor, service=service)
-    cli.emit(s.to_dict(), f"{s.service}: rule {s.rule!r} silenced until {s.ends_at.isoformat()}")
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        body = {"for": for_, "reason": reason, "service": service}
+        s = cli.api.call("POST", f"/v1/alerts/{quote(rule, safe='')}/silence", body)
+    else:
+        done = silence(
+            cli.store(), rule, duration=for_, reason=reason, actor=cli.actor, service=service
+        )
+        s = wire(done.to_dict())
+    cli.emit(s, f"{s['service']}: rule {s['rule']!r} silenced until {s['ends_at']}")
 
 
 @alerts_app.command("ack")
@@ -81,8 +96,11 @@ def ack(
     """Acknowledge a rule's firing alerts: someone is on it (counted by --noisy; audited)."""
     from liveops.services.alerts import acknowledge
 
-    cli = make_cli(ctx, json, as_)
-    got = acknowledge(cli.store(), rule, actor=cli.actor, service=service, note=note)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        got = cli.api.ack_alert(rule, service, note)
+    else:
+        got = wire(acknowledge(cli.store(), rule, actor=cli.actor, service=service, note=note))
     cli.emit(
         got,
         f"{got['service']}: rule {rule!r} acknowledged by {got['by']} "

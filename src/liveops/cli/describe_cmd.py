@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from liveops.cli.output import JSON_OPT, make_cli
+from liveops.cli.output import JSON_OPT, make_cli, wire
 
 if TYPE_CHECKING:
     from rich.console import Group
-
-    from liveops.services.describe import ServiceMap
 
 
 def describe(ctx: typer.Context, name: str, json: bool = JSON_OPT) -> None:
@@ -19,16 +17,20 @@ def describe(ctx: typer.Context, name: str, json: bool = JSON_OPT) -> None:
     and fallbacks, where the log and reference live, owner, alerts, rollout and last changes."""
     from liveops.services.describe import describe_service
 
-    cli = make_cli(ctx, json, None)
-    found = describe_service(cli.store(), name, cli.project_dir)
-    cli.emit(found.to_dict(), None if json else render(found))
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        found = cli.api.describe(name)
+    else:
+        found = wire(describe_service(cli.store(), name, cli.project_dir).to_dict())
+    cli.emit(found, None if json else render(found))
 
 
 def _pct(share: float) -> str:
     return f"{share * 100:g} %"
 
 
-def render(m: ServiceMap) -> Group:
+def render(m: dict[str, Any]) -> Group:
+    """The map from its JSON form (``ServiceMap.to_dict``, as the API sends it)."""
     from rich import box
     from rich.console import Group
     from rich.markup import escape
@@ -36,35 +38,38 @@ def render(m: ServiceMap) -> Group:
     from rich.text import Text
 
     parts: list[Any] = []
-    state = "[green]enabled[/]" if m.enabled else "[red]disabled (kill switch on)[/]"
+    state = "[green]enabled[/]" if m["enabled"] else "[red]disabled (kill switch on)[/]"
     parts.append(
         Text.from_markup(
-            f"[bold]{escape(m.service)}[/]  owner {escape(m.owner)} · risk {m.risk} · {state}"
+            f"[bold]{escape(m['service'])}[/]  owner {escape(m['owner'])} · risk {m['risk']} · "
+            f"{state}"
         )
     )
-    job = [f"{k}: {escape(v)}" for k, v in m.job.items() if v]
+    job = [f"{k}: {escape(v)}" for k, v in m["job"].items() if v]
     if job:
         parts.append(Text.from_markup("job  " + " · ".join(job)))
-    reads = ", ".join(m.model_inputs)
-    segments = ", ".join(m.segment_fields) or "none"
-    parts.append(Text(f"model reads {reads} · segments {segments} · labels {', '.join(m.labels)}"))
+    reads = ", ".join(m["model_inputs"])
+    segments = ", ".join(m["segment_fields"]) or "none"
+    parts.append(
+        Text(f"model reads {reads} · segments {segments} · labels {', '.join(m['labels'])}")
+    )
 
     traffic = " · ".join(
-        f"{s.arm} {m.service}@{s.version} {_pct(s.share)}"
-        + (" (copied, not returned)" if s.role == "shadow" else "")
-        for s in m.traffic
+        f"{s['arm']} {m['service']}@{s['version']} {_pct(s['share'])}"
+        + (" (copied, not returned)" if s["role"] == "shadow" else "")
+        for s in m["traffic"]
     )
-    if not m.enabled:
+    if not m["enabled"]:
         traffic = (
-            f"none: every request goes to the fallback ({m.disabled_fallback})"
-            if m.disabled_fallback
+            f"none: every request goes to the fallback ({m['disabled_fallback']})"
+            if m["disabled_fallback"]
             else "none: every request gets 503 (no fallback)"
         )
     parts.append(Text(f"traffic  {traffic or 'no production version: not served'}"))
-    aliases = ", ".join(f"{a} → @{n}" for a, n in m.aliases.items()) or "none"
-    parts.append(Text(f"aliases  {aliases} · {m.version_count} versions registered"))
-    if m.rollout is not None:
-        r = m.rollout
+    aliases = ", ".join(f"{a} → @{n}" for a, n in m["aliases"].items()) or "none"
+    parts.append(Text(f"aliases  {aliases} · {m['version_count']} versions registered"))
+    if m["rollout"] is not None:
+        r = m["rollout"]
         sh = r["shares"]
         parts.append(
             Text(
@@ -76,24 +81,25 @@ def render(m: ServiceMap) -> Group:
             )
         )
 
-    for v in m.versions:
+    for v in m["versions"]:
         decision = (
             "no threshold"
-            if v.threshold is None
-            else f"below {v.threshold:g} → {v.below_threshold}"
+            if v["threshold"] is None
+            else f"below {v['threshold']:g} → {v['below_threshold']}"
         )
-        timeout = "no timeout" if v.timeout_ms is None else f"timeout {v.timeout_ms} ms"
-        cost = "" if v.cost_per_1k is None else f" · cost {v.cost_per_1k:g} per 1k"
+        timeout = "no timeout" if v["timeout_ms"] is None else f"timeout {v['timeout_ms']} ms"
+        cost = "" if v["cost_per_1k"] is None else f" · cost {v['cost_per_1k']:g} per 1k"
         parts.append(
             Text.from_markup(
-                f"[bold]{v.ref}[/] ({', '.join(v.arms)})  {decision} · sensitive → "
-                f"{v.sensitive_input} · {timeout}{cost}\n"
-                f"  fallback {' → '.join(v.fallback_chain)} · {v.artifact_format}, registered "
-                f"by {escape(v.registered_by)} {v.registered_at[:16].replace('T', ' ')}"
+                f"[bold]{v['ref']}[/] ({', '.join(v['arms'])})  {decision} · sensitive → "
+                f"{v['sensitive_input']} · {timeout}{cost}\n"
+                f"  fallback {' → '.join(v['fallback_chain'])} · {v['artifact_format']}, "
+                f"registered by {escape(v['registered_by'])} "
+                f"{v['registered_at'][:16].replace('T', ' ')}"
             )
         )
 
-    logs = m.logs
+    logs = m["logs"]
     raw = (
         f"raw inputs kept {logs['raw_retention_days']:g} d"
         if logs["raw_inputs"]
@@ -106,7 +112,7 @@ def render(m: ServiceMap) -> Group:
             f"· {raw} · rows kept {keep}"
         )
     )
-    ref = m.reference
+    ref = m["reference"]
     if ref is None:
         parts.append(Text("reference  none declared (drift has nothing to compare with)"))
     elif not ref["found"]:
@@ -114,13 +120,13 @@ def render(m: ServiceMap) -> Group:
     else:
         parts.append(Text(f"reference  {ref['ref']} · {ref['rows']} rows"))
 
-    if m.alert_rules:
+    if m["alert_rules"]:
         rules = Table(
             "alert", "condition", "window", "severity", "receivers",
             title="alert rules", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
         )  # fmt: skip
-        firing = {a["rule"]: a["state"] for a in m.alerts_firing}
-        for r in m.alert_rules:
+        firing = {a["rule"]: a["state"] for a in m["alerts_firing"]}
+        for r in m["alert_rules"]:
             name = escape(r["name"]) + (
                 f" [red]{firing[r['name']]}[/]" if r["name"] in firing else ""
             )
@@ -130,23 +136,23 @@ def render(m: ServiceMap) -> Group:
         parts.append(rules)
     else:
         parts.append(Text("alerts  no rules"))
-    for i in m.open_incidents:
+    for i in m["open_incidents"]:
         parts.append(
             Text.from_markup(
                 f"[red]incident {i['id']}[/] {escape(i['title'])} · {i['severity']} · {i['status']}"
             )
         )
-    rel = m.release
+    rel = m["release"]
     if rel is not None:
         blockers = f" · blocked by {', '.join(rel['blockers'])}" if rel["blockers"] else ""
         parts.append(Text(f"release {rel['id']}  {rel['version']} · {rel['status']}{blockers}"))
 
-    if m.changes:
+    if m["changes"]:
         changes = Table(
             "time", "who", "what", "object",
             title="last changes", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
         )  # fmt: skip
-        for c in m.changes:
+        for c in m["changes"]:
             changes.add_row(
                 c["time"][:16].replace("T", " "),
                 escape(c["actor"]),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
-
-if TYPE_CHECKING:
-    from liveops.services.alerts import Incident
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 incident_app = typer.Typer(help="Incidents: scope, evidence, recent changes, actions, review.")
 
@@ -26,12 +23,19 @@ def list_(
 
     from liveops.services.alerts import list_incidents
 
-    cli = make_cli(ctx, json, None)
-    found = list_incidents(cli.store(), service=service, status=status)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        found = cli.api.incidents(service, status)
+    else:
+        found = wire(
+            [i.to_dict() for i in list_incidents(cli.store(), service=service, status=status)]
+        )
     table = Table("id", "service", "status", "opened", "by", "title", title="incidents")
     for i in found:
-        table.add_row(str(i.id), i.service, i.status, i.opened_at, i.opened_by, i.title)
-    cli.emit([i.to_dict() for i in found], table)
+        table.add_row(
+            str(i["id"]), i["service"], i["status"], i["opened_at"], i["opened_by"], i["title"]
+        )
+    cli.emit(found, table)
 
 
 @incident_app.command("show")
@@ -39,13 +43,17 @@ def show(ctx: typer.Context, incident_id: int, json: bool = JSON_OPT) -> None:
     """Scope, evidence, recent changes, timeline and review of one incident."""
     from liveops.services.alerts import get_incident, refresh_incident
 
-    cli = make_cli(ctx, json, None)
-    store = cli.store()
-    incident = get_incident(store, incident_id)
-    if incident.status not in ("resolved", "reviewed"):
-        refresh_incident(store, incident_id, clock=store.clock, project_dir=cli.project_dir)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        shown = cli.api.incident(incident_id)
+    else:
+        store = cli.store()
         incident = get_incident(store, incident_id)
-    cli.emit(incident.to_dict(), _render(incident))
+        if incident.status not in ("resolved", "reviewed"):
+            refresh_incident(store, incident_id, clock=store.clock, project_dir=cli.project_dir)
+            incident = get_incident(store, incident_id)
+        shown = wire(incident.to_dict())
+    cli.emit(shown, _render(shown))
 
 
 def _gate(g: dict[str, Any]) -> str:
@@ -56,16 +64,17 @@ def _gate(g: dict[str, Any]) -> str:
     return str(g.get("gate"))
 
 
-def _render(i: Incident) -> Any:
+def _render(i: dict[str, Any]) -> Any:
+    """One incident from its JSON form (``Incident.to_dict``, as the API sends it)."""
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
 
-    s = i.scope
+    s = i["scope"]
     head = (
-        f"[bold]incident {i.id}[/] {escape(i.title)}\n"
-        f"service {i.service} · {i.severity} · [bold]{i.status}[/] · opened {i.opened_at} "
-        f"by {escape(i.opened_by)}"
+        f"[bold]incident {i['id']}[/] {escape(i['title'])}\n"
+        f"service {i['service']} · {i['severity']} · [bold]{i['status']}[/] · opened "
+        f"{i['opened_at']} by {escape(i['opened_by'])}"
     )
     share = s.get("share_affected")
     scope = (
@@ -76,7 +85,7 @@ def _render(i: Incident) -> Any:
         + f"; bad windows {s.get('first_bad_window') or '-'} .. {s.get('last_bad_window') or '-'}"
     )
     evidence = Table("version", "label", "conf", "decision", "inputs (redacted)", title="evidence")
-    for e in i.evidence:
+    for e in i["evidence"]:
         conf = "-" if e.get("confidence") is None else f"{e['confidence']:.2f}"
         text = ", ".join(f"{k}={v}" for k, v in (e.get("inputs") or {}).items())
         evidence.add_row(
@@ -89,14 +98,14 @@ def _render(i: Incident) -> Any:
     changes = Table(
         "time", "actor", "action", "object", "data", title="recent changes (48 h before)"
     )
-    for c in i.changes:
+    for c in i["changes"]:
         changes.add_row(
             c["time"], c["actor"], c["action"], c["object"], escape(str(c.get("data") or ""))
         )
     rollbacks = Table(
         "rollout", "candidate", "step", "from", "to", "by", "failing gates", title="rollbacks"
     )
-    for b in i.rollbacks:
+    for b in i["rollbacks"]:
         failing = "; ".join(_gate(g) for g in b.get("failing_gates", []))
         rollbacks.add_row(
             str(b.get("rollout") or "-"),
@@ -108,14 +117,14 @@ def _render(i: Incident) -> Any:
             escape(failing or "-"),
         )
     timeline = Table("at", "actor", "event", "detail", title="timeline")
-    for t in i.timeline:
+    for t in i["timeline"]:
         timeline.add_row(t["at"], t["actor"], t["kind"], escape(str(t["detail"])[:100]))
     parts: list[Any] = [head, scope, evidence, changes]
-    if i.rollbacks:
+    if i["rollbacks"]:
         parts.append(rollbacks)
     parts.append(timeline)
-    if i.review:
-        r = i.review
+    if i["review"]:
+        r = i["review"]
         parts.append(
             f"review: {escape(r['summary'])}\n  impact: {escape(r['impact'])}\n"
             f"  root cause: {r['root_cause']}\n  actions: {escape('; '.join(r['actions']))}"
@@ -134,10 +143,14 @@ def open_(
     """Open an incident by hand (a user report)."""
     from liveops.services.alerts import open_by_hand, refresh_incident
 
-    cli = make_cli(ctx, json, as_)
-    store = cli.store()
-    incident_id = open_by_hand(store, service, title, actor=cli.actor)
-    refresh_incident(store, incident_id, clock=store.clock, project_dir=cli.project_dir)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        opened = cli.api.call("POST", "/v1/incidents", {"service": service, "title": title})
+        incident_id = opened["id"]
+    else:
+        store = cli.store()
+        incident_id = open_by_hand(store, service, title, actor=cli.actor)
+        refresh_incident(store, incident_id, clock=store.clock, project_dir=cli.project_dir)
     cli.emit({"id": incident_id}, f"incident {incident_id} opened")
 
 
@@ -146,8 +159,12 @@ def _move(
 ) -> None:
     from liveops.services.alerts import move_incident
 
-    cli = make_cli(ctx, json, as_)
-    old = move_incident(cli.store(), incident_id, status, actor=cli.actor, note=note)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        verb = {"acknowledged": "ack", "resolved": "resolve"}[status]
+        old = cli.api.incident_action(incident_id, verb, note=note)["from"]
+    else:
+        old = move_incident(cli.store(), incident_id, status, actor=cli.actor, note=note)
     cli.emit(
         {"id": incident_id, "from": old, "status": status},
         f"incident {incident_id}: {old} -> {status}",
@@ -183,10 +200,14 @@ def mitigate(
     """Stabilise (optionally running an action) and mark the incident mitigated."""
     from liveops.services.alerts import mitigate as mitigate_incident
 
-    cli = make_cli(ctx, json, as_)
-    old, done = mitigate_incident(
-        cli.store(), incident_id, action, actor=cli.actor, yes=yes, note=note
-    )
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        got = cli.api.incident_action(incident_id, "mitigate", action=action, yes=yes, note=note)
+        old, done = got["from"], got["action"]
+    else:
+        old, done = mitigate_incident(
+            cli.store(), incident_id, action, actor=cli.actor, yes=yes, note=note
+        )
     cli.emit(
         {"id": incident_id, "from": old, "status": "mitigated", "action": done},
         (f"{done}\n" if done else "") + f"incident {incident_id}: {old} -> mitigated",
@@ -221,16 +242,26 @@ def review(
     """Write the post-incident record into the audit trail."""
     from liveops.services.alerts import review_incident
 
-    cli = make_cli(ctx, json, as_)
-    record = review_incident(
-        cli.store(),
-        incident_id,
-        actor=cli.actor,
-        summary=summary,
-        impact=impact,
-        root_cause=root_cause,
-        actions=list(action),
-    )
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        record = cli.api.incident_action(
+            incident_id,
+            "review",
+            summary=summary,
+            impact=impact,
+            root_cause=root_cause,
+            actions=list(action),
+        )["review"]
+    else:
+        record = review_incident(
+            cli.store(),
+            incident_id,
+            actor=cli.actor,
+            summary=summary,
+            impact=impact,
+            root_cause=root_cause,
+            actions=list(action),
+        )
     cli.emit({"id": incident_id, "review": record}, f"incident {incident_id} reviewed")
 
 

@@ -26,8 +26,18 @@ def _root(
     project: Path | None = typer.Option(
         None, "--project", "-C", help="The project folder (default: nearest with liveops.yaml)."
     ),
+    url: str | None = typer.Option(
+        None,
+        "--url",
+        help="Run on the management API of the gateway at URL (default: LIVEOPS_URL); the key "
+        "comes from LIVEOPS_KEY. Commands without a remote form refuse.",
+    ),
 ) -> None:
+    from liveops.cli.output import URL_META
+
     ctx.obj = project.resolve() if project else None
+    if url:
+        ctx.meta[URL_META] = url
 
 
 def _register_commands() -> None:

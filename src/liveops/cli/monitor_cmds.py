@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from liveops.cli.output import JSON_OPT, make_cli
+from liveops.cli.output import JSON_OPT, make_cli, wire
 
 if TYPE_CHECKING:
-    from liveops.services.monitoring import MonitorReport, Series
+    from liveops.services.monitoring import MonitorReport
 
 monitor_app = typer.Typer(help="The monitor: windows of quality, speed, cost and user impact.")
 metrics_app = typer.Typer(help="Metrics the monitor keeps, rolled up per hour or day.")
@@ -106,30 +106,32 @@ def status(ctx: typer.Context, json: bool = JSON_OPT) -> None:
 
     from liveops.services.monitoring import monitor_status
 
-    cli = make_cli(ctx, json, None)
-    st = monitor_status(cli.store())
+    cli = make_cli(ctx, json, None, remote=True)
+    st = cli.api.monitor_status() if cli.api else wire(monitor_status(cli.store()).to_dict())
     table = Table(title="monitor")
     for col in ("service", "watermark", "lag", "unread rows", "last run", "rows read", "windows"):
         table.add_column(
             col, justify="right" if col in ("lag", "unread rows", "rows read") else "left"
         )
-    for s in st.services:
+    for s in st["services"]:
         table.add_row(
-            escape(s.service),
-            (s.watermark or "-")[:19],
-            "-" if s.lag_s is None else f"{s.lag_s:,.0f} s",
-            f"{s.unread_rows:,}",
-            (s.last_run_at or "-")[:19],
-            f"{s.rows_read:,}",
-            f"{s.windows:,}",
+            escape(s["service"]),
+            (s["watermark"] or "-")[:19],
+            "-" if s["lag_s"] is None else f"{s['lag_s']:,.0f} s",
+            f"{s['unread_rows']:,}",
+            (s["last_run_at"] or "-")[:19],
+            f"{s['rows_read']:,}",
+            f"{s['windows']:,}",
         )
-    human: Any = table if st.services else "the monitor has not run yet (`liveops monitor run`)"
-    for s in st.services:
-        for version, said in s.estimates.items():
-            cli.note(f"{escape(s.service)} {version}: {escape(said)}")
-    if st.lease_owner:
-        cli.note(f"a run holds the lease: {escape(st.lease_owner)} until {st.lease_expires_at}")
-    cli.emit(st.to_dict(), human)
+    human: Any = table if st["services"] else "the monitor has not run yet (`liveops monitor run`)"
+    for s in st["services"]:
+        for version, said in s["estimates"].items():
+            cli.note(f"{escape(s['service'])} {version}: {escape(said)}")
+    if st["lease_owner"]:
+        cli.note(
+            f"a run holds the lease: {escape(st['lease_owner'])} until {st['lease_expires_at']}"
+        )
+    cli.emit(st, human)
 
 
 @metrics_app.command("show")
@@ -148,58 +150,68 @@ def show(
     from liveops.core.clock import SystemClock
     from liveops.services.monitoring import check_metric, metric_series, parse_since
 
-    cli = make_cli(ctx, json, None)
+    cli = make_cli(ctx, json, None, remote=True)
     for m in metric:  # before opening the store: a typo is answered at once
         check_metric(m)
     clock = SystemClock()
     start = parse_since(since, clock.now())
-    series = metric_series(
-        cli.store(),
-        service,
-        metrics=metric or None,
-        by=by,  # type: ignore[arg-type]  # checked by metric_series
-        window=window,
-        since=start,
-        clock=clock,
-    )
-    cli.emit(series.to_dict(), _series_human(series))
+    if cli.api is not None:
+        query = {"by": by, "window": window, "since": since}
+        series = cli.api.metrics(
+            service, **query, **({"metric": ",".join(metric)} if metric else {})
+        )
+    else:
+        found = metric_series(
+            cli.store(),
+            service,
+            metrics=metric or None,
+            by=by,  # type: ignore[arg-type]  # checked by metric_series
+            window=window,
+            since=start,
+            clock=clock,
+        )
+        series = wire(found.to_dict())
+    cli.emit(series, _series_human(series))
 
 
-def _series_human(series: Series) -> Any:
+def _series_human(series: dict[str, Any]) -> Any:
+    """The series from their JSON form (``Series.to_dict``, as the API sends it)."""
     from rich.markup import escape
     from rich.table import Table
 
-    if not series.rows:
+    if not series["rows"]:
         return (
-            f"no monitor windows for {escape(series.service)} since {series.since[:16]} "
+            f"no monitor windows for {escape(series['service'])} since {series['since'][:16]} "
             "(`liveops monitor run` computes them)"
         )
     table = Table(
-        title=f"{escape(series.service)} per {series.by}, {series.window} windows since "
-        f"{series.since[:16]}"
+        title=f"{escape(series['service'])} per {series['by']}, {series['window']} windows since "
+        f"{series['since'][:16]}"
     )
-    table.add_column(series.by)
+    table.add_column(series["by"])
     table.add_column("metric")
     table.add_column("trend", no_wrap=True)
     table.add_column("latest", justify="right")
     table.add_column("period", justify="right")
     table.add_column("answers", justify="right")
-    for row in series.rows:
-        at = next((i for i in reversed(range(len(row.values))) if row.values[i] is not None), None)
-        latest = None if at is None else row.values[at]
-        latest_iv = None if at is None or row.intervals is None else row.intervals[at]
+    for row in series["rows"]:
+        at = next(
+            (i for i in reversed(range(len(row["values"]))) if row["values"][i] is not None), None
+        )
+        latest = None if at is None else row["values"][at]
+        latest_iv = None if at is None or row["intervals"] is None else row["intervals"][at]
         table.add_row(
-            escape(row.key),
-            escape(row.metric),
-            sparkline(row.values[-SPARK_WIDTH:]),
-            _fmt(latest, row.metric) + _fmt_interval(latest_iv, row.metric),
-            _fmt(row.total, row.metric) + _fmt_interval(row.total_interval, row.metric),
-            f"{row.volume:,}",
+            escape(row["key"]),
+            escape(row["metric"]),
+            sparkline(row["values"][-SPARK_WIDTH:]),
+            _fmt(latest, row["metric"]) + _fmt_interval(latest_iv, row["metric"]),
+            _fmt(row["total"], row["metric"]) + _fmt_interval(row["total_interval"], row["metric"]),
+            f"{row['volume']:,}",
         )
     return table
 
 
-def _fmt_interval(iv: tuple[float, float] | None, metric: str) -> str:
+def _fmt_interval(iv: list[float] | None, metric: str) -> str:
     # An estimate is shown with its 95 % interval: "0.871 [0.856, 0.886]".
     return "" if iv is None else f" [{_fmt(iv[0], metric)}, {_fmt(iv[1], metric)}]"
 

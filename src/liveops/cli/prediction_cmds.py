@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from liveops.cli.output import JSON_OPT, make_cli
+from liveops.cli.output import JSON_OPT, make_cli, wire
 
 predictions_app = typer.Typer(help="The prediction log: recent answers, one answer, retention.")
 
@@ -27,10 +27,14 @@ def tail(
     from rich.markup import escape
     from rich.table import Table
 
-    from liveops.services.predictions.queries import recent_predictions
+    from liveops.services.predictions.queries import check_limit, recent_predictions
 
-    cli = make_cli(ctx, json, None)
-    rows = recent_predictions(cli.store(), service, limit)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        check_limit(limit)  # in the local command's words (the API would say 400)
+        rows = cli.api.predictions(service, limit)
+    else:
+        rows = wire(recent_predictions(cli.store(), service, limit))
     services = {r["service"] for r in rows}
     one = services.pop() if len(services) == 1 else None
     # Fits 80 columns: one service is named once in the title; the version and latency sit
@@ -66,8 +70,11 @@ def show(ctx: typer.Context, prediction_id: str, json: bool = JSON_OPT) -> None:
 
     from liveops.services.predictions.queries import show_prediction
 
-    cli = make_cli(ctx, json, None)
-    row = show_prediction(cli.store(), prediction_id)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        row = cli.api.prediction(prediction_id.strip())
+    else:
+        row = wire(show_prediction(cli.store(), prediction_id))
     lines = []
     for key, value in row.items():
         if key == "feedback":

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 from liveops.errors import UsageError
 
 alias_app = typer.Typer(help="Point aliases (production, candidate, ...) at versions.")
@@ -99,10 +99,14 @@ def alias_set(
     """Point ALIAS of SERVICE at a version (recorded in the audit log)."""
     from liveops.services.registry import set_alias
 
-    cli = make_cli(ctx, json, as_)
-    move = set_alias(cli.store(), service, alias, version, actor=cli.actor, reason=reason)
-    before = f"@{move.previous}" if move.previous else "(unset)"
-    cli.emit(move.__dict__, f"{service}@{alias}: {before} -> @{move.number}")
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        move = cli.api.set_alias(service, alias, version, reason)
+    else:
+        done = set_alias(cli.store(), service, alias, version, actor=cli.actor, reason=reason)
+        move = done.to_dict()
+    before = f"@{move['previous']}" if move["previous"] else "(unset)"
+    cli.emit(move, f"{service}@{alias}: {before} -> @{move['number']}")
 
 
 @alias_app.command("list")
@@ -126,9 +130,12 @@ def versions_list(ctx: typer.Context, service: str, json: bool = JSON_OPT) -> No
     from liveops.cli.render import versions_table
     from liveops.services.registry import list_versions
 
-    cli = make_cli(ctx, json, None)
-    records = list_versions(cli.store(), service)
-    cli.emit([r.to_dict() for r in records], versions_table(records, service))
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        rows = cli.api.versions(service)
+    else:
+        rows = wire([r.to_dict() for r in list_versions(cli.store(), service)])
+    cli.emit(rows, versions_table(rows, service))
 
 
 @versions_app.command("show")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, URL_ENV, make_cli, wire
 from liveops.errors import InvalidInputError, UsageError
 
 release_app = typer.Typer(
@@ -38,10 +38,10 @@ def create(
     from liveops.services.releases import create_release
 
     cli = make_cli(ctx, json, as_)
-    view = create_release(cli.store(), cli.project_dir, version, actor=cli.actor)
+    view = wire(create_release(cli.store(), cli.project_dir, version, actor=cli.actor).to_dict())
     if not json:
-        cli.note(f"release {view.release.id} of {view.release.ref} created (draft)")
-    cli.emit(view.to_dict(), release_view(view))
+        cli.note(f"release {view['id']} of {view['ref']} created (draft)")
+    cli.emit(view, release_view(view))
 
 
 @release_app.command("show")
@@ -57,10 +57,13 @@ def show(
     from liveops.cli.release_render import release_view
     from liveops.services.releases import view_release
 
-    cli = make_cli(ctx, json, as_)
-    view = view_release(cli.store(), release, cli.project_dir, actor=cli.actor)
-    cli.emit(view.to_dict(), release_view(view, notes=True))
-    raise typer.Exit(view.exit_code)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        view = cli.api.release(release)
+    else:
+        view = wire(view_release(cli.store(), release, cli.project_dir, actor=cli.actor).to_dict())
+    cli.emit(view, release_view(view, notes=True))
+    raise typer.Exit(view["exit_code"])
 
 
 @release_app.command("list")
@@ -73,9 +76,13 @@ def list_(
     from liveops.cli.release_render import releases_table
     from liveops.services.releases import list_releases
 
-    cli = make_cli(ctx, json, None)
-    found = list_releases(cli.store(), service)
-    cli.emit([r.to_dict() | {"notes": None} for r in found], releases_table(found))
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        found = cli.api.releases(service)
+    else:
+        found = wire([r.to_dict() for r in list_releases(cli.store(), service)])
+    rows = [r | {"notes": None} for r in found]
+    cli.emit(rows, releases_table(rows))
 
 
 @release_app.command("approve")
@@ -94,18 +101,30 @@ def approve(
     from liveops.cli.release_render import approvals_line
     from liveops.services.releases import approve as approve_release
 
-    cli = make_cli(ctx, json, as_)
-    view = approve_release(
-        cli.store(),
-        release,
-        cli.project_dir,
-        actor=cli.actor,
-        group=group,
-        comment=comment,
-        override=override,
-    )
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        if override:
+            raise UsageError(
+                "`liveops release approve --override` has no remote form yet",
+                hint=f"unset {URL_ENV} (and leave out --url) to approve the override locally",
+            )
+        view = cli.api.approve(release, group, comment)
+        # The key's owner approved: the newest approval of the release is theirs.
+        actor = max(view["approvals"], key=lambda a: a["at"])["approver"]
+    else:
+        actor = cli.actor
+        done = approve_release(
+            cli.store(),
+            release,
+            cli.project_dir,
+            actor=cli.actor,
+            group=group,
+            comment=comment,
+            override=override,
+        )
+        view = wire(done.to_dict())
     what = "the override of" if override else ""
-    cli.emit(view.to_dict(), f"{cli.actor} approved {what} {release}; {approvals_line(view)}")
+    cli.emit(view, f"{actor} approved {what} {release}; {approvals_line(view)}")
 
 
 @release_app.command("override")
@@ -191,7 +210,7 @@ def notes(
             "edited": rel.notes_edited,
             "flags": [f.to_dict() for f in flags],
         },
-        notes_view(rel.notes, flags),
+        notes_view(rel.notes, [f.to_dict() for f in flags]),
     )
 
 
@@ -227,7 +246,7 @@ def decide(
     from liveops.services.releases import parse_scope
 
     cli = make_cli(ctx, json, as_)
-    view = decide_release(
+    decided = decide_release(
         cli.store(),
         release,
         cli.project_dir,
@@ -236,7 +255,8 @@ def decide(
         actor=cli.actor,
         scope=parse_scope(scope),
     )
-    cli.emit(view.to_dict(), release_view(view))
+    view = wire(decided.to_dict())
+    cli.emit(view, release_view(view))
 
 
 @release_app.command("smoke")

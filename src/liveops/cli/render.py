@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Group
@@ -21,19 +22,21 @@ def _fmt(v: Any) -> str:
     return escape(str(v))
 
 
-def versions_table(records: list[VersionRecord], service: str) -> Table:
+def versions_table(records: Sequence[VersionRecord | Mapping[str, Any]], service: str) -> Table:
+    """The versions, from their records or their JSON form (``to_dict``, as the API sends)."""
     table = Table(title=f"{service} versions")
     for name in ("version", "aliases", "threshold, metrics"):
         table.add_column(name, no_wrap=True)
     table.add_column("message", ratio=1)
-    for r in records:
-        threshold = f"threshold={_fmt(r.config.get('decision', {}).get('threshold'))}"
-        metrics = [f"{k}={v:.3f}" for k, v in sorted(r.metrics.items())[:4]]
+    for rec in records:
+        r = rec if isinstance(rec, Mapping) else rec.to_dict()
+        threshold = f"threshold={_fmt(r['config'].get('decision', {}).get('threshold'))}"
+        metrics = [f"{k}={v:.3f}" for k, v in sorted(r["metrics"].items())[:4]]
         table.add_row(
-            r.ref,
-            "\n".join(r.aliases),
+            r["ref"],
+            "\n".join(r["aliases"]),
             "\n".join([threshold, *metrics]),
-            escape(r.message or ""),
+            escape(r["message"] or ""),
         )
     return table
 

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 rollout_app = typer.Typer(
     help="Rollouts: shadow and canary steps judged by peek-safe gates, with automatic rollback."
@@ -65,15 +65,19 @@ def start(
     release's). Refused without a passing evaluation (or an approved override)."""
     from liveops.services.rollouts import start_rollout
 
-    cli = make_cli(ctx, json, as_)
-    rec = start_rollout(cli.store(), cli.project_dir, version, actor=cli.actor)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        rec = cli.api.call("POST", "/v1/rollouts", {"version": version})
+    else:
+        rec = wire(start_rollout(cli.store(), cli.project_dir, version, actor=cli.actor).to_dict())
     if not json:
         cli.note(
-            f"rollout {rec.id}: {rec.ref} against {rec.service}@{rec.baseline}, step 1 of "
-            f"{len(rec.plan.steps)} ({rec.current.label()}); the controller runs in "
+            f"rollout {rec['id']}: {rec['service']}@{rec['version']} against "
+            f"{rec['service']}@{rec['baseline']}, step 1 of {len(rec['steps'])} "
+            f"({rec['current_step']}); the controller runs in "
             "`liveops serve --rollouts` or `liveops rollout run`"
         )
-    cli.emit(rec.to_dict(), _table([rec.to_dict()]))
+    cli.emit(rec, _table([rec]))
 
 
 @rollout_app.command("run")
@@ -122,35 +126,33 @@ def status(
     json: bool = JSON_OPT,
 ) -> None:
     """Rollouts (newest first), or one with its latest looks and gate values."""
-    from liveops.services.rollouts import get_rollout, incident_of
+    from liveops.services.rollouts import rollout_status
 
-    cli = make_cli(ctx, json, None)
-    store = cli.store()
+    cli = make_cli(ctx, json, None, remote=True)
     if which is None:
-        rows = [r.to_dict() for r in store.rollouts.list_rollouts()]
+        if cli.api is not None:
+            rows = cli.api.rollouts()
+        else:
+            rows = wire([r.to_dict() for r in cli.store().rollouts.list_rollouts()])
         cli.emit(rows, _table(rows) if rows else "no rollouts yet")
         return
-    rec = get_rollout(store, which)
-    recent = store.rollouts.looks(rec.id, limit=looks)
-    incident = incident_of(store, rec.id)
-    shadow = next((dict(lk.counts["shadow"]) for lk in recent if "shadow" in lk.counts), None)
-    data = rec.to_dict() | {
-        "incident": incident,
-        "shadow": shadow,
-        "looks": [lk.to_dict() for lk in recent],
-    }
+    if cli.api is not None:
+        data = cli.api.rollout(which, looks)
+    else:
+        data = wire(rollout_status(cli.store(), which, looks=looks))
     if json:
         cli.emit(data)
         return
-    cli.out.print(_table([rec.to_dict()]))
+    cli.out.print(_table([data]))
+    incident = data["incident"]
     if incident is not None:
         cli.out.print(f"incident {incident} (its rollback): `liveops incident show {incident}`")
-    if shadow is not None:
-        cli.out.print(_shadow_line(shadow))
-    for lk in recent:
-        cli.out.print(f"look {lk.seq} at {lk.at.isoformat()[:19]}: {lk.action}: {lk.detail}")
-    if recent and recent[0].gates:
-        cli.out.print(_gates([dict(g) for g in recent[0].gates]))
+    if data.get("shadow") is not None:
+        cli.out.print(_shadow_line(data["shadow"]))
+    for lk in data["looks"]:
+        cli.out.print(f"look {lk['seq']} at {lk['at'][:19]}: {lk['action']}: {lk['detail']}")
+    if data["looks"] and data["looks"][0]["gates"]:
+        cli.out.print(_gates(data["looks"][0]["gates"]))
 
 
 def _shadow_line(shadow: dict[str, Any]) -> str:
@@ -228,16 +230,19 @@ def _act(
 ) -> None:
     from liveops.services import rollouts
 
-    cli = make_cli(ctx, json, as_)
-    fn = {
-        "pause": rollouts.pause_rollout,
-        "resume": rollouts.resume_rollout,
-        "abort": rollouts.abort_rollout,
-    }[verb]
-    rec = fn(cli.store(), which, actor=cli.actor, reason=reason)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        rec = cli.api.rollout_action(which, verb, reason)
+    else:
+        fn = {
+            "pause": rollouts.pause_rollout,
+            "resume": rollouts.resume_rollout,
+            "abort": rollouts.abort_rollout,
+        }[verb]
+        rec = wire(fn(cli.store(), which, actor=cli.actor, reason=reason).to_dict())
     if not json:
-        cli.note(f"rollout {rec.id} of {rec.ref}: {rec.state}")
-    cli.emit(rec.to_dict(), _table([rec.to_dict()]))
+        cli.note(f"rollout {rec['id']} of {rec['service']}@{rec['version']}: {rec['state']}")
+    cli.emit(rec, _table([rec]))
 
 
 @rollout_app.command("pause")
@@ -318,13 +323,16 @@ def rollback_cmd(
             )
         _drill(ctx, service, url, to, input_, timeout, reason, json, as_)
         return
-    cli = make_cli(ctx, json, as_)
-    done = rollback(cli.store(), service, to=to, actor=cli.actor, reason=reason)
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        done = cli.api.rollback(service, to, reason)
+    else:
+        done = wire(rollback(cli.store(), service, to=to, actor=cli.actor, reason=reason).to_dict())
     if not json:
-        ended = f"; rollout {done.rollout_id} ended (rolled_back)" if done.rollout_id else ""
-        cli.note(f"{service}: production {done.previous} -> {done.restored}{ended}")
-        cli.note(f"incident {done.incident_id}: `liveops incident show {done.incident_id}`")
-    cli.emit(done.to_dict(), f"{service}@production = {done.restored}")
+        ended = f"; rollout {done['rollout']} ended (rolled_back)" if done["rollout"] else ""
+        cli.note(f"{service}: production {done['from']} -> {done['to']}{ended}")
+        cli.note(f"incident {done['incident']}: `liveops incident show {done['incident']}`")
+    cli.emit(done, f"{service}@production = {done['to']}")
 
 
 def _drill(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 service_app = typer.Typer(help="Declare services (liveops.yaml) and switch them off or on.")
 
@@ -43,17 +43,30 @@ def list_(ctx: typer.Context, json: bool = JSON_OPT) -> None:
     """The applied services."""
     from rich.table import Table
 
-    cli = make_cli(ctx, json, None)
-    store = cli.store()
-    records = store.registry.list_services()
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        rows = cli.api.services()
+    else:
+        store = cli.store()
+        rows = wire(
+            [
+                {
+                    **r.to_dict(),
+                    "production": store.registry.get_alias(r.name, "production"),
+                    "state": "disabled" if r.disabled else "enabled",
+                }
+                for r in store.registry.list_services()
+            ]
+        )
     table = Table("service", "owner", "risk", "production", "state", title="services")
-    rows = []
-    for r in records:
-        prod = store.registry.get_alias(r.name, "production")
-        state = "disabled" if r.disabled else "enabled"
-        rows.append({**r.to_dict(), "production": prod, "state": state})
+    for row in rows:
+        spec = row["spec"]
         table.add_row(
-            r.name, r.spec.get("owner", ""), r.spec.get("risk", ""), str(prod or "-"), state
+            row["name"],
+            spec.get("owner", ""),
+            spec.get("risk", ""),
+            str(row["production"] or "-"),
+            row["state"],
         )
     cli.emit(rows, table)
 

@@ -47,9 +47,11 @@ PERMISSIONS: Final[dict[str, str]] = {
     "predict": "answer requests (predict, Open Inference Protocol infer, model metadata), send "
     "feedback and outcomes",
     "read": "read everything, redacted: services, versions, aliases, datasets, runs, reviews, "
-    "predictions without raw inputs, metrics, releases, /metrics",
+    "predictions without raw inputs, metrics, releases, rollouts, alerts, incidents, the "
+    "monitor, /metrics",
     "review": "submit review scores",
-    "operate": "the kill switch (disable, enable), move aliases, rollouts, incidents",
+    "operate": "the kill switch (disable, enable), move aliases, rollouts, rollback, alerts "
+    "(ack, silence), incidents",
     "approve": "approve releases (for the approval groups the key's owner is in)",
     "read_raw": "read the raw inputs of logged predictions",
     "manage_keys": "create, list and revoke API keys",

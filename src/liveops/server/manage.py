@@ -1,4 +1,5 @@
-"""The management API under ``/v1/``: routes and OpenAPI entries from ``manage_ops.OPS``.
+"""The management API under ``/v1/``: routes and OpenAPI entries from ``manage_ops.OPS``
+and ``manage_ops_live.LIVE_OPS``.
 
 Every operation checks the key's permission first, validates its query parameters, reads a
 JSON body where it takes one, runs its service call in a worker thread and answers JSON; an
@@ -19,11 +20,13 @@ from starlette.routing import Route
 from liveops.errors import InvalidInputError, LiveopsError, ModelUnavailableError, UsageError
 from liveops.server.access import actor_of, error_response, guarded
 from liveops.server.manage_ops import OPS, Ctx, Op, Param
+from liveops.server.manage_ops_live import LIVE_OPS
 from liveops.services.serving import Gateway
 
 __all__ = ["management_paths", "management_routes"]
 
 BODY_LIMIT = 100_000
+ALL_OPS: tuple[Op, ...] = (*OPS, *LIVE_OPS)
 
 
 def _query(op: Op, request: Request) -> dict[str, Any]:
@@ -109,7 +112,7 @@ def management_routes(gateway: Gateway) -> list[Route]:
     """The ``/v1/`` management routes, each behind its permission."""
     return [
         Route(op.path, guarded(gateway, op.permission, _handler(gateway, op)), methods=[op.method])
-        for op in OPS
+        for op in ALL_OPS
     ]
 
 
@@ -140,7 +143,7 @@ def management_paths() -> dict[str, Any]:
     """The OpenAPI ``paths`` of the management API."""
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     paths: dict[str, Any] = {}
-    for op in OPS:
+    for op in ALL_OPS:
         params: list[dict[str, Any]] = [
             {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
             for seg in op.path.split("/")

@@ -184,7 +184,7 @@ def metrics_series(c: Ctx) -> dict[str, Any]:
     series = metric_series(
         c.store,
         c.path["name"],
-        metrics=[metric] if metric else None,
+        metrics=[m.strip() for m in metric.split(",")] if metric else None,
         by=c.query.get("by") or "version",
         window=c.query.get("window") or "1h",
         since=since,
@@ -202,7 +202,9 @@ def releases_list(c: Ctx) -> list[dict[str, Any]]:
 def release_show(c: Ctx) -> dict[str, Any]:
     from liveops.services.releases import view_release
 
-    view = view_release(c.store, c.path["id"], c.project_dir, actor=c.actor, update=False)
+    # As `liveops release show`: the automatic items brought up to date first (a change of
+    # state is stored with one audit event, by the key's owner).
+    view = view_release(c.store, c.path["id"], c.project_dir, actor=c.actor)
     return view.to_dict()
 
 
@@ -225,7 +227,7 @@ def alias_set(c: Ctx) -> dict[str, Any]:
         actor=c.actor,
         reason=_text(c.body, "reason"),
     )
-    return {"service": move.service, "alias": move.alias, "from": move.previous, "to": move.number}
+    return move.to_dict()
 
 
 def _switch(enabled: bool) -> Callable[[Ctx], dict[str, Any]]:
@@ -391,7 +393,7 @@ OPS: tuple[Op, ...] = (
         metrics_series,
         errors=(400, 404),
         query=(
-            Param("metric"),
+            Param("metric", description="a metric name, or several separated by commas"),
             Param("by", enum=("version", "arm", "slice")),
             Param("window"),
             Param("since", description="e.g. 24h, 7d"),

@@ -7,7 +7,7 @@ from typing import Any
 from liveops.errors import ObjectNotFound, UsageError
 from liveops.store import Store
 
-__all__ = ["label_feedback", "recent_predictions", "show_prediction"]
+__all__ = ["check_limit", "label_feedback", "recent_predictions", "show_prediction"]
 
 
 def recent_predictions(
@@ -16,9 +16,14 @@ def recent_predictions(
     """The newest ``limit`` (1-1000) logged answers, of ``service`` if given, newest first.
 
     Only what the database holds: answers still in a gateway's spool show up once written."""
+    check_limit(limit)
+    return store.predictions.recent(service, limit)
+
+
+def check_limit(limit: int) -> None:
+    """How many answers one look may list: 1 to 1000."""
     if not 1 <= limit <= 1000:
         raise UsageError(f"--limit must be between 1 and 1000, not {limit}")
-    return store.predictions.recent(service, limit)
 
 
 def show_prediction(store: Store, prediction_id: str) -> dict[str, Any]:

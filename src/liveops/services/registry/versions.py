@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -413,6 +413,11 @@ class AliasMove:
     alias: str
     previous: int | None
     number: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The move; ``from`` and ``to`` repeat ``previous`` and ``number`` (the names the
+        management API answered with first)."""
+        return {**asdict(self), "from": self.previous, "to": self.number}
 
 
 def set_alias(

@@ -20,6 +20,7 @@ from liveops.services.rollouts.incident import incident_of, link_incident
 from liveops.services.rollouts.rollback import Rollback, rollback
 from liveops.services.rollouts.runner import RolloutRunner, RolloutTurn, run_rollouts
 from liveops.services.rollouts.sizing import AbSizing, size_ab_test
+from liveops.services.rollouts.status import rollout_status
 
 __all__ = [
     "CONTROLLER",
@@ -39,6 +40,7 @@ __all__ = [
     "resume_rollout",
     "rollback",
     "rollback_drill",
+    "rollout_status",
     "run_rollouts",
     "shadow_of",
     "size_ab_test",

@@ -1,0 +1,250 @@
+"""The remote CLI (issue 13, item 4): the same list of commands run on the local store of one
+project and, with ``LIVEOPS_URL`` and ``LIVEOPS_KEY``, against a live gateway over an equal
+project from a folder without ``liveops.yaml``: the same output and exit codes, including
+commands that fail. Only what must differ is normalised (ids, times, latencies)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from liveops.services.access import create_key
+from liveops.store import open_store
+from tests.cli_runner import Result, Runner
+from tests.server.conftest import Server, free_port, logged
+from tests.tabular import TABULAR_YAML, train_cancer
+
+pytestmark = pytest.mark.slow
+
+YAML = TABULAR_YAML.replace(
+    "      below_threshold: human_review\n",
+    "      below_threshold: human_review\n"
+    "    alerts:\n      - {name: errors, metric: error_rate, above: 0.05, severity: page}\n",
+)
+ROWS = [
+    {"mean_radius": 11.0 + i, "mean_texture": 17.0 + i / 2, "clinic": ("north", "south")[i % 2]}
+    for i in range(12)
+]
+
+
+def _setup(run_cli: Runner, folder: Path, serve: Callable[..., Server]) -> tuple[Server, str, str]:
+    """A project with cancer@1 (production) and cancer@2, a release of @2, 12 logged answers
+    and one monitor pass; its gateway (keys required) and an admin key owned by ``tester``
+    (the local commands' actor)."""
+    folder.mkdir()
+    (folder / "liveops.yaml").write_text(YAML)
+    assert run_cli("service", "apply", cwd=folder).code == 0
+    for n, c in ((1, 1.0), (2, 0.5)):
+        model = train_cancer(folder / f"m{n}.skops", c=c)
+        assert run_cli("register", "cancer", "--artifact", str(model), cwd=folder).code == 0
+    assert run_cli("alias", "set", "cancer", "production", "1", cwd=folder).code == 0
+    made = run_cli("release", "create", "cancer@2", "--json", cwd=folder)
+    assert made.code == 0, made.err
+    store = open_store(project_dir=folder)
+    key = create_key(store, "cli", role="admin", owner="tester", actor="tester").token
+    store.close()
+    server = serve(project=folder, auth=True)
+    r = httpx.post(
+        f"{server.url}/v1/services/cancer/predict",
+        json={"instances": ROWS},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    ids = [p["prediction_id"] for p in r.json()["predictions"]]
+    assert len(logged(folder, ids)) == len(ids)
+    assert run_cli("monitor", "run", cwd=folder).code == 0
+    return server, key, made.json()["id"]
+
+
+def _scenario(first_prediction: str, release: str) -> list[tuple[str, ...]]:
+    return [
+        ("service", "list"),
+        ("service", "list", "--json"),
+        ("versions", "list", "cancer"),
+        ("describe", "cancer"),
+        ("describe", "cancer", "--json"),
+        ("alias", "set", "cancer", "production", "2", "-m", "promote"),
+        ("predictions", "tail", "-s", "cancer", "-n", "5"),
+        ("predictions", "tail", "--json", "-n", "3"),
+        ("predictions", "show", first_prediction),
+        ("monitor", "status"),
+        ("metrics", "show", "cancer", "--since", "2d", "-m", "volume", "-m", "fallback_rate"),
+        ("metrics", "show", "cancer", "-m", "volume", "-m", "error_rate", "--json"),
+        ("release", "list"),
+        ("release", "show", release),
+        ("release", "approve", release, "-m", "fine"),  # refused: tester is its author
+        ("rollout", "status"),
+        ("rollout", "pause", "cancer"),  # no rollout: refused
+        ("rollback", "cancer", "--to", "1", "--reason", "bad canary"),
+        ("rollout", "status", "cancer"),  # none of cancer: an error (the rollback needed none)
+        ("incident", "list"),
+        ("incident", "show", "1"),
+        ("incident", "ack", "1", "-m", "on it"),
+        ("incident", "resolve", "1"),
+        ("incident", "list", "--json"),
+        ("alerts", "list"),
+        ("alerts", "list", "--noisy"),
+        ("alerts", "ack", "errors", "-s", "cancer"),  # refused: nothing fires
+        ("incident", "open", "cancer", "--title", "users report wrong answers"),
+        ("incident", "show", "2"),
+        ("alerts", "silence", "errors", "--for", "1h", "--reason", "noisy", "-s", "cancer"),
+        ("rollout", "start", "cancer@2"),  # refused: not evaluated
+        ("describe", "nope"),  # an unknown service: exit 4 on both sides
+        ("predictions", "tail", "--limit", "0"),  # a usage error: exit 2 on both sides
+        ("versions", "list", "nope"),
+        ("versions", "list", "cancer", "--json"),
+    ]
+
+
+_ISO = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)?")
+
+
+def _normal(text: str, folder: Path, prediction_ids: list[str], release: str) -> str:
+    text = text.replace(str(folder), "<project>")
+    for n, pid in enumerate(prediction_ids):
+        text = text.replace(pid, f"<prediction {n}>")
+    text = text.replace(release, "<release>")
+    text = _ISO.sub("<time>", text)
+    text = re.sub(r"\d+\.\d ms", "<ms> ms", text)  # latencies
+    text = re.sub(r'latency_ms"?: [\d.]+', "latency_ms: <ms>", text)
+    text = re.sub(r"\b[\d,]+ s\b", "<lag> s", text)  # the monitor's lag
+    text = re.sub(r'"lag_s": [\d.]+', '"lag_s": <lag>', text)
+    text = re.sub(
+        r"\b(?=[0-9]*[a-f])[0-9a-f]{12,64}\b", "<hash>", text
+    )  # content and artifact hashes
+    return re.sub(r" {2,}", " ", text)  # what the normalised values did to the padding
+
+
+def _ids(folder: Path) -> list[str]:
+    store = open_store(project_dir=folder)
+    try:
+        return [r["prediction_id"] for r in reversed(store.predictions.recent("cancer", 100))]
+    finally:
+        store.close()
+
+
+def test_the_same_scenario_locally_and_remotely(
+    run_cli: Runner,
+    serve: Callable[..., Server],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    local_dir, remote_dir, elsewhere = tmp_path / "local", tmp_path / "remote", tmp_path / "cwd"
+    _, _, local_release = _setup(run_cli, local_dir, serve)
+    server, key, remote_release = _setup(run_cli, remote_dir, serve)
+    local_ids, remote_ids = _ids(local_dir), _ids(remote_dir)
+    local_runs = [run_cli(*cmd, cwd=local_dir) for cmd in _scenario(local_ids[0], local_release)]
+    elsewhere.mkdir()  # no liveops.yaml here or above
+    monkeypatch.setenv("LIVEOPS_URL", server.url)
+    monkeypatch.setenv("LIVEOPS_KEY", key)
+    remote_runs = [run_cli(*cmd, cwd=elsewhere) for cmd in _scenario(remote_ids[0], remote_release)]
+
+    def shown(r: Result, *how: object) -> tuple[int, str, str]:
+        return r.code, _normal(r.out, *how), _normal(r.err, *how)  # type: ignore[arg-type]
+
+    codes, differ = [], []
+    for cmd, here, there in zip(_scenario("ID", "REL"), local_runs, remote_runs, strict=True):
+        a = shown(here, local_dir, local_ids, local_release)
+        b = shown(there, remote_dir, remote_ids, remote_release)
+        if a != b:
+            differ.append(f"{' '.join(cmd)}\n--- local:\n{a}\n--- remote:\n{b}")
+        codes.append(here.code)
+    assert not differ, "\n\n".join(differ)
+    refused = {
+        ("release", "approve"),
+        ("rollout", "pause"),
+        ("rollout", "start"),
+        ("rollout", "status", "cancer"),
+        ("describe", "nope"),
+        ("versions", "list", "nope"),
+        ("alerts", "ack", "errors"),  # nothing fires
+    }
+    unexpected = []
+    for cmd, code in zip(_scenario("ID", "REL"), codes, strict=True):
+        want = 2 if "--limit" in cmd else 1 if cmd[:2] == ("release", "show") else 0
+        if code != (4 if {cmd[:2], cmd[:3]} & refused else want):
+            unexpected.append((cmd, code))
+    assert not unexpected
+    assert "applied services: cancer" in local_runs[-4].err  # describe nope
+
+    # The change was made by the key's owner on the remote side.
+    store = open_store(project_dir=remote_dir)
+    events = store.audit.events(object_type="alias", object_id="cancer@production")
+    store.close()
+    assert events[0].actor == "tester"
+
+
+def test_remote_refusals_and_errors(
+    run_cli: Runner,
+    serve: Callable[..., Server],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, key, _ = _setup(run_cli, tmp_path / "proj", serve)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.setenv("LIVEOPS_KEY", key)
+
+    # A command without a remote form says so, and touches no local store.
+    r = run_cli("--url", server.url, "service", "apply", cwd=elsewhere)
+    assert r.code == 2
+    assert "`liveops service apply` has no remote form yet" in r.err
+    assert not (elsewhere / ".liveops").exists()
+    r = run_cli("--url", server.url, "alias", "set", "cancer", "production", "2", "--as", "x",
+                cwd=elsewhere)  # fmt: skip
+    assert r.code == 2
+    assert "the actor is the key's owner" in r.err
+
+    # --url works as LIVEOPS_URL does.
+    r = run_cli("--url", server.url, "service", "list", "--json", cwd=elsewhere)
+    assert r.code == 0
+    assert [s["name"] for s in r.json()] == ["cancer"]
+
+    # A wrong key: the server's 401 message, exit 4 (an error, not a usage error).
+    monkeypatch.setenv("LIVEOPS_KEY", "lo_" + "x" * 43)
+    r = run_cli("--url", server.url, "service", "list", cwd=elsewhere)
+    assert r.code == 4
+    assert "the API key is unknown, revoked or expired" in r.err
+    assert "lo_xxx" not in r.err
+
+    # A viewer may read but not move an alias: the server's 403 message.
+    store = open_store(project_dir=tmp_path / "proj")
+    viewer = create_key(store, "v", role="viewer", owner="ann", actor="tester").token
+    store.close()
+    monkeypatch.setenv("LIVEOPS_KEY", viewer)
+    assert run_cli("--url", server.url, "versions", "list", "cancer", cwd=elsewhere).code == 0
+    r = run_cli("--url", server.url, "alias", "set", "cancer", "production", "2", cwd=elsewhere)
+    assert r.code == 4
+    assert "viewer" in r.err
+
+    # Nobody listening: the message names the URL.
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    r = run_cli("--url", nowhere, "service", "list", cwd=elsewhere)
+    assert r.code == 4
+    assert nowhere in r.err
+
+    # The new routes answer bad input with 4xx and a message.
+    admin = {"authorization": f"Bearer {key}"}
+    bad = [
+        ("POST", "/v1/incidents/abc/ack", {}, 400, "not a whole number"),
+        ("GET", "/v1/incidents/99", None, 404, "99"),
+        ("POST", "/v1/services/cancer/rollback", {"to": "one"}, 422, "'to' must be"),
+        ("POST", "/v1/services/nope/rollback", {}, 404, "nope"),
+        ("GET", "/v1/alerts/noise?days=0", None, 400, "days"),
+        ("POST", "/v1/alerts/errors/silence", {"reason": "x"}, 422, "'for'"),
+        ("POST", "/v1/rollouts/cancer/pause", {"why": "x"}, 422, "unknown field"),
+        ("POST", "/v1/rollouts", {"version": "cancer@9"}, 404, "cancer@9"),
+        ("POST", "/v1/incidents/1/review", {"summary": "s"}, 422, "impact"),
+        ("GET", "/v1/incidents?status=closed", None, 400, "status"),
+    ]
+    got = []
+    for method, path, body, status, text in bad:
+        r = httpx.request(method, server.url + path, json=body, headers=admin, timeout=10)
+        if r.status_code != status or text not in r.json()["message"] + str(r.json()):
+            got.append(f"{method} {path}: {r.status_code} {r.text[:300]}")
+    assert not got, "\n".join(got)
