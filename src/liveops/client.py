@@ -316,6 +316,12 @@ class Client:
         """``ack``, ``mitigate``, ``resolve`` or ``review`` an incident."""
         return self.call("POST", f"/v1/incidents/{incident_id}/{verb}", _given(**body))
 
+    def label_feedback(self, service: str) -> list[dict[str, Any]]:
+        """Label feedback on ``service``'s answers, counted per label."""
+        path = f"/v1/services/{_seg(service)}/feedback/labels"
+        out: list[dict[str, Any]] = self._request("GET", path)
+        return out
+
     def monitor_status(self) -> dict[str, Any]:
         return self.get("/v1/monitor")
 

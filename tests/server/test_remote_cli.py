@@ -66,12 +66,16 @@ def _scenario(first_prediction: str, release: str) -> list[tuple[str, ...]]:
         ("service", "list"),
         ("service", "list", "--json"),
         ("versions", "list", "cancer"),
+        ("versions", "show", "cancer@production"),
+        ("versions", "show", "cancer@9"),  # no such version: exit 4
+        ("alias", "list", "cancer"),
         ("describe", "cancer"),
         ("describe", "cancer", "--json"),
         ("alias", "set", "cancer", "production", "2", "-m", "promote"),
         ("predictions", "tail", "-s", "cancer", "-n", "5"),
         ("predictions", "tail", "--json", "-n", "3"),
         ("predictions", "show", first_prediction),
+        ("predictions", "labels", "cancer"),
         ("monitor", "status"),
         ("metrics", "show", "cancer", "--since", "2d", "-m", "volume", "-m", "fallback_rate"),
         ("metrics", "show", "cancer", "-m", "volume", "-m", "error_rate", "--json"),
@@ -162,6 +166,7 @@ def test_the_same_scenario_locally_and_remotely(
         ("rollout", "status", "cancer"),
         ("describe", "nope"),
         ("versions", "list", "nope"),
+        ("versions", "show", "cancer@9"),
         ("alerts", "ack", "errors"),  # nothing fires
     }
     unexpected = []

@@ -97,8 +97,11 @@ def labels(ctx: typer.Context, service: str, json: bool = JSON_OPT) -> None:
 
     from liveops.services.predictions.queries import label_feedback
 
-    cli = make_cli(ctx, json, None)
-    rows = label_feedback(cli.store(), service)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        rows = cli.api.label_feedback(service)
+    else:
+        rows = wire(label_feedback(cli.store(), service))
     lines = [
         f"{escape(r['label'])}: {r['count']}" + ("  [yellow](new label)[/]" if r["new"] else "")
         for r in rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import typer
 
@@ -114,10 +115,13 @@ def alias_list(ctx: typer.Context, service: str, json: bool = JSON_OPT) -> None:
     """The aliases of SERVICE."""
     from liveops.services.registry import get_service_spec
 
-    cli = make_cli(ctx, json, None)
-    store = cli.store()
-    get_service_spec(store, service)
-    aliases = store.registry.aliases_of(service)
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        aliases = cli.api.get(f"/v1/services/{quote(service, safe='')}/aliases")
+    else:
+        store = cli.store()
+        get_service_spec(store, service)
+        aliases = store.registry.aliases_of(service)
     cli.emit(
         aliases,
         "\n".join(f"{a} -> {service}@{n}" for a, n in sorted(aliases.items())) or "no aliases",
@@ -144,9 +148,16 @@ def versions_show(ctx: typer.Context, version: str, json: bool = JSON_OPT) -> No
     from liveops.cli.render import version_panel
     from liveops.services.registry import resolve_version
 
-    cli = make_cli(ctx, json, None)
-    record = resolve_version(cli.store(), version)
-    cli.emit(record.to_dict(), version_panel(record))
+    cli = make_cli(ctx, json, None, remote=True)
+    if cli.api is not None:
+        from liveops.core.names import parse_version_ref
+
+        ref = parse_version_ref(version)  # a malformed one in the local command's words
+        which = str(ref.number) if ref.number is not None else str(ref.alias)
+        record = cli.api.get(f"/v1/services/{quote(ref.service, safe='')}/versions/{which}")
+    else:
+        record = wire(resolve_version(cli.store(), version).to_dict())
+    cli.emit(record, version_panel(record))
 
 
 @versions_app.command("diff")

@@ -41,35 +41,41 @@ def versions_table(records: Sequence[VersionRecord | Mapping[str, Any]], service
     return table
 
 
-def version_panel(r: VersionRecord) -> Group:
+def version_panel(rec: VersionRecord | Mapping[str, Any]) -> Group:
+    """One version, from its record or its JSON form (``to_dict``, as the API sends it)."""
+    from datetime import datetime
+
     from liveops.core.diff import flatten
 
+    r = rec if isinstance(rec, Mapping) else rec.to_dict()
+    created = datetime.fromisoformat(r["created_at"]).isoformat(timespec="seconds")
+
     head = Table.grid(padding=(0, 2))
-    head.add_row("version", r.ref)
-    head.add_row("aliases", ", ".join(r.aliases) or "-")
-    head.add_row("content", r.content_hash)
-    head.add_row("artifact", f"{r.artifact_format}:{r.artifact_hash}")
-    head.add_row("owner", escape(r.owner))
-    head.add_row("created", r.created_at.isoformat(timespec="seconds"))
-    head.add_row("message", escape(r.message or "-"))
-    git = r.lineage.get("git") or {}
+    head.add_row("version", r["ref"])
+    head.add_row("aliases", ", ".join(r["aliases"]) or "-")
+    head.add_row("content", r["content_hash"])
+    head.add_row("artifact", f"{r['artifact_format']}:{r['artifact_hash']}")
+    head.add_row("owner", escape(r["owner"]))
+    head.add_row("created", created)
+    head.add_row("message", escape(r["message"] or "-"))
+    git = r["lineage"].get("git") or {}
     head.add_row("code", f"{git.get('commit', '-')[:12]}{' (dirty)' if git.get('dirty') else ''}")
-    head.add_row("python", str(r.lineage.get("python", "-")))
+    head.add_row("python", str(r["lineage"].get("python", "-")))
     cfg = Table("config", "value", title="config")
-    for k, v in flatten(r.config).items():
+    for k, v in flatten(r["config"]).items():
         cfg.add_row(k, _fmt(v))
     ds = Table("role", "dataset", "rows", "content", title="datasets")
-    for role, d in (r.lineage.get("datasets") or {}).items():
+    for role, d in (r["lineage"].get("datasets") or {}).items():
         ds.add_row(
             role, d.get("ref", "-"), str(d.get("rows", "-")), str(d.get("content_hash", ""))[:12]
         )
     met = Table("metric", "value", title="metrics")
-    for k, v in sorted(r.metrics.items()):
+    for k, v in sorted(r["metrics"].items()):
         met.add_row(k, _fmt(v))
     params = Table("param", "value", title="training parameters")
-    for k, v in sorted((r.lineage.get("params") or {}).items()):
+    for k, v in sorted((r["lineage"].get("params") or {}).items()):
         params.add_row(k, _fmt(v))
-    return Group(Panel(head, title=r.ref), cfg, ds, params, met)
+    return Group(Panel(head, title=r["ref"]), cfg, ds, params, met)
 
 
 def diff_view(d: VersionDiff) -> Group:
