@@ -57,6 +57,11 @@ class Cli:
     def store(self) -> Store:
         from liveops.store import open_store
 
+        if self.api is not None:  # a remote command never falls back to a local database
+            from liveops.errors import LiveopsError
+
+            raise LiveopsError("internal error: a remote command asked for the local store")
+
         return open_store(project_dir=self.project_dir)
 
     @property
