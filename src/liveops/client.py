@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liveops import errors
@@ -267,6 +268,16 @@ class Client:
         body = _given(group=group, comment=comment)
         return self.call("POST", f"/v1/releases/{_seg(release_id)}/approve", body)
 
+    def add_dataset(
+        self, path: str | Path, name: str, reference_cap: int | None = None
+    ) -> dict[str, Any]:
+        """Upload a dataset file (.csv, .parquet, .jsonl) as ``name``; its record, with
+        ``created`` False when the same content was there already."""
+        params = _given(name=name, filename=str(path), reference_cap=reference_cap)
+        data = Path(path).read_bytes()
+        out: dict[str, Any] = self._request("POST", "/v1/datasets", params=params, content=data)
+        return out
+
     def rollouts(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = self._request("GET", "/v1/rollouts")
         return out
@@ -338,7 +349,12 @@ class Client:
     # --- transport -----------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
     ) -> Any:
         import httpx
         import tenacity
@@ -359,7 +375,7 @@ class Client:
             return base
 
         def once() -> httpx.Response:
-            r = self._http.request(method, path, json=body, params=params)
+            r = self._http.request(method, path, json=body, params=params, content=content)
             if r.status_code in RETRY_STATUSES:
                 raise _Retry(r)
             return r

@@ -1,11 +1,13 @@
 """The remote CLI (issue 13, item 4): the same list of commands run on the local store of one
 project and, with ``LIVEOPS_URL`` and ``LIVEOPS_KEY``, against a live gateway over an equal
 project from a folder without ``liveops.yaml``: the same output and exit codes, including
-commands that fail. Only what must differ is normalised (ids, times, latencies)."""
+commands that fail, and a dataset file uploaded by `dataset add`. Only what must differ is
+normalised (ids, times, latencies, the projects' folders)."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,8 +63,11 @@ def _setup(run_cli: Runner, folder: Path, serve: Callable[..., Server]) -> tuple
     return server, key, made.json()["id"]
 
 
-def _scenario(first_prediction: str, release: str) -> list[tuple[str, ...]]:
+def _scenario(first_prediction: str, release: str, data: Path = Path("-")) -> list[tuple[str, ...]]:
     return [
+        ("dataset", "add", str(data / "extra.csv"), "--name", "extra"),  # uploaded remotely
+        ("dataset", "add", str(data / "extra.csv"), "--name", "extra"),  # the same: a no-op
+        ("dataset", "add", str(data / "missing.csv"), "--name", "extra"),  # no such file
         ("service", "list"),
         ("service", "list", "--json"),
         ("versions", "list", "cancer"),
@@ -142,11 +147,21 @@ def test_the_same_scenario_locally_and_remotely(
     _, _, local_release = _setup(run_cli, local_dir, serve)
     server, key, remote_release = _setup(run_cli, remote_dir, serve)
     local_ids, remote_ids = _ids(local_dir), _ids(remote_dir)
-    local_runs = [run_cli(*cmd, cwd=local_dir) for cmd in _scenario(local_ids[0], local_release)]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "extra.csv").write_text(
+        "mean_radius,mean_texture,clinic\n"
+        + "".join(f"{10 + i},{15 + i % 4},north\n" for i in range(30))
+    )
+    local_runs = [
+        run_cli(*cmd, cwd=local_dir) for cmd in _scenario(local_ids[0], local_release, data)
+    ]
     elsewhere.mkdir()  # no liveops.yaml here or above
     monkeypatch.setenv("LIVEOPS_URL", server.url)
     monkeypatch.setenv("LIVEOPS_KEY", key)
-    remote_runs = [run_cli(*cmd, cwd=elsewhere) for cmd in _scenario(remote_ids[0], remote_release)]
+    remote_runs = [
+        run_cli(*cmd, cwd=elsewhere) for cmd in _scenario(remote_ids[0], remote_release, data)
+    ]
 
     def shown(r: Result, *how: object) -> tuple[int, str, str]:
         return r.code, _normal(r.out, *how), _normal(r.err, *how)  # type: ignore[arg-type]
@@ -168,6 +183,7 @@ def test_the_same_scenario_locally_and_remotely(
         ("versions", "list", "nope"),
         ("versions", "show", "cancer@9"),
         ("alerts", "ack", "errors"),  # nothing fires
+        ("dataset", "add", str(Path("-") / "missing.csv")),
     }
     unexpected = []
     for cmd, code in zip(_scenario("ID", "REL"), codes, strict=True):
@@ -176,6 +192,11 @@ def test_the_same_scenario_locally_and_remotely(
             unexpected.append((cmd, code))
     assert not unexpected
     assert "applied services: cancer" in local_runs[-4].err  # describe nope
+    assert "extra@1 added" in remote_runs[0].err
+    assert "already added" in remote_runs[1].err
+    store = open_store(project_dir=remote_dir)
+    assert [d.ref for d in store.datasets.list()] == ["extra@1"]
+    store.close()
 
     # The change was made by the key's owner on the remote side.
     store = open_store(project_dir=remote_dir)
@@ -222,7 +243,12 @@ def test_remote_refusals_and_errors(
     viewer = create_key(store, "v", role="viewer", owner="ann", actor="tester").token
     store.close()
     monkeypatch.setenv("LIVEOPS_KEY", viewer)
-    assert run_cli("--url", server.url, "versions", "list", "cancer", cwd=elsewhere).code == 0
+    deadline = time.monotonic() + 20  # the gateway reads new keys at its next poll
+    while (
+        listed := run_cli("--url", server.url, "versions", "list", "cancer", cwd=elsewhere)
+    ).code:
+        assert time.monotonic() < deadline, listed.err
+        time.sleep(0.5)
     r = run_cli("--url", server.url, "alias", "set", "cancer", "production", "2", cwd=elsewhere)
     assert r.code == 4
     assert "viewer" in r.err
@@ -246,6 +272,10 @@ def test_remote_refusals_and_errors(
         ("POST", "/v1/rollouts", {"version": "cancer@9"}, 404, "cancer@9"),
         ("POST", "/v1/incidents/1/review", {"summary": "s"}, 422, "impact"),
         ("GET", "/v1/incidents?status=closed", None, 400, "status"),
+        ("POST", "/v1/datasets?name=extra", None, 400, "filename"),
+        ("POST", "/v1/datasets?filename=a.csv", None, 400, "name"),
+        ("POST", "/v1/datasets?name=extra&filename=a.txt", None, 422, "cannot tell the format"),
+        ("POST", "/v1/datasets?name=extra&filename=../../x.csv", None, 422, "x.csv"),
     ]
     got = []
     for method, path, body, status, text in bad:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli
+from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 dataset_app = typer.Typer(help="Register and inspect datasets (CSV, Parquet, JSONL).")
 
@@ -24,15 +24,23 @@ def add(
 ) -> None:
     """Hash, profile and store a dataset file (the same content again is a no-op)."""
     from liveops.cli.render import dataset_profile
+    from liveops.errors import DatasetFileError
     from liveops.services.datasets import add_dataset
 
-    cli = make_cli(ctx, json, as_)
-    record, created = add_dataset(
-        cli.store(), file, name=name, actor=cli.actor, reference_cap=reference_cap
-    )
+    cli = make_cli(ctx, json, as_, remote=True)
+    if cli.api is not None:
+        if not file.is_file():  # in the local command's words
+            raise DatasetFileError(f"dataset file {file} does not exist")
+        record = cli.api.add_dataset(file, name, reference_cap)  # uploaded
+    else:
+        found, created = add_dataset(
+            cli.store(), file, name=name, actor=cli.actor, reference_cap=reference_cap
+        )
+        record = wire({**found.to_dict(), "created": created})
     if not json:
-        cli.note(f"{record.ref} {'added' if created else 'already added (same content)'}")
-    cli.emit({**record.to_dict(), "created": created}, dataset_profile(record))
+        done = "added" if record["created"] else "already added (same content)"
+        cli.note(f"{record['ref']} {done}")
+    cli.emit(record, dataset_profile(record))
 
 
 @dataset_app.command("list")

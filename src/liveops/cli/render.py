@@ -129,9 +129,11 @@ def datasets_table(records: list[DatasetRecord]) -> Table:
     return table
 
 
-def dataset_profile(r: DatasetRecord) -> Table:
-    table = Table("column", "kind", "missing", "summary", title=f"{r.ref}: {r.rows} rows")
-    for name, c in r.profile.get("columns", {}).items():
+def dataset_profile(rec: DatasetRecord | Mapping[str, Any]) -> Table:
+    """A dataset's columns, from its record or its JSON form (``to_dict``, as the API sends)."""
+    r = rec if isinstance(rec, Mapping) else rec.to_dict()
+    table = Table("column", "kind", "missing", "summary", title=f"{r['ref']}: {r['rows']} rows")
+    for name, c in r["profile"].get("columns", {}).items():
         table.add_row(escape(name), c["kind"], f"{c['missing_share']:.1%}", escape(_summary(c)))
     return table
 

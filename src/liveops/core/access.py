@@ -50,8 +50,8 @@ PERMISSIONS: Final[dict[str, str]] = {
     "predictions without raw inputs, metrics, releases, rollouts, alerts, incidents, the "
     "monitor, /metrics",
     "review": "submit review scores",
-    "operate": "the kill switch (disable, enable), move aliases, rollouts, rollback, alerts "
-    "(ack, silence), incidents",
+    "operate": "the kill switch (disable, enable), move aliases, add datasets, rollouts, "
+    "rollback, alerts (ack, silence), incidents",
     "approve": "approve releases (for the approval groups the key's owner is in)",
     "read_raw": "read the raw inputs of logged predictions",
     "manage_keys": "create, list and revoke API keys",

@@ -8,7 +8,11 @@ error answers its status with ``{"error", "message", "hint"}``.
 
 from __future__ import annotations
 
+import contextlib
+import re
+import tempfile
 from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -26,6 +30,7 @@ from liveops.services.serving import Gateway
 __all__ = ["management_paths", "management_routes"]
 
 BODY_LIMIT = 100_000
+UPLOAD_LIMIT = 200_000_000  # a dataset file's bytes
 ALL_OPS: tuple[Op, ...] = (*OPS, *LIVE_OPS)
 
 
@@ -83,23 +88,52 @@ async def _body(op: Op, request: Request) -> dict[str, Any]:
     return data
 
 
+async def _upload(request: Request, folder: Path) -> dict[str, Any]:
+    """The body's bytes in a file of ``folder`` named like ``?filename=`` (its last part, with
+    only safe characters: its suffix tells the format)."""
+    given = request.query_params.get("filename") or ""
+    if not given.strip():
+        raise UsageError(
+            "an upload needs ?filename= (the file's name, e.g. cases.csv)",
+            problems=[{"loc": ["query", "filename"], "msg": "required"}],
+        )
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(given.replace("\\", "/")).name)
+    target = folder / (name.lstrip(".")[:120] or "upload")
+    size = 0
+    with target.open("wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > UPLOAD_LIMIT:
+                raise InvalidInputError(
+                    f"the file is larger than {UPLOAD_LIMIT:,} bytes",
+                    hint="add it where the project is (`liveops dataset add` without LIVEOPS_URL)",
+                )
+            out.write(chunk)
+    return {"file": target}
+
+
 def _handler(gateway: Gateway, op: Op) -> Any:
     async def handle(request: Request) -> Response:
         try:
             store = gateway.store
             if store is None:
                 raise ModelUnavailableError("the gateway is still starting", hint="retry shortly")
-            ctx = Ctx(
-                store=store,
-                path={k: str(v) for k, v in request.path_params.items()},
-                query=_query(op, request),
-                body=await _body(op, request),
-                actor=actor_of(request),
-                principal=getattr(request.state, "principal", None),
-                project_dir=gateway.project_dir,
-                clock=store.clock,
-            )
-            result = await run_in_threadpool(partial(op.call, ctx))
+            # An upload's bytes wait in a temporary folder, removed when the call returns.
+            spool = tempfile.TemporaryDirectory(prefix="liveops-upload-") if op.upload else None
+            with spool or contextlib.nullcontext("") as folder:
+                query = _query(op, request)
+                body = await (_upload(request, Path(folder)) if op.upload else _body(op, request))
+                ctx = Ctx(
+                    store=store,
+                    path={k: str(v) for k, v in request.path_params.items()},
+                    query=query,
+                    body=body,
+                    actor=actor_of(request),
+                    principal=getattr(request.state, "principal", None),
+                    project_dir=gateway.project_dir,
+                    clock=store.clock,
+                )
+                result = await run_in_threadpool(partial(op.call, ctx))
         except LiveopsError as exc:
             return error_response(exc)
         return Response(orjson.dumps(result, default=str), media_type="application/json")
@@ -171,6 +205,12 @@ def management_paths() -> dict[str, Any]:
                 **{str(c): {"description": _ERRORS[c], "content": ref} for c in codes},
             },
         }
+        if op.upload:
+            binary = {"type": "string", "format": "binary"}
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": binary}},
+            }
         if op.body is not None:
             entry["requestBody"] = {
                 "required": "required" in op.body,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.clock import Clock
-from liveops.errors import InvalidInputError
+from liveops.errors import InvalidInputError, UsageError
 from liveops.services.access import Principal
 from liveops.store import Store
 
@@ -62,6 +62,7 @@ class Op:
     body: dict[str, Any] | None = None  # the JSON schema of the body (None: no body)
     errors: tuple[int, ...] = (404,)
     array: bool = False  # the answer is a JSON array
+    upload: bool = False  # the body is a file's bytes (kept in a temporary file: body["file"])
 
 
 def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -242,6 +243,26 @@ def _switch(enabled: bool) -> Callable[[Ctx], dict[str, Any]]:
     return call
 
 
+def dataset_add(c: Ctx) -> dict[str, Any]:
+    from liveops.services.datasets import add_dataset
+
+    name = c.query.get("name")
+    if not name:
+        raise UsageError(
+            "an upload needs ?name= (the dataset's name)",
+            problems=[{"loc": ["query", "name"], "msg": "required"}],
+        )
+    record, created = add_dataset(
+        c.store,
+        c.body["file"],
+        name=name,
+        actor=c.actor,
+        reference_cap=c.query.get("reference_cap") or 100_000,
+        source=c.query["filename"],
+    )
+    return {**record.to_dict(), "created": created}
+
+
 def release_approve(c: Ctx) -> dict[str, Any]:
     from liveops.services.releases import approve
 
@@ -417,6 +438,21 @@ OPS: tuple[Op, ...] = (
         "One dataset and its profile",
         dataset_show,
         errors=(400, 404),
+    ),
+    Op(
+        "POST",
+        "/v1/datasets",
+        "operate",
+        "dataset_add",
+        "Add a dataset file (its bytes; the same content again is a no-op)",
+        dataset_add,
+        upload=True,
+        errors=(400, 422),
+        query=(
+            Param("name", description="the dataset's name; versions are NAME@N (required)"),
+            Param("filename", description="the file's name: .csv, .parquet or .jsonl (required)"),
+            Param("reference_cap", "integer", 1, 10_000_000, description="rows kept for drift"),
+        ),
     ),
     Op(
         "GET",
