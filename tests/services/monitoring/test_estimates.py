@@ -29,8 +29,9 @@ from tests.services.monitoring.logrows import T0, at, give, log_row, store_rows
 N = 600  # answers over two 5-minute windows
 
 
-def _log_answers(store: Store, root: Path) -> list[dict[str, Any]]:
-    """``N`` answers of router@1 with its real scores, half in each of two windows."""
+def _log_answers(store: Store, root: Path, threshold: float = 0.0) -> list[dict[str, Any]]:
+    """``N`` answers of router@1 with its real scores, half in each of two windows; those less
+    sure than ``threshold`` are sent to human review (no answered label, scores kept)."""
     model = load_model(store, resolve_version(store, "router@1"), project_dir=root)
     records = generate_records(N, seed=7, mode="covariate_shift")
     answers = predict(model, [{"text": r["text"]} for r in records])
@@ -38,19 +39,23 @@ def _log_answers(store: Store, root: Path) -> list[dict[str, Any]]:
     proba, labels = answers.scores, list(answers.classes or ())
     rows = []
     for i, (r, p) in enumerate(zip(records, proba, strict=True)):
+        held = float(np.max(p)) < threshold
         row = log_row(
             at(1 + 5 * (i * 2 // N)),
             service="router",
-            label=labels[int(np.argmax(p))],
+            label=None if held else labels[int(np.argmax(p))],
             confidence=float(np.max(p)),
+            decision="human_review" if held else "automatic",
+            reason="below_threshold" if held else None,
             clinic=None,
             language=r["language"],
             inputs={"text": r["text"], "language": r["language"]},
         )
         row["scores"] = {c: float(x) for c, x in zip(labels, p, strict=True)}
         row["true"] = r["label"]
+        row["top"] = labels[int(np.argmax(p))]
         rows.append(row)
-    store_rows(store, [{k: v for k, v in row.items() if k != "true"} for row in rows])
+    store_rows(store, [{k: v for k, v in row.items() if k not in ("true", "top")} for row in rows])
     return rows
 
 
@@ -151,3 +156,36 @@ def test_a_version_that_cannot_be_calibrated_gets_no_estimate_and_status_says_wh
     status = monitor_status(store).services[0]
     assert list(status.estimates) == ["v1"]
     assert "training set" in status.estimates["v1"]
+
+
+def test_answers_sent_to_review_are_estimated_on_their_top_label_as_accuracy_judges_them(
+    store: Store, tmp_path: Path
+) -> None:
+    """The estimate covers the answers the realised accuracy judges: an answer held for human
+    review (no answered label) counts with the top label of its scores, so the two measure the
+    same answers (a low-confidence answer is right less often, and both see it)."""
+    _setup(store, tmp_path, "    calibration: {by: [short, spanish]}")
+    rows = _log_answers(store, tmp_path, threshold=0.7)
+    first = rows[: N // 2]
+    held = [r for r in first if r["decision"] == "human_review"]
+    assert 10 < len(held) < len(first)  # some of each
+    for row in rows:  # every answer labelled: realised accuracy is the truth on these answers
+        give(store, row["prediction_id"], at(20), label=row["true"])
+    run_monitor(store, tmp_path, "router", clock=FixedClock(at(60)))
+
+    cal = fit_calibrator(store, "router@1", project_dir=tmp_path)
+    suite = load_suite(get_service_spec(store, "router"), tmp_path)[0]
+    slices = [s for s in suite.slices if s.name in ("short", "spanish")]
+    labels = cal.calibrator.labels
+    groups = calibration_groups([r["inputs"] for r in first], slices, "text")
+    scores = np.array([[r["scores"][c] for c in labels] for r in first])
+    predicted = np.array([labels.index(r["top"]) for r in first])
+    want = estimate(cal.calibrator.sums(scores, predicted, groups))
+    assert want is not None
+    window = _windows(store)[0]
+    got = window.estimated()
+    assert got is not None
+    assert got.count == len(first)  # the held answers too
+    assert got.accuracy.value == pytest.approx(want.accuracy.value, abs=1e-9)
+    realised = np.mean([r["top"] == r["true"] for r in first])
+    assert window.value("accuracy") == pytest.approx(realised)

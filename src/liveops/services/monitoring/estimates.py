@@ -204,10 +204,15 @@ def _one_version(
     keep: list[int] = []
     matrix: list[list[float]] = []
     predicted: list[int] = []
+    # Each answer is estimated on the label its realised accuracy judges (``cols.judged``): the
+    # answered label when the answer was automatic, else the top label of the model's scores
+    # (an answer sent to human review or to the fallback), so the estimate and the realised
+    # accuracy measure the same answers. A failed call has no scores to estimate.
+    judged = cols.judged
     for i, s in rows:
-        label = cols.vocab[cols.label[i]] if cols.label[i] >= 0 else None
-        if label not in index or cols.error[i] or cols.fallback[i] >= 0:
-            continue  # not the model's own answer, or a label it cannot estimate
+        label = cols.vocab[judged[i]] if judged[i] >= 0 else None
+        if label not in index or cols.error[i]:
+            continue  # a failed call, or a label the calibrator does not know
         try:
             vector = [float(s[c]) for c in labels]
         except (KeyError, TypeError, ValueError):

@@ -324,8 +324,9 @@ class _Run:
         by = self.opts.truth_by
         for record, answer, yes, delay in zip(records, answers, labelled, delays, strict=True):
             truth = record.get(field_)
-            if truth is not None and answer.get("label") is not None:
-                ok = int(answer["label"] == truth)
+            judged = model_label(answer)
+            if truth is not None and judged is not None:
+                ok = int(judged == truth)
                 dr.judged += 1
                 dr.right += ok
                 if by is not None:
@@ -480,3 +481,19 @@ def _unexpected(r: httpx.Response, what: str) -> LiveopsError:
         f"the gateway answered {what} with HTTP {r.status_code}: {_said(r)}",
         hint="see the gateway's output; `liveops serve` says what it serves at start",
     )
+
+
+def model_label(answer: Mapping[str, Any]) -> Any:
+    """The label an answer is judged on, as the monitor judges it: the answered label of an
+    automatic answer, else the top label of the model's scores (an answer sent to human review
+    or answered by the fallback), else the answered label.
+
+    >>> model_label({"decision": "human_review", "label": None, "scores": {"a": 0.4, "b": 0.6}})
+    'b'
+    >>> model_label({"decision": "automatic", "label": "a", "scores": {"a": 0.9, "b": 0.1}})
+    'a'
+    """
+    scores = answer.get("scores") or {}
+    if answer.get("decision") == "automatic" or not scores:
+        return answer.get("label")
+    return max(scores, key=lambda k: scores[k])
