@@ -2,7 +2,8 @@
 
 A benchmark is a folder ``bench/NAME/`` with either a ``__main__`` module (run as the package
 ``bench.NAME``) or a ``run.py`` script (run in its own process); its options follow its name
-(``python bench/run.py serving --help``). Results go to ``bench/results/``.
+(``python bench/run.py serving --help``). A few scripts are named here instead
+(``SCRIPTS``: ``rollout-load`` is ``bench/rollout/load.py``). Results go to ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# Benchmarks that are a script beside another one's run.py: name -> path under bench/.
+SCRIPTS = {"rollout-load": "rollout/load.py"}
 
 
 def available() -> list[str]:
     found = {p.parent.name for p in ROOT.glob("*/__main__.py")}
     found |= {p.parent.name for p in ROOT.glob("*/run.py")}
+    found |= set(SCRIPTS)
     return sorted(found)
 
 
@@ -38,8 +42,8 @@ def main(argv: list[str]) -> int:
 def run(name: str, args: list[str]) -> int:
     """Run benchmark ``name`` with ``args``; its exit code."""
     print(f"== bench {name}", file=sys.stderr, flush=True)
-    script = ROOT / name / "run.py"
-    if not (ROOT / name / "__main__.py").is_file():
+    script = ROOT / SCRIPTS[name] if name in SCRIPTS else ROOT / name / "run.py"
+    if name in SCRIPTS or not (ROOT / name / "__main__.py").is_file():
         return subprocess.call([sys.executable, str(script), *args])
     if str(ROOT.parent) not in sys.path:
         sys.path.insert(0, str(ROOT.parent))  # so that `bench.NAME` imports from the repository

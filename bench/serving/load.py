@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,8 +73,13 @@ def run_wrk(
     connections: int,
     seconds: float,
     ids_prefix: Path | None = None,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Drive ``server`` for ``seconds`` with ``connections`` connections; parse wrk's summary."""
+    """Drive ``server`` for ``seconds`` with ``connections`` connections; parse wrk's summary.
+
+    With ``stop``, wrk is interrupted (SIGINT: it stops and prints its summary as at the end
+    of its duration) once the event is set, if that comes first.
+    """
     url = server.url + server.target.path
     # wrk takes whole seconds.
     whole = max(1, round(seconds))
@@ -85,7 +92,13 @@ def run_wrk(
         server_cpu0 = cpu_seconds(session)
         t0 = time.monotonic()
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        finished = threading.Event()
+        if stop is not None:
+            threading.Thread(target=_interrupt, args=(process, stop, finished)).start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            finished.set()
         wall = time.monotonic() - t0
         server_cpu = cpu_seconds(session) - server_cpu0
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -113,6 +126,16 @@ def run_wrk(
         wrk_cpu_cores=round((usage.ru_utime + usage.ru_stime) / wall, 3),
         server_cpu_cores=round(server_cpu / wall, 3),
     )
+
+
+def _interrupt(
+    process: subprocess.Popen[bytes], stop: threading.Event, finished: threading.Event
+) -> None:
+    while not finished.is_set():
+        if stop.wait(0.05):
+            if not finished.is_set():
+                process.send_signal(signal.SIGINT)
+            return
 
 
 def parse_summary(text: str) -> dict[str, Any]:

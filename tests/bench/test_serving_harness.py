@@ -18,6 +18,9 @@ from bench.serving.load import LoadResult
 from bench.serving.servers import STANDIN, TARGETS, Server, Workspace
 
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+# The tests that drive wrk run on one xdist worker (`pytest -n 2 --dist loadgroup`), one after
+# another, so two load tests never share this machine's cores (tests/bench/test_rollout_load.py).
+WRK_GROUP = pytest.mark.xdist_group("wrk")
 
 
 def result(target: str, connections: int, rps: float, p99: float, errors: int = 0) -> LoadResult:
@@ -80,7 +83,9 @@ def test_the_dispatcher_lists_the_serving_benchmark(capsys: pytest.CaptureFixtur
     import run  # bench/run.py
 
     assert run.main(["--list"]) == 0
-    assert "serving" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "serving" in listed
+    assert "rollout-load" in listed  # bench/rollout/load.py, named in run.SCRIPTS
     assert run.main(["no-such-benchmark"]) == 2
 
 
@@ -113,6 +118,7 @@ def standin(workspace: Workspace) -> Iterator[Server]:
 
 @pytest.mark.slow
 @needs_wrk
+@WRK_GROUP
 def test_every_answered_id_is_found_in_the_log(workspace: Workspace, standin: Server) -> None:
     records = prepare.request_records(200)
     bodies = prepare.write_bodies(workspace, "liveops", records)
@@ -134,6 +140,7 @@ def test_every_answered_id_is_found_in_the_log(workspace: Workspace, standin: Se
 
 @pytest.mark.slow
 @needs_wrk
+@WRK_GROUP
 def test_rejected_requests_count_as_errors(workspace: Workspace, standin: Server) -> None:
     # BentoML-shaped bodies are not liveops-shaped: the stand-in answers 422 to each.
     bodies = prepare.write_bodies(workspace, "bentoml", prepare.request_records(20))
