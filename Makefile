@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint lock bench bench-eval bench-monitor bench-rollout bench-serving bench-drift bench-tools clean
+.PHONY: demo test lint lock bench bench-eval bench-monitor bench-rollout bench-rollout-load bench-serving bench-drift bench-tools clean
 
 # Installs come from the lock files (exact pins of everything, generated from pyproject.toml's
 # ranges by `make lock`), then liveops itself with --no-deps: every machine and CI get the same
@@ -57,6 +57,10 @@ bench-eval: $(VENV)/.installed
 # Peek-safe rollout gates (docs/rollouts.md): 1,000 replays of a 24-hour canary per scenario.
 bench-rollout: $(VENV)/.installed
 	$(BIN)/python bench/run.py rollout $(BENCH_ARGS)
+
+# Rollouts under load (docs/benchmarks.md): capacity, shadow's cost open-loop, rollback under wrk.
+bench-rollout-load: $(VENV)/.installed
+	$(BIN)/python bench/run.py rollout-load $(BENCH_ARGS)
 
 # Monitor benchmark (docs/benchmarks.md): a week of 1M logged answers on SQLite and PostgreSQL
 # (127.0.0.1:5432, database test). BENCH_ARGS=--backends sqlite for SQLite alone.

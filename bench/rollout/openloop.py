@@ -40,16 +40,18 @@ class Pool:
         self.host, self.port, self.limit = host, port, limit
         self.free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened = 0
+        self.resent = 0  # requests sent again: their kept-alive connection had been closed
         self.available = asyncio.Condition()
 
-    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection and whether it was reused (kept alive from an earlier request)."""
         async with self.available:
             while not self.free and self.opened >= self.limit:
                 await self.available.wait()
             if self.free:
-                return self.free.pop()
+                return (*self.free.pop(), True)
             self.opened += 1
-        return await asyncio.open_connection(self.host, self.port)
+        return (*await asyncio.open_connection(self.host, self.port), False)
 
     async def put(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
         async with self.available:
@@ -61,11 +63,24 @@ class Pool:
 
 
 async def one(pool: Pool, request: bytes) -> int:
-    conn = await pool.get()
+    """Send ``request`` and read its answer; its status. A kept-alive connection the server
+    closed while it sat idle in the pool (uvicorn closes them after 5 s) ends before any byte
+    of an answer: the request is sent again on a new connection, as HTTP clients do."""
+    reader, writer, reused = await pool.get()
+    conn = (reader, writer)
     try:
-        reader, writer = conn
         writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            pool.resent += 1
+            writer.close()
+            reader, writer = await asyncio.open_connection(pool.host, pool.port)
+            conn = (reader, writer)
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = 0
         for line in head.split(b"\r\n"):
@@ -131,6 +146,7 @@ async def drive(
         "statuses": statuses,
         "errors": errors,
         "connections": pool.opened,
+        "resent_on_closed_keepalive": pool.resent,
         "p50_ms": round(percentile(latencies, 50), 2),
         "p95_ms": round(percentile(latencies, 95), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
