@@ -50,10 +50,17 @@ def drift(
         False, "--tests", help="Judge by p-value tests (KS, chi-square; BH across columns)."
     ),
     html: Path | None = typer.Option(None, "--html", help="Also write an HTML report here."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local, or ray: Parquet read by Ray Data, categories counted on its workers.",
+    ),
+    address: str | None = typer.Option(None, "--address", help="A Ray cluster (--engine ray)."),
     json: bool = JSON_OPT,
 ) -> None:
     """Data quality, then drift per column, of CURRENT against REFERENCE (every row), or with
     --service of the service's last complete window of logged inputs against its reference.
+    --engine ray reads two Parquet files (or folders) with Ray Data: the same result.
 
     Exit code 1 when a column drifted or a pipeline problem was found (for CI pipelines).
     """
@@ -68,6 +75,11 @@ def drift(
                 "give either --service or REFERENCE CURRENT, not both",
                 hint="liveops drift --service S [--window 1d] compares live traffic with the "
                 "service's reference",
+            )
+        if engine != "local" or address is not None:
+            raise UsageError(
+                "--engine and --address go with REFERENCE CURRENT, not --service",
+                hint="liveops drift ref.parquet cur.parquet --engine ray",
             )
         from liveops.core.clock import SystemClock
         from liveops.services.monitoring import live_drift
@@ -99,7 +111,19 @@ def drift(
             # Files need no project; a dataset name needs its store.
             return make_cli(ctx, json, None).store()
 
-        check = compare(reference, current, columns=names, tests=tests, open_store=open_store)
+        if engine == "ray":
+            import logging
+
+            logging.getLogger("ray.data").setLevel(logging.WARNING)  # no plan per pass on stderr
+        check = compare(
+            reference,
+            current,
+            columns=names,
+            tests=tests,
+            open_store=open_store,
+            engine=engine,
+            address=address,
+        )
         data = check.to_dict()
         cli = Cli(project_dir=Path.cwd(), json=json, actor=actor_name(None))
     if html is not None:

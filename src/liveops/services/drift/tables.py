@@ -36,7 +36,7 @@ from liveops.services.datasets import FORMATS, resolve_dataset
 if TYPE_CHECKING:
     from liveops.store import Store
 
-__all__ = ["SHORT_TEXT", "load_table", "parquet_table"]
+__all__ = ["SHORT_TEXT", "load_table", "parquet_table", "string_kind"]
 
 SHORT_TEXT = 40  # the stored profile's length limit: longer strings are text, not categories
 _PARQUET_MAGIC = b"PAR1"
@@ -239,6 +239,16 @@ def _counts(col: pa.ChunkedArray) -> CategoryCounts:
     )
 
 
+def string_kind(ref: Column | None, longest: Callable[[], int]) -> AnalysisKind:
+    """How a string column is compared: as the reference's kind, as a category when the
+    reference had another type, else by its longest value (``longest``, asked only then)."""
+    if ref is not None and ref.family == "string" and ref.kind is not None:
+        return ref.kind
+    if ref is not None:
+        return "category"  # a changed type: its most common values explain the finding
+    return "category" if longest() <= SHORT_TEXT else "text"
+
+
 def _column(col: pa.ChunkedArray, ref: Column | None) -> Column:
     storage = str(col.type)
     family = _family(col.type)
@@ -252,14 +262,7 @@ def _column(col: pa.ChunkedArray, ref: Column | None) -> Column:
         counts = _counts(pc.cast(col, pa.string()))
         return Column("boolean", storage, counts, counts.missing, "category")
     if family == "string":
-        kind: AnalysisKind
-        if ref is not None and ref.family == "string" and ref.kind is not None:
-            kind = ref.kind
-        elif ref is not None:
-            kind = "category"  # a changed type: its most common values explain the finding
-        else:
-            longest = pc.max(pc.utf8_length(col)).as_py() or 0
-            kind = "category" if longest <= SHORT_TEXT else "text"
+        kind = string_kind(ref, lambda: pc.max(pc.utf8_length(col)).as_py() or 0)
         if kind == "category":
             counts = _counts(col)
             return Column("string", storage, counts, counts.missing, "category")
