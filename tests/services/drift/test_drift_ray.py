@@ -151,3 +151,20 @@ def test_engine_ray_without_ray_says_how_to_install(
     assert "pip install 'liveops[ray]'" in body["hint"]
     with pytest.raises(UsageError, match="needs Ray Data"):
         compare(str(path), str(path), engine="ray")
+
+
+@needs_ray
+def test_engine_ray_unreadable_or_empty_parquet(
+    ray_local: Any, files: tuple[Path, Path], run_cli: Runner, tmp_path: Path
+) -> None:
+    cur = str(files[1])
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("a,b\n")
+    zero = tmp_path / "zero.parquet"
+    pq.write_table(pa.table({"x": pa.array([], pa.float64())}), zero)
+    res = run_cli("drift", str(bad), cur, "--engine", "ray", "--json")
+    assert res.code == 4
+    assert "bad.parquet is not readable Parquet" in res.json()["message"]
+    res = run_cli("drift", str(zero), cur, "--engine", "ray", "--json")
+    assert res.code == 4
+    assert res.json()["message"] == f"{zero} has no rows"
