@@ -17,7 +17,8 @@ from rich.table import Table
 from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
 
 rollout_app = typer.Typer(
-    help="Rollouts: shadow and canary steps judged by peek-safe gates, with automatic rollback."
+    help="Rollouts: shadow and canary steps (or an A/B split) judged by peek-safe gates, with "
+    "automatic rollback."
 )
 REASON_OPT = typer.Option(None, "--reason", help="Why (kept in the audit log).")
 
@@ -71,10 +72,18 @@ def start(
     else:
         rec = wire(start_rollout(cli.store(), cli.project_dir, version, actor=cli.actor).to_dict())
     if not json:
+        if rec.get("mode") == "ab":
+            plan = rec.get("plan") or {}
+            goals = ", ".join(
+                str(g.get("metric")) + (f"[{g['slice']}]" if g.get("slice") else "")
+                for g in plan.get("goals", [])
+            )
+            where = f"A/B ({rec['current_step']}) for {plan.get('duration')}, goals {goals}"
+        else:
+            where = f"step 1 of {len(rec['steps'])} ({rec['current_step']})"
         cli.note(
             f"rollout {rec['id']}: {rec['service']}@{rec['version']} against "
-            f"{rec['service']}@{rec['baseline']}, step 1 of {len(rec['steps'])} "
-            f"({rec['current_step']}); the controller runs in "
+            f"{rec['service']}@{rec['baseline']}, {where}; the controller runs in "
             "`liveops serve --rollouts` or `liveops rollout run`"
         )
     cli.emit(rec, _table([rec]))
@@ -149,10 +158,46 @@ def status(
         cli.out.print(f"incident {incident} (its rollback): `liveops incident show {incident}`")
     if data.get("shadow") is not None:
         cli.out.print(_shadow_line(data["shadow"]))
+    if data.get("ab") is not None:
+        cli.out.print(_ab_table(data["ab"]))
     for lk in data["looks"]:
         cli.out.print(f"look {lk['seq']} at {lk['at'][:19]}: {lk['action']}: {lk['detail']}")
     if data["looks"] and data["looks"][0]["gates"]:
         cli.out.print(_gates(data["looks"][0]["gates"]))
+
+
+def _ab_table(ab: dict[str, Any]) -> Table:
+    """The A/B goals of the latest look: both arms, the difference (candidate - control) with
+    its fixed-horizon 95 % interval, the answers per arm against the planned sample."""
+    when = (
+        "final"
+        if ab.get("final")
+        else f"interim, {ab['elapsed_s']:.0f} of {ab['duration_s']:.0f} s"
+    )
+    t = Table(
+        "goal", "control", "candidate", "difference", "95% interval", "answers (control / cand.)",
+        "planned per arm", "result", title=f"A/B goals ({when})",
+    )  # fmt: skip
+
+    def num(v: Any, fmt: str) -> str:
+        return "" if v is None else format(v, fmt)
+
+    for g in ab.get("goals", []):
+        lo, hi = g.get("lower"), g.get("upper")
+        planned = g.get("planned_per_arm")
+        t.add_row(
+            str(g["goal"]),
+            num(g.get("control"), ".4f"),
+            num(g.get("candidate"), ".4f"),
+            num(g.get("difference"), "+.4f"),
+            "" if lo is None or hi is None else f"[{lo:+.4f}, {hi:+.4f}]",
+            f"{g['n_baseline']:,} / {g['n_candidate']:,}",
+            "n/a"
+            if planned is None
+            else f"{planned:,}" + (" (reached)" if g["sample_reached"] else ""),
+            str(g["result"]) if ab.get("final") else f"({g['result']}, interim)",
+        )
+    return t
 
 
 def _shadow_line(shadow: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from liveops.core.rollout.state import ACTIVE_STATES, RolloutLook, RolloutRecord
 from liveops.errors import ConflictError
 from liveops.store.db import connect
+from liveops.store.gateway_tables import outcomes
 from liveops.store.prediction_tables import feedback, predictions
 from liveops.store.registry import utc
 from liveops.store.rollout_tables import rollout_looks, rollouts
@@ -191,6 +192,19 @@ class RolloutStore:
                     if r.prediction_id not in out or out[r.prediction_id][0] < at:
                         out[r.prediction_id] = (at, r.value)
         return {k: v for k, (_, v) in out.items()}
+
+    def outcomes_for(self, prediction_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """The current (not superseded) outcome events of the predictions: ``(id, outcome)``."""
+        o = outcomes.c
+        ids = list(dict.fromkeys(prediction_ids))
+        out: set[tuple[str, str]] = set()
+        with connect(self._engine, write=False) as conn:
+            for i in range(0, len(ids), 500):
+                q = select(o.prediction_id, o.outcome).where(
+                    o.prediction_id.in_(ids[i : i + 500]), o.superseded_by.is_(None)
+                )
+                out.update((str(a), str(b)) for a, b in conn.execute(q))
+        return out
 
     def _rows(self, q: Any, conn: Connection | None) -> Sequence[RowMapping]:
         if conn is not None:

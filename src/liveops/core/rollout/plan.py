@@ -24,6 +24,19 @@ on the first minute's luck; gates are written as the suite's gates
 ... except PlanError as exc:
 ...     print(exc.path, exc.message)
 ('steps', 0, 'min_sample') a step needs a minimum sample (min_sample: answers in the candidate arm)
+
+An A/B plan (``mode: ab``) holds one fixed split for a planned duration and compares its goals
+at the end (:mod:`liveops.core.rollout.ab`); its ``gates`` are guardrails, judged at every look:
+
+>>> ab = parse_plan({"mode": "ab", "split": "50%", "duration": "7d",
+...                  "goals": [{"metric": "accuracy"}, {"metric": "outcome.resolved.rate"}]})
+>>> ab.mode, ab.steps[0].label(), ab.steps[0].min_duration_s, [g.label() for g in ab.goals]
+('ab', 'canary 50%', 604800.0, ['accuracy', 'outcome.resolved.rate'])
+>>> try:
+...     parse_plan({"mode": "ab", "split": "50%", "goals": [{"metric": "accuracy"}]})
+... except PlanError as exc:
+...     print(exc.path, exc.message)
+('duration',) an A/B rollout needs a planned duration (duration: e.g. 7d)
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from liveops.core.rollout.ab import AbGoal
 from liveops.core.rollout.gates import RolloutGate
 from liveops.core.rollout.sequential import DEFAULT_ALPHA, DEFAULT_MIN_SAMPLE
 from liveops.errors import LiveopsError
@@ -40,10 +54,13 @@ from liveops.errors import LiveopsError
 __all__ = ["PlanError", "RolloutPlan", "RolloutStep", "StickyKey", "parse_duration", "parse_plan"]
 
 StepKind = Literal["shadow", "canary"]
+PlanMode = Literal["steps", "ab"]
 Path = tuple[str | int, ...]
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PLAN_KEYS = ("key", "steps", "gates", "watch", "notify")
+_PLAN_KEYS = ("key", "steps", "gates", "watch", "notify", "mode")
+_AB_KEYS = ("mode", "key", "split", "duration", "goals", "mde", "gates", "notify")
+DEFAULT_MDE = 0.02
 _STEP_KEYS = ("shadow", "canary", "min_duration", "min_sample")
 
 
@@ -136,8 +153,30 @@ class RolloutPlan:
     key: StickyKey | None = None
     watch_s: float = 0.0  # after the last step: keep judging the gates this long
     notify: tuple[str, ...] = ()  # receivers told of every transition (liveops.yaml receivers:)
+    mode: PlanMode = "steps"
+    goals: tuple[AbGoal, ...] = ()  # A/B: compared at the end of the duration
+    mde: float = DEFAULT_MDE  # A/B: the difference the planned sample is sized to detect
+
+    @property
+    def ab(self) -> bool:
+        return self.mode == "ab"
 
     def to_dict(self) -> dict[str, Any]:
+        if self.ab:
+            step = self.steps[0]
+            ab: dict[str, Any] = {
+                "mode": "ab",
+                "split": step.share,
+                "duration": step.min_duration_s,
+                "goals": [g.to_dict() for g in self.goals],
+                "mde": self.mde,
+                "gates": [_gate_dict(g) for g in self.gates],
+            }
+            if self.key is not None:
+                ab["key"] = self.key.to_dict()
+            if self.notify:
+                ab["notify"] = list(self.notify)
+            return ab
         out: dict[str, Any] = {
             "steps": [s.to_dict() for s in self.steps],
             "gates": [_gate_dict(g) for g in self.gates],
@@ -171,6 +210,11 @@ def parse_plan(value: Any, inputs: Sequence[str] | None = None) -> RolloutPlan:
     key ``field`` must name."""
     if not isinstance(value, Mapping):
         raise PlanError((), "a rollout plan is a mapping with steps and gates")
+    mode = value.get("mode", "steps")
+    if mode == "ab":
+        return _ab_plan(value, inputs)
+    if mode != "steps":
+        raise PlanError(("mode",), f"mode is steps (the default) or ab, not {mode!r}")
     unknown = [k for k in value if k not in _PLAN_KEYS]
     if unknown:
         raise PlanError(
@@ -200,6 +244,63 @@ def parse_plan(value: Any, inputs: Sequence[str] | None = None) -> RolloutPlan:
         except ValueError as exc:
             raise PlanError(("watch",), str(exc)) from None
     return RolloutPlan(steps, gates, key, watch, _notify(value.get("notify")))
+
+
+def _ab_plan(value: Mapping[str, Any], inputs: Sequence[str] | None) -> RolloutPlan:
+    """``mode: ab``: one canary step at ``split`` for ``duration``, goals compared at its end."""
+    unknown = [k for k in value if k not in _AB_KEYS]
+    if unknown:
+        raise PlanError(
+            (str(unknown[0]),),
+            "unknown field in an A/B plan (a typo?)",
+            hint=f"an A/B plan has: {', '.join(_AB_KEYS)}",
+        )
+    if value.get("split") is None:
+        raise PlanError(("split",), "an A/B rollout needs a split (split: the candidate's share)")
+    try:
+        split = _share(value["split"])
+    except ValueError as exc:
+        raise PlanError(("split",), str(exc)) from None
+    if split >= 1.0:
+        raise PlanError(("split",), "an A/B split leaves the baseline some traffic: below 100%")
+    if value.get("duration") is None:
+        raise PlanError(
+            ("duration",), "an A/B rollout needs a planned duration (duration: e.g. 7d)"
+        )
+    try:
+        duration = parse_duration(value["duration"])
+    except ValueError as exc:
+        raise PlanError(("duration",), str(exc)) from None
+    if duration <= 0:
+        raise PlanError(("duration",), "an A/B rollout's duration must be above 0")
+    goals_raw = value.get("goals")
+    if not isinstance(goals_raw, list) or not goals_raw:
+        raise PlanError(
+            ("goals",), "an A/B rollout needs a list of goals, e.g. [{metric: accuracy}]"
+        )
+    goals: list[AbGoal] = []
+    for j, raw in enumerate(goals_raw):
+        if not isinstance(raw, Mapping):
+            raise PlanError(("goals", j), "a goal is a mapping, e.g. {metric: accuracy}")
+        try:
+            goals.append(AbGoal.from_spec(raw))
+        except LiveopsError as exc:
+            field = "metric" if "metric" in raw else None
+            raise PlanError(
+                ("goals", j, *([field] if field else [])), exc.message, hint=exc.hint
+            ) from None
+    mde = value.get("mde", DEFAULT_MDE)
+    if isinstance(mde, bool) or not isinstance(mde, int | float) or not 0.0 < mde < 1.0:
+        raise PlanError(("mde",), f"mde is an absolute difference above 0, e.g. 0.02, not {mde!r}")
+    gates_raw = value.get("gates", [])
+    if not isinstance(gates_raw, list):
+        raise PlanError(("gates",), "gates is a list of guardrails")
+    gates = tuple(_gate(j, g) for j, g in enumerate(gates_raw))
+    step = RolloutStep("canary", split, duration, 1)
+    return RolloutPlan(
+        (step,), gates, _key(value.get("key"), inputs), 0.0, _notify(value.get("notify")),
+        mode="ab", goals=tuple(goals), mde=float(mde),
+    )  # fmt: skip
 
 
 def _notify(raw: Any) -> tuple[str, ...]:

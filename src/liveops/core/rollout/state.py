@@ -6,8 +6,10 @@ met but a ``require: pass`` gate is still inconclusive: it waits, or a person de
 last step passed and the plan's ``watch`` window runs: the candidate answers everything, the
 gates are still judged, and production moves when the window ends), and the ends:
 ``completed`` (the candidate became production), ``rolled_back`` (a gate or the split check
-failed), ``aborted`` (a person stopped it). The first four are *active*: the gateways route by
-them, and a service has at most one.
+failed), ``aborted`` (a person stopped it), ``concluded`` (an A/B rollout's duration ended:
+its goals' results are recorded, every request goes to the baseline again, and a person
+decides). The first four are *active*: the gateways route by them, and a service has at most
+one.
 
 >>> RolloutRecord.__name__, sorted(ACTIVE_STATES)
 ('RolloutRecord', ['held', 'paused', 'running', 'watching'])
@@ -25,10 +27,10 @@ from liveops.core.rollout.plan import RolloutPlan, RolloutStep, parse_plan
 __all__ = ["ACTIVE_STATES", "END_STATES", "RolloutLook", "RolloutRecord", "RolloutStateName"]
 
 RolloutStateName = Literal[
-    "running", "paused", "held", "watching", "aborted", "rolled_back", "completed"
+    "running", "paused", "held", "watching", "aborted", "rolled_back", "completed", "concluded"
 ]
 ACTIVE_STATES: frozenset[str] = frozenset({"running", "paused", "held", "watching"})
-END_STATES: frozenset[str] = frozenset({"aborted", "rolled_back", "completed"})
+END_STATES: frozenset[str] = frozenset({"aborted", "rolled_back", "completed", "concluded"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class RolloutRecord:
             "release_id": self.release_id,
             "state": self.state,
             "step": self.step,
+            "mode": self.plan.mode,
             "steps": [s.label() for s in self.plan.steps],
             "current_step": self.current.label(),
             "step_started_at": self.step_started_at.isoformat(),
@@ -93,7 +96,7 @@ class RolloutLook:
     seq: int
     at: datetime
     step: int
-    action: Literal["advance", "hold", "abort", "wait"]
+    action: Literal["advance", "hold", "abort", "wait", "conclude"]
     detail: str
     gates: tuple[Mapping[str, Any], ...]
     counts: Mapping[str, Any]

@@ -7,7 +7,10 @@ and acts: *abort* rolls back (the production alias never moved, so the gateways 
 everything to the baseline again at their next poll), *advance* moves to the next step (after
 the last one the production alias moves to the candidate: completed, or, with the plan's
 ``watch``, the rollout is *watching*: the gates are judged until the window ends, then it
-completes), *hold* waits. Every
+completes), *hold* waits. An A/B rollout (``mode: ab``) never advances: it holds its split,
+rolls back on a failing guardrail, and when its duration ends *concludes* with each goal's
+result (:mod:`liveops.core.rollout.ab`); production stays where it is until a person moves it
+(``liveops alias set SERVICE production N``). Every
 transition is an audit event with its actor, in the same transaction as the change.
 """
 
@@ -21,6 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from liveops.core.clock import Clock
+from liveops.core.rollout.ab import compare_goal
 from liveops.core.rollout.gates import ABORT, ADVANCE, evaluate_gates, step_action
 from liveops.core.rollout.plan import RolloutPlan, parse_plan
 from liveops.core.rollout.sequential import DEFAULT_MIN_SAMPLE
@@ -124,7 +128,7 @@ def start_rollout(
         )
     plan, release_id, evaluation = _plan_source(store, project_dir, service, number, actor)
     spec = get_service_spec(store, service)
-    check_countable(plan.gates, scopes_for(store, spec, project_dir, clock))
+    check_countable(plan.gates, scopes_for(store, spec, project_dir, clock), plan.goals)
     now = clock.now()
     with store.write() as conn:
         rec = RolloutRecord(
@@ -256,6 +260,12 @@ def look(
     if not sample_met:
         waiting.append(f"{counted.candidate_n} of {step.min_sample} answers")
     where = f"{step.label()} (watching)" if watching else step.label()
+    ab = rollout.plan.ab
+    table: list[dict[str, Any]] = []
+    if ab:
+        where = f"A/B {step.share * 100:g}%"
+        table = _ab_table(rollout, counted.state.counts)
+        counted.summary["ab"] = _ab_summary(rollout, table, elapsed)
     with store.write() as conn:
         rec = _fresh(conn, store, rollout)
         if (
@@ -277,6 +287,8 @@ def look(
                 store, conn, rec.service, rollout=rec, gates=records, previous=rec.version,
                 restored=rec.baseline, actor=actor, at=now, reason=detail,
             )  # fmt: skip
+        elif ab:  # it never advances: the duration's end concludes it
+            action, detail = _ab_act(conn, store, rec, now, actor, records, table, elapsed)
         elif watching:  # only a failing gate ends the watch early; else the window does
             if elapsed >= rec.plan.watch_s:
                 action = "advance"
@@ -316,6 +328,94 @@ def look(
     after = store.rollouts.get(rollout.id)
     assert after is not None
     return LookResult(after, new_look)
+
+
+def _ab_table(rec: RolloutRecord, counts: Any) -> list[dict[str, Any]]:
+    """Each goal's row: both arms, the difference and its interval, the planned sample."""
+    rows = []
+    for g in rec.plan.goals:
+        c = counts[g.key]
+        arms = (c.k_candidate, c.n_candidate, c.k_baseline, c.n_baseline)
+        kc, nc, kb, nb = (int(x) for x in arms)
+        rows.append(
+            compare_goal(
+                g,
+                k_candidate=kc,
+                n_candidate=nc,
+                k_baseline=kb,
+                n_baseline=nb,
+                mde=rec.plan.mde,
+                split=rec.current.share,
+            )
+        )
+    return rows
+
+
+def _ab_summary(rec: RolloutRecord, table: list[dict[str, Any]], elapsed: float) -> dict[str, Any]:
+    step = rec.current
+    return {
+        "goals": table,
+        "split": step.share,
+        "mde": rec.plan.mde,
+        "duration_s": step.min_duration_s,
+        "elapsed_s": round(elapsed, 3),
+        "final": elapsed >= step.min_duration_s,
+        "interval": "fixed-horizon two-sided 95% (Wald), valid at the end of the duration",
+    }
+
+
+def _ab_act(
+    conn: Connection,
+    store: Store,
+    rec: RolloutRecord,
+    now: datetime,
+    actor: str,
+    records: list[dict[str, Any]],
+    table: list[dict[str, Any]],
+    elapsed: float,
+) -> tuple[Literal["conclude", "hold"], str]:
+    """An A/B look without a failing guardrail: conclude at the duration's end, else hold."""
+    step = rec.current
+    if elapsed >= step.min_duration_s:
+        return "conclude", _conclude(conn, store, rec, now, actor, records, table)
+    return "hold", (
+        f"A/B at {step.share * 100:g}%: {elapsed:.0f} of {step.min_duration_s:.0f} s (goals are "
+        "judged when the duration ends; their intervals until then are interim)"
+    )
+
+
+def _conclude(
+    conn: Connection,
+    store: Store,
+    rec: RolloutRecord,
+    now: datetime,
+    actor: str,
+    records: list[dict[str, Any]],
+    table: list[dict[str, Any]],
+) -> str:
+    """The A/B duration ended: record each goal's result; production does not move."""
+    parts = []
+    for r in table:
+        if r["difference"] is None:
+            parts.append(f"{r['goal']}: no answers to compare")
+            continue
+        interval = "" if r["lower"] is None else f", 95% [{r['lower']:+.4f}, {r['upper']:+.4f}]"
+        short = ""
+        if r["planned_per_arm"] is None:
+            short = ", no sample planned (the baseline's rate is 0 or 1)"
+        elif not r["sample_reached"]:
+            short = f", below the planned {r['planned_per_arm']} answers per arm"
+        parts.append(f"{r['goal']}: {r['result']} ({r['difference']:+.4f}{interval}{short})")
+    detail = (
+        f"concluded: {'; '.join(parts)}. {rec.service}@{rec.baseline} stays production; to "
+        f"promote: `liveops alias set {rec.service} production {rec.version}`"
+    )
+    _transition(
+        conn, store, rec, state="concluded", step=rec.step, step_started_at=rec.step_started_at,
+        now=now, actor=actor, action="rollout.concluded", reason=detail,
+        data={"goals": table, "gates": records},
+    )  # fmt: skip
+    return detail
 
 
 def _production_moved(

@@ -6,7 +6,9 @@ baseline's are every ``production`` row of the baseline version since the rollou
 answers with label feedback; a shadow answer is judged by the feedback of the answer that was
 served (its log row names it: ``shadow_of:ID`` at the end of its reason). A latency gate counts
 answers slower than the baseline's quantile (plus the margin for the candidate), as
-:func:`~liveops.core.rollout.gates.latency_thresholds` says.
+:func:`~liveops.core.rollout.gates.latency_thresholds` says. ``outcome.NAME.rate`` counts the
+answers with a current ``NAME`` outcome event among all of the arm's answers (the monitor's
+definition). An A/B plan's goals are counted as its gates are.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from liveops.core.rollout.ab import AbGoal
 from liveops.core.rollout.gates import (
     LATENCY_QUANTILES,
     MEAN_SCALES,
@@ -50,6 +53,7 @@ COUNTED = (
     "accuracy",
     *LATENCY_QUANTILES,
     *MEAN_SCALES,
+    "outcome.NAME.rate",
 )
 TYPED = ("channel", "plan", "language")
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -58,21 +62,35 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 def _pattern(metric: str) -> str:
     if metric.startswith("fallback_rate."):
         return "fallback_rate.REASON"
+    if _outcome(metric) is not None:
+        return "outcome.NAME.rate"
     return metric
 
 
-def check_countable(gates: Sequence[RolloutGate], scopes: Scopes) -> None:
-    """Refuse, before a rollout starts, a gate the controller cannot count."""
+def _outcome(metric: str) -> str | None:
+    """The outcome NAME of ``outcome.NAME.rate``, else None."""
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "outcome" and parts[2] == "rate":
+        return parts[1]
+    return None
+
+
+def check_countable(
+    gates: Sequence[RolloutGate], scopes: Scopes, goals: Sequence[AbGoal] = ()
+) -> None:
+    """Refuse, before a rollout starts, a gate (or an A/B goal) the controller cannot count."""
     names = set(scopes.names())
-    for g in gates:
+    judged: list[RolloutGate | AbGoal] = [*gates, *goals]
+    for g in judged:
+        what = "goal" if isinstance(g, AbGoal) else "gate"
         if _pattern(g.metric) not in COUNTED:
             raise InvalidInputError(
-                f"gate {g.label()!r}: the rollout controller does not count {g.metric} yet",
+                f"{what} {g.label()!r}: the rollout controller does not count {g.metric} yet",
                 hint=f"rollout gates count: {', '.join(COUNTED)}",
             )
         if g.slice is not None and g.slice not in names:
             raise InvalidInputError(
-                f"gate {g.label()!r}: unknown slice {g.slice!r}",
+                f"{what} {g.label()!r}: unknown slice {g.slice!r}",
                 hint=f"slices of this service: {', '.join(sorted(names))}",
             )
 
@@ -100,13 +118,15 @@ class _Arm:
     latency: np.ndarray[Any, np.dtype[np.float64]]
     cost: np.ndarray[Any, np.dtype[np.float64]]  # unknown: 0, as in the monitor's windows
     masks: dict[str, BoolArray]
+    outcomes: dict[str, BoolArray]  # per outcome name: the answers that had it
 
 
 def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) -> Look:
     step = rec.current
     cand_arm = "shadow" if step.kind == "shadow" else "canary"
     shadow = step.kind == "shadow"
-    if not shadow and not any(g.slice for g in rec.plan.gates):
+    judged: list[RolloutGate | AbGoal] = [*rec.plan.gates, *rec.plan.goals]
+    if not shadow and not any(g.slice for g in judged):
         scopes = Scopes()  # the whole arm only: no slice to compute (shadow: agreement per slice)
     key = rec.plan.key
     split_check = step.kind == "canary" and step.share < 1.0 and (key is None or key.field)
@@ -117,11 +137,12 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
     base_rows = store.rollouts.arm_rows(
         rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], inputs=needs_inputs
     )
-    want_labels = any(g.metric == "accuracy" for g in rec.plan.gates)
-    cand = _arm(store, cand_rows, scopes, want_labels, shadow=shadow)
-    base = _arm(store, base_rows, scopes, want_labels, shadow=False)
+    want_labels = any(g.metric == "accuracy" for g in judged)
+    names = sorted({n for g in judged if (n := _outcome(g.metric)) is not None})
+    cand = _arm(store, cand_rows, scopes, want_labels, names, shadow=shadow)
+    base = _arm(store, base_rows, scopes, want_labels, names, shadow=False)
     counts: dict[tuple[str, str], ArmCounts] = {}
-    for g in rec.plan.gates:
+    for g in judged:
         scope = g.slice or ALL_SLICE
         mc, mb = cand.masks[scope], base.masks[scope]
         counts[g.key] = _gate_counts(g, cand, mc, base, mb)
@@ -176,9 +197,12 @@ def _distinct_keys(rows: Sequence[Mapping[str, Any]], field: str) -> int:
     return len(seen)
 
 
-def _gate_counts(g: RolloutGate, cand: _Arm, mc: BoolArray, base: _Arm, mb: BoolArray) -> ArmCounts:
+def _gate_counts(
+    g: RolloutGate | AbGoal, cand: _Arm, mc: BoolArray, base: _Arm, mb: BoolArray
+) -> ArmCounts:
     kind = metric_kind(g.metric)
     if kind == "latency":
+        assert isinstance(g, RolloutGate)  # goals are rates
         q = LATENCY_QUANTILES[g.metric]
         lb = base.latency[mb]
         if lb.size == 0:
@@ -231,22 +255,36 @@ def _events(metric: str, arm: _Arm) -> BoolArray:
         return np.array([r is not None and "below_threshold" in r for r in arm.reason], dtype=bool)
     if metric == "review_rate":
         return np.array([d == "human_review" for d in arm.decision], dtype=bool)
+    name = _outcome(metric)
+    if name is not None:
+        return arm.outcomes[name]
     raise UsageError(f"the rollout controller does not count {metric}")
 
 
 def _arm(
-    store: Store, rows: Sequence[Mapping[str, Any]], scopes: Scopes, labels: bool, *, shadow: bool
+    store: Store,
+    rows: Sequence[Mapping[str, Any]],
+    scopes: Scopes,
+    labels: bool,
+    outcome_names: Sequence[str],
+    *,
+    shadow: bool,
 ) -> _Arm:
     n = len(rows)
     reason = [r["reason"] for r in rows]
     actual: list[str | None] = [None] * n
+    served = [
+        (shadow_of(x) if shadow else r["prediction_id"]) or ""
+        for r, x in zip(rows, reason, strict=True)
+    ]
     if labels and n:
-        served = [
-            (shadow_of(x) if shadow else r["prediction_id"]) or ""
-            for r, x in zip(rows, reason, strict=True)
-        ]
         found = store.rollouts.labels_for([s for s in served if s])
         actual = [found.get(s) for s in served]
+    had: dict[str, BoolArray] = {}
+    if outcome_names:
+        events = store.rollouts.outcomes_for([s for s in served if s]) if n else set()
+        for name in outcome_names:
+            had[name] = np.array([(s, name) in events for s in served], dtype=bool)
     segs: dict[str, list[str | None]] = {}
     for seg in scopes.segments:
         if seg.name in TYPED:
@@ -266,6 +304,7 @@ def _arm(
         latency=np.array([float(r["latency_ms"]) for r in rows], dtype=float),
         cost=np.array([float(r.get("cost") or 0.0) for r in rows], dtype=float),
         masks=masks,
+        outcomes=had,
     )
 
 

@@ -23,7 +23,7 @@ __all__ = ["TRANSITIONS", "notify_transition"]
 # What a receiver may be told (the audit action without its "rollout." prefix).
 TRANSITIONS = (
     "started", "advanced", "held", "watching", "paused", "resumed", "aborted", "rolled_back",
-    "completed",
+    "completed", "concluded",
 )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """One rollout as ``liveops rollout status`` and ``GET /v1/rollouts/{which}`` show it: the record,
-the incident its rollback opened or joined, the latest shadow agreement and the recent looks."""
+the incident its rollback opened or joined, the latest shadow agreement, an A/B rollout's goals
+and the recent looks."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ def rollout_status(store: Store, which: str, *, looks: int = 5) -> dict[str, Any
     rec = get_rollout(store, which)
     recent = store.rollouts.looks(rec.id, limit=looks)
     shadow = next((dict(lk.counts["shadow"]) for lk in recent if "shadow" in lk.counts), None)
+    ab = next((dict(lk.counts["ab"]) for lk in recent if "ab" in lk.counts), None)
     return rec.to_dict() | {
         "incident": incident_of(store, rec.id),
         "shadow": shadow,
+        "ab": ab,
         "looks": [lk.to_dict() for lk in recent],
     }
