@@ -237,7 +237,9 @@ def plan(
     ),
     alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
     power: float = typer.Option(0.8, "--power", help="Chance of detecting a true mde."),
-    split: float = typer.Option(0.5, "--split", help="The candidate's share of traffic."),
+    split: float | None = typer.Option(
+        None, "--split", help="The candidate's share of traffic (default: the A/B plan's, or 0.5)."
+    ),
     days: float = typer.Option(7.0, "--days", help="Look-back for the traffic, in days."),
     json: bool = JSON_OPT,
 ) -> None:

@@ -74,3 +74,29 @@ def test_the_plan_reads_traffic_coverage_and_baseline_from_the_monitor(
     assert "recent live error_rate of wines@1 is 0" in zero.value.message
     with pytest.raises(ServiceNotFound):
         size_ab_test(store, "nowhere", mde=0.02, clock=clock)
+
+
+def test_the_split_defaults_to_the_ab_plans(wines: tuple[Store, Path], clock: FixedClock) -> None:
+    from tests.services.rollouts.wines import project
+
+    store, folder = wines
+    even = size_ab_test(store, "wines", mde=0.02, baseline=0.87, clock=clock)
+    assert even.plan.split == 0.5  # a canary plan: the even split
+    project(store, folder, plan=AB_TENTH)
+    tenth = size_ab_test(store, "wines", mde=0.02, baseline=0.87, clock=clock)
+    assert tenth.plan.split == 0.1
+    assert (
+        tenth.plan.to_dict() | {"answers_per_day": None, "days": None}
+        == plan_ab(mde=0.02, baseline=0.87, split=0.1, coverage=tenth.plan.coverage).to_dict()
+    )
+    given = size_ab_test(store, "wines", mde=0.02, baseline=0.87, split=0.3, clock=clock)
+    assert given.plan.split == 0.3
+
+
+AB_TENTH = """
+    rollout:
+      mode: ab
+      split: 10%
+      duration: 7d
+      goals: [{metric: accuracy}]
+"""

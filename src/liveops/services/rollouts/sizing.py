@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from liveops.core.clock import Clock
+from liveops.core.rollout.plan import parse_plan
 from liveops.core.rollout.power import AbPlan, check_metric, plan_ab
 from liveops.errors import ConflictError, UsageError
 from liveops.services.monitoring import metric_series
@@ -59,15 +60,21 @@ def size_ab_test(
     baseline: float | None = None,
     alpha: float = 0.05,
     power: float = 0.8,
-    split: float = 0.5,
+    split: float | None = None,
     days: float = 7.0,
     clock: Clock | None = None,
 ) -> AbSizing:
+    """``split`` defaults to the service's A/B plan's (``rollout: {mode: ab}``), else 0.5."""
     clock = clock or store.clock
     labelled = check_metric(metric)
     if not days > 0:
         raise UsageError(f"--days must be above 0, got {days!r}")
-    get_service_spec(store, service)  # an unknown service names the known ones
+    spec = get_service_spec(store, service)  # an unknown service names the known ones
+    if split is None:
+        split = 0.5
+        if spec.rollout is not None:
+            planned = parse_plan(spec.rollout)
+            split = planned.steps[0].share if planned.ab else split
     now = clock.now()
     since = now - timedelta(days=days)
     names = ["volume", "label_coverage", metric]
