@@ -77,7 +77,9 @@ class RolloutRecord:
             "step": self.step,
             "mode": self.plan.mode,
             "steps": [s.label() for s in self.plan.steps],
-            "current_step": self.current.label(),
+            "current_step": (
+                f"A/B {self.current.share * 100:g}%" if self.plan.ab else self.current.label()
+            ),
             "step_started_at": self.step_started_at.isoformat(),
             "started_at": self.started_at.isoformat(),
             "started_by": self.started_by,
