@@ -106,3 +106,21 @@ def test_a_bad_ab_plan_is_refused_naming_the_line(
     assert err.value.details["field"] == field, err.value.message
     assert err.value.details["line"] == line, err.value.message
     assert words in err.value.message
+
+
+def test_a_goal_reads_better_by_the_metrics_direction() -> None:
+    from liveops.core.rollout.ab import AbGoal, compare_goal
+
+    fewer_errors = compare_goal(
+        AbGoal("error_rate"), k_candidate=10, n_candidate=1000, k_baseline=60, n_baseline=1000,
+        mde=0.02, split=0.5,
+    )  # fmt: skip
+    assert fewer_errors["result"] == "candidate better"
+    assert fewer_errors["upper"] < 0
+    worse = compare_goal(
+        AbGoal("outcome.resolved.rate"), k_candidate=400, n_candidate=1000, k_baseline=500,
+        n_baseline=1000, mde=0.02, split=0.5,
+    )  # fmt: skip
+    assert worse["result"] == "candidate worse"
+    assert worse["planned_per_arm"] > 1000
+    assert worse["sample_reached"] is False
