@@ -78,7 +78,9 @@ def start(
                 str(g.get("metric")) + (f"[{g['slice']}]" if g.get("slice") else "")
                 for g in plan.get("goals", [])
             )
-            where = f"A/B ({rec['current_step']}) for {plan.get('duration')}, goals {goals}"
+            share = float(plan.get("split") or 0.0) * 100
+            seconds = float(plan.get("duration") or 0.0)
+            where = f"A/B at {share:g}% for {seconds:.0f} s, goals {goals}"
         else:
             where = f"step 1 of {len(rec['steps'])} ({rec['current_step']})"
         cli.note(
