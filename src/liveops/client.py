@@ -278,6 +278,36 @@ class Client:
         out: dict[str, Any] = self._request("POST", "/v1/datasets", params=params, content=data)
         return out
 
+    def register(
+        self,
+        service: str,
+        artifact: str | Path,
+        *,
+        config: Sequence[str] = (),
+        params: Sequence[str] = (),
+        metrics: Sequence[str] = (),
+        train_dataset: str | None = None,
+        eval_dataset: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload a ``.skops`` artifact as a new version of ``service`` (``config``, ``params``
+        and ``metrics`` as ``KEY=VALUE`` strings); its record, with ``created`` False when
+        identical content was registered already, and the registry's ``warnings``. A pickle
+        (.joblib, .pkl) is refused (400): it would run code on the server when loaded."""
+        query = _given(
+            filename=str(artifact),
+            config=list(config) or None,
+            param=list(params) or None,
+            metric=list(metrics) or None,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            message=message,
+        )
+        data = Path(artifact).read_bytes()
+        path = f"/v1/services/{_seg(service)}/versions"
+        out: dict[str, Any] = self._request("POST", path, params=query, content=data)
+        return out
+
     def rollouts(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = self._request("GET", "/v1/rollouts")
         return out

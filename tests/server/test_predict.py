@@ -172,6 +172,11 @@ def test_health_readiness_metrics_and_openapi(server: Server) -> None:
     assert inst["required"] == ["text"]
     assert inst["properties"]["channel"]["anyOf"][0]["enum"] == ["email", "chat"]
     assert "/v1/services/unrouted/predict" not in doc["paths"]
+    register = doc["paths"]["/v1/services/{name}/versions"]["post"]  # a .skops upload
+    assert "application/octet-stream" in register["requestBody"]["content"]
+    config = next(p for p in register["parameters"] if p["name"] == "config")
+    assert config["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert "400" in register["responses"]
 
 
 def test_a_full_queue_answers_429_with_retry_after_and_drops_nothing_silently(

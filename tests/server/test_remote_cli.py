@@ -1,7 +1,8 @@
 """The remote CLI (issue 13, item 4): the same list of commands run on the local store of one
 project and, with ``LIVEOPS_URL`` and ``LIVEOPS_KEY``, against a live gateway over an equal
 project from a folder without ``liveops.yaml``: the same output and exit codes, including
-commands that fail, and a dataset file uploaded by `dataset add`. Only what must differ is
+commands that fail, a dataset file uploaded by `dataset add` and a .skops model uploaded by
+`register` (a pickle refused remotely). Only what must differ is
 normalised (ids, times, latencies, the projects' folders)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import joblib
 import pytest
 
 from liveops.services.access import create_key
@@ -63,11 +65,21 @@ def _setup(run_cli: Runner, folder: Path, serve: Callable[..., Server]) -> tuple
     return server, key, made.json()["id"]
 
 
+def _register(data: Path) -> tuple[str, ...]:
+    return ("register", "cancer", "--artifact", str(data / "m3.skops"), "-c", "threshold=0.7",
+            "--eval-dataset", "extra", "--metric", "accuracy=0.9", "-m", "from afar")  # fmt: skip
+
+
 def _scenario(first_prediction: str, release: str, data: Path = Path("-")) -> list[tuple[str, ...]]:
     return [
         ("dataset", "add", str(data / "extra.csv"), "--name", "extra"),  # uploaded remotely
         ("dataset", "add", str(data / "extra.csv"), "--name", "extra"),  # the same: a no-op
         ("dataset", "add", str(data / "missing.csv"), "--name", "extra"),  # no such file
+        *[_register(data)] * 2,  # the .skops artifact uploaded remotely; again: the same version
+        ("register", "cancer", "--artifact", str(data / "m3.skops"), "--json"),
+        ("register", "cancer", "--artifact", str(data / "missing.skops")),  # no such file
+        ("register", "cancer", "--artifact", str(data / "m3.skops"), "--eval-dataset", "nope"),
+        ("versions", "show", "cancer@3"),
         ("service", "list"),
         ("service", "list", "--json"),
         ("versions", "list", "cancer"),
@@ -153,6 +165,7 @@ def test_the_same_scenario_locally_and_remotely(
         "mean_radius,mean_texture,clinic\n"
         + "".join(f"{10 + i},{15 + i % 4},north\n" for i in range(30))
     )
+    train_cancer(data / "m3.skops", c=0.25)
     local_runs = [
         run_cli(*cmd, cwd=local_dir) for cmd in _scenario(local_ids[0], local_release, data)
     ]
@@ -185,18 +198,32 @@ def test_the_same_scenario_locally_and_remotely(
         ("alerts", "ack", "errors"),  # nothing fires
         ("dataset", "add", str(Path("-") / "missing.csv")),
     }
+    refused_register = {str(Path("-") / "missing.skops"), "nope"}
     unexpected = []
     for cmd, code in zip(_scenario("ID", "REL"), codes, strict=True):
         want = 2 if "--limit" in cmd else 1 if cmd[:2] == ("release", "show") else 0
-        if code != (4 if {cmd[:2], cmd[:3]} & refused else want):
+        failed = {cmd[:2], cmd[:3]} & refused or refused_register & set(cmd)
+        if code != (4 if failed else want):
             unexpected.append((cmd, code))
     assert not unexpected
     assert "applied services: cancer" in local_runs[-4].err  # describe nope
     assert "extra@1 added" in remote_runs[0].err
     assert "already added" in remote_runs[1].err
+    assert "cancer@3 registered" in remote_runs[3].out
+    assert "cancer@3 already registered (identical content)" in remote_runs[4].out
+    assert remote_runs[5].json()["ref"] == "cancer@4"
+    assert remote_runs[5].json()["created"] is True
     store = open_store(project_dir=remote_dir)
     assert [d.ref for d in store.datasets.list()] == ["extra@1"]
+    v3 = store.registry.get_version("cancer", 3)
+    events = store.audit.events(object_type="version", object_id="cancer@3")
     store.close()
+    assert v3 is not None
+    assert (v3.owner, v3.message, v3.metrics) == ("tester", "from afar", {"accuracy": 0.9})
+    assert v3.config["decision"]["threshold"] == 0.7
+    assert v3.lineage["datasets"]["eval"]["ref"] == "extra@1"
+    assert v3.lineage["artifact_file"] == "m3.skops"
+    assert [e.actor for e in events] == ["tester"]  # the key's owner
 
     # The change was made by the key's owner on the remote side.
     store = open_store(project_dir=remote_dir)
@@ -225,6 +252,27 @@ def test_remote_refusals_and_errors(
                 cwd=elsewhere)  # fmt: skip
     assert r.code == 2
     assert "the actor is the key's owner" in r.err
+
+    # register uploads a .skops file only: a pickle would run code on the server when loaded.
+    pickled = elsewhere / "model.joblib"
+    joblib.dump({"not": "a model"}, pickled)
+    r = run_cli("--url", server.url, "register", "cancer", "--artifact", str(pickled),
+                cwd=elsewhere)  # fmt: skip
+    assert r.code == 2
+    assert "model.joblib is a pickle (joblib): loading it runs arbitrary code" in r.err
+    assert "skops.io.dump" in r.err  # what to do instead
+    model = train_cancer(elsewhere / "m.skops", c=0.3)
+    for extra, text in (
+        (("--trust", "builtins.eval"), "--trust has no remote form"),
+        (("--entrypoint", "os:getcwd"), "--entrypoint has no remote form"),
+    ):
+        r = run_cli("--url", server.url, "register", "cancer", "--artifact", str(model), *extra,
+                    cwd=elsewhere)  # fmt: skip
+        assert r.code == 2
+        assert text in r.err
+    store = open_store(project_dir=tmp_path / "proj")
+    assert [v.number for v in store.registry.list_versions("cancer")] == [1, 2]
+    store.close()
 
     # --url works as LIVEOPS_URL does.
     r = run_cli("--url", server.url, "service", "list", "--json", cwd=elsewhere)
@@ -276,6 +324,13 @@ def test_remote_refusals_and_errors(
         ("POST", "/v1/datasets?filename=a.csv", None, 400, "name"),
         ("POST", "/v1/datasets?name=extra&filename=a.txt", None, 422, "cannot tell the format"),
         ("POST", "/v1/datasets?name=extra&filename=../../x.csv", None, 422, "x.csv"),
+        ("POST", "/v1/services/cancer/versions", None, 400, "filename"),
+        ("POST", "/v1/services/cancer/versions?filename=m.pkl", None, 400, "arbitrary code"),
+        ("POST", "/v1/services/cancer/versions?filename=m.txt", None, 400, "only a .skops"),
+        ("POST", "/v1/services/cancer/versions?filename=m.skops", None, 422, "not a readable"),
+        ("POST", "/v1/services/nope/versions?filename=m.skops", None, 404, "nope"),
+        ("POST", "/v1/services/cancer/versions?filename=m.skops&config=x", None, 400, "KEY=VALUE"),
+        ("POST", "/v1/services/cancer/versions?filename=m.skops&eval_dataset=no", None, 404, "no"),
     ]
     got = []
     for method, path, body, status, text in bad:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import typer
 
-from liveops.cli.output import AS_OPT, JSON_OPT, make_cli, wire
+from liveops.cli.output import AS_OPT, JSON_OPT, Cli, make_cli, wire
 from liveops.errors import UsageError
 
 alias_app = typer.Typer(help="Point aliases (production, candidate, ...) at versions.")
@@ -45,11 +45,29 @@ def register_cmd(
 
     from liveops.services.registry import parse_assignments, register_version
 
-    cli = make_cli(ctx, json, as_)
+    cli = make_cli(ctx, json, as_, remote=True)
     metrics: dict[str, Any] = parse_assignments(metric, "--metric")
     if metrics_file is not None:
         metrics.update(_read_json_object(metrics_file))
     datasets = {k: v for k, v in (("train", train_dataset), ("eval", eval_dataset)) if v}
+    if cli.api is not None:
+        _refuse_remotely(artifact, entrypoint, trust)
+        assert artifact is not None
+        parse_assignments(config)  # a malformed one in the local command's words
+        parse_assignments(param, "--param")
+        answer = cli.api.register(  # the artifact is uploaded
+            service,
+            artifact,
+            config=config,
+            params=param,
+            metrics=[f"{k}={jsonlib.dumps(v)}" for k, v in metrics.items()],
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            message=message,
+        )
+        notes = answer.pop("warnings", [])
+        _show_registered(cli, answer, notes)
+        return
     with warnings.catch_warnings():
         # The result's warnings are printed below as the CLI's own 'warning:' lines; the
         # library's warnings.warn (for Python callers) would print each one a second time.
@@ -68,13 +86,43 @@ def register_cmd(
             trust=trust,
             cwd=cli.project_dir,
         )
-    v = result.version
-    for w in result.warnings:
+    record = wire({**result.version.to_dict(), "created": result.created})
+    _show_registered(cli, record, result.warnings)
+
+
+def _show_registered(cli: Cli, record: dict[str, Any], notes: list[str]) -> None:
+    for w in notes:
         cli.note(f"[yellow]warning:[/] {w}")
-    verb = "registered" if result.created else "already registered (identical content)"
-    cli.emit(
-        {**v.to_dict(), "created": result.created}, f"{v.ref} {verb}  content {v.content_hash[:12]}"
-    )
+    verb = "registered" if record["created"] else "already registered (identical content)"
+    cli.emit(record, f"{record['ref']} {verb}  content {record['content_hash'][:12]}")
+
+
+def _refuse_remotely(artifact: Path | None, entrypoint: str | None, trust: list[str]) -> None:
+    """What `register` cannot do through the API: an entry point or --trust would have the
+    server import or load code it was told to, so only a .skops file, with skops's own
+    trusted types, is uploaded (the server refuses a pickle)."""
+    from liveops.errors import InvalidInputError
+
+    where = "run it where the project is (without LIVEOPS_URL)"
+    if entrypoint is not None:
+        raise UsageError(
+            "--entrypoint has no remote form: it imports code on the server", hint=where
+        )
+    if trust:
+        raise UsageError(
+            "--trust has no remote form: the server loads only the types skops trusts",
+            hint=f"save the model with types skops trusts, or {where}",
+        )
+    if artifact is None:
+        raise UsageError(
+            "give --artifact FILE.skops (it is uploaded)",
+            hint="a saved scikit-learn pipeline is --artifact model.skops",
+        )
+    if not artifact.is_file():  # in the local command's words
+        raise InvalidInputError(
+            f"artifact file {artifact} does not exist or is not a file",
+            hint="check the path; save a pipeline with skops.io.dump(model, 'model.skops')",
+        )
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:

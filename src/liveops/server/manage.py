@@ -30,7 +30,7 @@ from liveops.services.serving import Gateway
 __all__ = ["management_paths", "management_routes"]
 
 BODY_LIMIT = 100_000
-UPLOAD_LIMIT = 200_000_000  # a dataset file's bytes
+UPLOAD_LIMIT = 200_000_000  # an uploaded file's bytes (a dataset, a model artifact)
 ALL_OPS: tuple[Op, ...] = (*OPS, *LIVE_OPS)
 
 
@@ -38,6 +38,10 @@ def _query(op: Op, request: Request) -> dict[str, Any]:
     out: dict[str, Any] = {}
     problems = []
     for p in op.query:
+        if p.kind == "list":
+            if values := request.query_params.getlist(p.name):
+                out[p.name] = values
+            continue
         raw = request.query_params.get(p.name)
         if raw is None:
             continue
@@ -88,9 +92,9 @@ async def _body(op: Op, request: Request) -> dict[str, Any]:
     return data
 
 
-async def _upload(request: Request, folder: Path) -> dict[str, Any]:
+async def _upload(request: Request, folder: Path, op: Op) -> dict[str, Any]:
     """The body's bytes in a file of ``folder`` named like ``?filename=`` (its last part, with
-    only safe characters: its suffix tells the format)."""
+    only safe characters: its suffix tells the format), once ``op.accept`` takes the name."""
     given = request.query_params.get("filename") or ""
     if not given.strip():
         raise UsageError(
@@ -99,6 +103,8 @@ async def _upload(request: Request, folder: Path) -> dict[str, Any]:
         )
     name = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(given.replace("\\", "/")).name)
     target = folder / (name.lstrip(".")[:120] or "upload")
+    if op.accept is not None:
+        op.accept(target.name)
     size = 0
     with target.open("wb") as out:
         async for chunk in request.stream():
@@ -106,7 +112,7 @@ async def _upload(request: Request, folder: Path) -> dict[str, Any]:
             if size > UPLOAD_LIMIT:
                 raise InvalidInputError(
                     f"the file is larger than {UPLOAD_LIMIT:,} bytes",
-                    hint="add it where the project is (`liveops dataset add` without LIVEOPS_URL)",
+                    hint="run the command where the project is (without LIVEOPS_URL)",
                 )
             out.write(chunk)
     return {"file": target}
@@ -122,7 +128,9 @@ def _handler(gateway: Gateway, op: Op) -> Any:
             spool = tempfile.TemporaryDirectory(prefix="liveops-upload-") if op.upload else None
             with spool or contextlib.nullcontext("") as folder:
                 query = _query(op, request)
-                body = await (_upload(request, Path(folder)) if op.upload else _body(op, request))
+                body = await (
+                    _upload(request, Path(folder), op) if op.upload else _body(op, request)
+                )
                 ctx = Ctx(
                     store=store,
                     path={k: str(v) for k, v in request.path_params.items()},
@@ -163,6 +171,8 @@ _ERRORS = {
 
 
 def _param_schema(p: Param) -> dict[str, Any]:
+    if p.kind == "list":
+        return {"type": "array", "items": {"type": "string"}}
     if p.kind == "integer":
         schema: dict[str, Any] = {"type": "integer"}
         if p.minimum is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from liveops.core.clock import Clock
 from liveops.errors import InvalidInputError, UsageError
+from liveops.server.manage_register import skops_only, version_register
 from liveops.services.access import Principal
 from liveops.store import Store
 
@@ -40,7 +41,8 @@ class Ctx:
 
 @dataclass(frozen=True)
 class Param:
-    """A query parameter: ``kind`` is string or integer (with bounds)."""
+    """A query parameter: ``kind`` is string, integer (with bounds) or list (a string that
+    may be repeated: ``?config=a=1&config=b=2``)."""
 
     name: str
     kind: str = "string"
@@ -63,6 +65,7 @@ class Op:
     errors: tuple[int, ...] = (404,)
     array: bool = False  # the answer is a JSON array
     upload: bool = False  # the body is a file's bytes (kept in a temporary file: body["file"])
+    accept: Callable[[str], None] | None = None  # checks an upload's file name before its bytes
 
 
 def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -350,6 +353,27 @@ OPS: tuple[Op, ...] = (
         "A service's versions",
         versions_list,
         array=True,
+    ),
+    Op(
+        "POST",
+        "/v1/services/{name}/versions",
+        "operate",
+        "version_register",
+        "Register a version from a .skops artifact (its bytes; identical content returns the "
+        "existing version). A pickle (.joblib, .pkl) is refused: it runs code when loaded",
+        version_register,
+        upload=True,
+        accept=skops_only,
+        errors=(400, 404, 422),
+        query=(
+            Param("filename", description="the artifact's file name: .skops only (required)"),
+            Param("config", "list", description="KEY=VALUE, repeated (as --config)"),
+            Param("train_dataset", description="NAME or NAME@N"),
+            Param("eval_dataset", description="NAME or NAME@N"),
+            Param("param", "list", description="a training parameter KEY=VALUE, repeated"),
+            Param("metric", "list", description="a metric KEY=NUMBER, repeated"),
+            Param("message", description="why this version exists"),
+        ),
     ),
     Op(
         "GET",
