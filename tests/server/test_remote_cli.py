@@ -16,6 +16,8 @@ import httpx
 import joblib
 import pytest
 
+from liveops.client import Client
+from liveops.errors import UsageError
 from liveops.services.access import create_key
 from liveops.store import open_store
 from tests.cli_runner import Result, Runner
@@ -270,6 +272,9 @@ def test_remote_refusals_and_errors(
                     cwd=elsewhere)  # fmt: skip
         assert r.code == 2
         assert text in r.err
+    # The Python client: the same refusal, raised.
+    with Client(server.url, key) as client, pytest.raises(UsageError, match="arbitrary code"):
+        client.register("cancer", pickled)
     store = open_store(project_dir=tmp_path / "proj")
     assert [v.number for v in store.registry.list_versions("cancer")] == [1, 2]
     store.close()
