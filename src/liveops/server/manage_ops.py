@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from liveops.core.clock import Clock
-from liveops.errors import InvalidInputError, UsageError
-from liveops.server.manage_register import skops_only, version_register
+from liveops.errors import InvalidInputError
+from liveops.server.manage_register import dataset_add, skops_only, version_register
 from liveops.services.access import Principal
 from liveops.store import Store
 
@@ -244,26 +244,6 @@ def _switch(enabled: bool) -> Callable[[Ctx], dict[str, Any]]:
         return {"service": c.path["name"], "enabled": enabled, "changed": changed}
 
     return call
-
-
-def dataset_add(c: Ctx) -> dict[str, Any]:
-    from liveops.services.datasets import add_dataset
-
-    name = c.query.get("name")
-    if not name:
-        raise UsageError(
-            "an upload needs ?name= (the dataset's name)",
-            problems=[{"loc": ["query", "name"], "msg": "required"}],
-        )
-    record, created = add_dataset(
-        c.store,
-        c.body["file"],
-        name=name,
-        actor=c.actor,
-        reference_cap=c.query.get("reference_cap") or 100_000,
-        source=c.query["filename"],
-    )
-    return {**record.to_dict(), "created": created}
 
 
 def release_approve(c: Ctx) -> dict[str, Any]:

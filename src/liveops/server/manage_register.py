@@ -1,4 +1,6 @@
-"""``POST /v1/services/{name}/versions``: `liveops register` with an uploaded ``.skops`` file.
+"""The management API's uploads: ``POST /v1/datasets`` (`liveops dataset add` with the file's
+bytes) and ``POST /v1/services/{name}/versions``: `liveops register` with an uploaded ``.skops``
+file.
 
 Only skops: it loads only the types it trusts, where a pickle (joblib) runs code when loaded,
 so accepting one would let any key with ``operate`` run code on the server.
@@ -14,7 +16,7 @@ from liveops.errors import UsageError
 if TYPE_CHECKING:
     from liveops.server.manage_ops import Ctx
 
-__all__ = ["skops_only", "version_register"]
+__all__ = ["dataset_add", "skops_only", "version_register"]
 
 
 def skops_only(filename: str) -> None:
@@ -76,3 +78,23 @@ def version_register(c: Ctx) -> dict[str, Any]:
             cwd=c.project_dir,
         )
     return {**result.version.to_dict(), "created": result.created, "warnings": result.warnings}
+
+
+def dataset_add(c: Ctx) -> dict[str, Any]:
+    from liveops.services.datasets import add_dataset
+
+    name = c.query.get("name")
+    if not name:
+        raise UsageError(
+            "an upload needs ?name= (the dataset's name)",
+            problems=[{"loc": ["query", "name"], "msg": "required"}],
+        )
+    record, created = add_dataset(
+        c.store,
+        c.body["file"],
+        name=name,
+        actor=c.actor,
+        reference_cap=c.query.get("reference_cap") or 100_000,
+        source=c.query["filename"],
+    )
+    return {**record.to_dict(), "created": created}

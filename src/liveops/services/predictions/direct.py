@@ -4,7 +4,7 @@ The gateway must answer before the database has its records, so it spools them a
 stores them later. ``liveops batch`` has no caller waiting: it marks a chunk done only once the
 chunk's records are in the database, so an interrupted run knows exactly what is logged. The
 rows are built, and redacted, by the same code as the spool writer's
-(:func:`~liveops.services.predictions.writer.record_rows`); ids already stored are skipped, so
+(:func:`~liveops.services.predictions.rows.record_rows`); ids already stored are skipped, so
 scoring a chunk again never logs an answer twice.
 """
 
@@ -16,7 +16,7 @@ from liveops.core.clock import Clock, SystemClock
 from liveops.core.project import LoggingSpec
 from liveops.core.serving.prediction import PredictionRecord
 from liveops.services.predictions.redaction import InputRedactor
-from liveops.services.predictions.writer import record_rows
+from liveops.services.predictions.rows import record_rows
 from liveops.store import Store
 
 __all__ = ["DirectLog"]
