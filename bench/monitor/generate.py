@@ -355,9 +355,12 @@ def load(store: Store, log: Log, fb: Feedback | None = None, *, chunk: int = 20_
             store.predictions.insert_batch(rows)
     if fb is not None:
         _load_feedback(store, log, fb, chunk)
-    # Statistics for the planner, as a database that has been running would have them.
+    # Statistics for the planner, as a database that has been running would have them. Only
+    # these two tables: a bare ANALYZE locks every table in the database, other schemas
+    # included, and two loads at once (test workers) then deadlock on each other's.
     with store.write() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("ANALYZE predictions")
+        conn.exec_driver_sql("ANALYZE feedback")
 
 
 def _copy(store: Store, rows: list[dict[str, Any]]) -> None:
