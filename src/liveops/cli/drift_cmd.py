@@ -114,7 +114,7 @@ def drift(
         if engine == "ray":
             import logging
 
-            from liveops.services.drift.ray_tables import import_ray
+            from liveops.services.ray_runtime import import_ray
 
             import_ray()  # Ray Data sets its loggers up when imported: quiet them after that
             logging.getLogger("ray.data").setLevel(logging.WARNING)  # no plan per pass on stderr

@@ -25,6 +25,7 @@ from liveops import errors
 from liveops.errors import LiveopsError, UsageError
 from liveops.services.batch.inputs import Chunk
 from liveops.services.batch.score import Scorer, ScorerSpec
+from liveops.services.ray_runtime import start_ray
 from liveops.store import Store
 
 __all__ = ["ENGINES", "Engine", "LocalEngine", "RayEngine", "make_engine"]
@@ -127,14 +128,7 @@ class RayEngine:
         self.window = window or 4 * workers
 
     def run(self, chunks: Iterator[Chunk], spec: ScorerSpec, done: Done) -> None:
-        ray = import_ray()
-        if not ray.is_initialized():
-            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            if self.address is None:
-                kw["num_cpus"] = self.workers
-            ray.init(address=self.address, **kw)
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
+        ray = start_ray(self.address, num_cpus=self.workers)
         window: list[Chunk] = []
         for c in chunks:
             window.append(c)
@@ -203,19 +197,6 @@ class RayScorer:
                     result["hint"] = exc.hint
             stats.append(orjson.dumps(result))
         return pa.table({"stats": pa.array(stats, pa.binary())})
-
-
-def import_ray() -> Any:
-    """Ray, or a clear error saying how to install it."""
-    try:
-        import ray
-        import ray.data  # Ray Data is the part the engine uses
-    except ImportError as exc:
-        raise UsageError(
-            f"--engine ray needs Ray Data, which is not installed ({exc})",
-            hint="pip install 'liveops[ray]' (or use --engine local)",
-        ) from None
-    return ray
 
 
 def make_engine(

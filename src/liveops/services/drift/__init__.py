@@ -84,11 +84,13 @@ def compare_ray(
 
     Categories are counted on Ray's workers; numbers and texts come to the driver one column
     at a time (see :mod:`liveops.services.drift.ray_tables`). The check equals the local one
-    on the same rows in the same order. Ray must be running (:func:`start_ray` starts it).
+    on the same rows in the same order. Ray must be running
+    (:func:`~liveops.services.ray_runtime.start_ray` starts it).
     """
-    from liveops.services.drift.ray_tables import ray_table, start_ray
+    from liveops.services.drift.ray_tables import ray_table
+    from liveops.services.ray_runtime import start_ray
 
-    start_ray()  # keeps the datasets' order; a running Ray is reused
+    start_ray(preserve_order=True)  # the results depend on the order; a running Ray is reused
     ref = ray_table(reference, reference_label)
     cur = ray_table(current, current_label, like=ref)
     return check_drift(ref, cur, columns=columns, tests=tests)
@@ -101,7 +103,7 @@ def _compare_parquet_on_ray(
     tests: bool,
     address: str | None,
 ) -> DriftCheck:
-    from liveops.services.drift.ray_tables import start_ray
+    from liveops.services.ray_runtime import start_ray
 
     for spec in (reference, current):
         path = Path(spec)
@@ -115,7 +117,7 @@ def _compare_parquet_on_ray(
                 f"--engine ray reads Parquet, not {path.name}",
                 hint="convert it to Parquet, or use --engine local (CSV, JSONL, datasets)",
             )
-    ray = start_ray(address)
+    ray = start_ray(address, preserve_order=True)
     datasets = []
     for spec in (reference, current):
         try:

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from liveops.core.drift.quality import AnalysisKind, Column, Table
 from liveops.core.drift.report import CategoryCounts
-from liveops.errors import DatasetFileError, UsageError
+from liveops.errors import DatasetFileError
 from liveops.services.drift.tables import (
     _INDEX_LEVEL,
     SHORT_TEXT,
@@ -35,32 +35,7 @@ from liveops.services.drift.tables import (
     string_kind,
 )
 
-__all__ = ["import_ray", "ray_table", "start_ray"]
-
-
-def import_ray() -> Any:
-    """Ray with Ray Data, or a clear error saying how to install it."""
-    try:
-        import ray
-        import ray.data
-    except ImportError as exc:
-        raise UsageError(
-            f"--engine ray needs Ray Data, which is not installed ({exc})",
-            hint="pip install 'liveops[ray]' (or use --engine local)",
-        ) from None
-    return ray
-
-
-def start_ray(address: str | None = None) -> Any:
-    """Ray, started (a local Ray when ``address`` is None) unless it runs already, with Ray
-    Data keeping the dataset's order (the exact results depend on it)."""
-    ray = import_ray()
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.execution_options.preserve_order = True
-    return ray
+__all__ = ["ray_table"]
 
 
 def _schema(ds: Any) -> pa.Schema:
