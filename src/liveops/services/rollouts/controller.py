@@ -33,8 +33,8 @@ from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound
 from liveops.services.monitoring import scopes_for
 from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import automatic_items, view_release
+from liveops.services.rollouts.acting import Acting, transition
 from liveops.services.rollouts.counts import check_countable, count_look
-from liveops.services.rollouts.incident import link_incident
 from liveops.services.rollouts.notify import notify_transition
 from liveops.services.rollouts.shadow import sample_disagreements
 from liveops.store import Store
@@ -182,41 +182,6 @@ def get_rollout(store: Store, which: str) -> RolloutRecord:
     return rec
 
 
-def _transition(
-    conn: Connection,
-    store: Store,
-    rec: RolloutRecord,
-    *,
-    state: str,
-    step: int,
-    step_started_at: datetime,
-    now: datetime,
-    actor: str,
-    action: str,
-    reason: str | None,
-    data: dict[str, Any],
-) -> None:
-    store.rollouts.update(
-        conn,
-        rec.id,
-        state=state,
-        step=step,
-        step_started_at=step_started_at,
-        now=now,
-        reason=reason,
-    )
-    event = store.audit.append(
-        conn,
-        actor=actor,
-        action=action,
-        object_type="rollout",
-        object_id=rec.id,
-        reason=reason,
-        data={"version": rec.ref, "from": rec.state, "to": state, **data},
-    )
-    notify_transition(conn, store, rec, event, now=now, step=data.get("step"))
-
-
 def _fresh(conn: Connection, store: Store, rec: RolloutRecord) -> RolloutRecord:
     """The rollout as stored now, under the write lock (another process may have acted)."""
     now = store.rollouts.get(rec.id, conn)
@@ -268,6 +233,7 @@ def look(
         counted.summary["ab"] = _ab_summary(rollout, table, elapsed)
     with store.write() as conn:
         rec = _fresh(conn, store, rollout)
+        acting = Acting(conn, store, rec, now, actor, records)
         if (
             rec.state not in ("running", "held", "watching")
             or rec.step != rollout.step
@@ -277,40 +243,26 @@ def look(
         elif action_code == ABORT:
             action = "abort"
             detail = f"rolled back: {', '.join(failed)} failed at {where}"
-            _transition(
-                conn, store, rec, state="rolled_back", step=rec.step,
-                step_started_at=rec.step_started_at, now=now, actor=actor,
-                action="rollout.rolled_back", reason=detail,
-                data={"step": step.label(), "gates": records, "counts": counted.summary},
-            )  # fmt: skip
-            link_incident(
-                store, conn, rec.service, rollout=rec, gates=records, previous=rec.version,
-                restored=rec.baseline, actor=actor, at=now, reason=detail,
-            )  # fmt: skip
+            acting.roll_back(detail, counted.summary)
         elif ab:  # it never advances: the duration's end concludes it
-            action, detail = _ab_act(conn, store, rec, now, actor, records, table, elapsed)
+            action, detail = acting.ab(table, elapsed)
         elif watching:  # only a failing gate ends the watch early; else the window does
             if elapsed >= rec.plan.watch_s:
                 action = "advance"
-                detail = _complete(conn, store, rec, now, actor, records)
+                detail = acting.complete()
             else:
                 action = "hold"
                 detail = f"watching at {step.label()}: {elapsed:.0f} of {rec.plan.watch_s:.0f} s"
         elif action_code == ADVANCE:
             action = "advance"
-            detail = _advance(conn, store, rec, now, actor, records)
+            detail = acting.advance()
         elif duration_met and sample_met:
             action = "hold"
             pending = [
                 r["gate"] for r in records if r["verdict"] != "pass" and (r["kind"] != "goal")
             ]
             detail = f"held at {step.label()}: waiting for {', '.join(pending) or 'the gates'}"
-            if rec.state != "held":
-                _transition(
-                    conn, store, rec, state="held", step=rec.step,
-                    step_started_at=rec.step_started_at, now=now, actor=actor,
-                    action="rollout.held", reason=detail, data={"gates": records},
-                )  # fmt: skip
+            acting.hold(detail)
         else:
             action = "hold"
             detail = f"{step.label()}: waiting for the step's minimum ({'; '.join(waiting)})"
@@ -364,60 +316,6 @@ def _ab_summary(rec: RolloutRecord, table: list[dict[str, Any]], elapsed: float)
     }
 
 
-def _ab_act(
-    conn: Connection,
-    store: Store,
-    rec: RolloutRecord,
-    now: datetime,
-    actor: str,
-    records: list[dict[str, Any]],
-    table: list[dict[str, Any]],
-    elapsed: float,
-) -> tuple[Literal["conclude", "hold"], str]:
-    """An A/B look without a failing guardrail: conclude at the duration's end, else hold."""
-    step = rec.current
-    if elapsed >= step.min_duration_s:
-        return "conclude", _conclude(conn, store, rec, now, actor, records, table)
-    return "hold", (
-        f"A/B at {step.share * 100:g}%: {elapsed:.0f} of {step.min_duration_s:.0f} s (goals are "
-        "judged when the duration ends; their intervals until then are interim)"
-    )
-
-
-def _conclude(
-    conn: Connection,
-    store: Store,
-    rec: RolloutRecord,
-    now: datetime,
-    actor: str,
-    records: list[dict[str, Any]],
-    table: list[dict[str, Any]],
-) -> str:
-    """The A/B duration ended: record each goal's result; production does not move."""
-    parts = []
-    for r in table:
-        if r["difference"] is None:
-            parts.append(f"{r['goal']}: no answers to compare")
-            continue
-        interval = "" if r["lower"] is None else f", 95% [{r['lower']:+.4f}, {r['upper']:+.4f}]"
-        short = ""
-        if r["planned_per_arm"] is None:
-            short = ", no sample planned (the baseline's rate is 0 or 1)"
-        elif not r["sample_reached"]:
-            short = f", below the planned {r['planned_per_arm']} answers per arm"
-        parts.append(f"{r['goal']}: {r['result']} ({r['difference']:+.4f}{interval}{short})")
-    detail = (
-        f"concluded: {'; '.join(parts)}. {rec.service}@{rec.baseline} stays production; to "
-        f"promote: `liveops alias set {rec.service} production {rec.version}`"
-    )
-    _transition(
-        conn, store, rec, state="concluded", step=rec.step, step_started_at=rec.step_started_at,
-        now=now, actor=actor, action="rollout.concluded", reason=detail,
-        data={"goals": table, "gates": records},
-    )  # fmt: skip
-    return detail
-
-
 def _production_moved(
     store: Store, rollout: RolloutRecord, production: int | None, now: datetime, actor: str
 ) -> LookResult:
@@ -432,9 +330,8 @@ def _production_moved(
         action: Literal["abort", "wait"] = "wait"
         if rec.state in ("running", "held", "watching"):
             action = "abort"
-            _transition(
-                conn, store, rec, state="aborted", step=rec.step,
-                step_started_at=rec.step_started_at, now=now, actor=actor,
+            transition(
+                conn, store, rec, state="aborted", now=now, actor=actor,
                 action="rollout.aborted", reason=detail, data={"production": production},
             )  # fmt: skip
         new_look = RolloutLook(
@@ -444,66 +341,6 @@ def _production_moved(
     after = store.rollouts.get(rollout.id)
     assert after is not None
     return LookResult(after, new_look)
-
-
-def _advance(
-    conn: Connection,
-    store: Store,
-    rec: RolloutRecord,
-    now: datetime,
-    actor: str,
-    records: list[dict[str, Any]],
-) -> str:
-    step = rec.current
-    last = rec.step >= len(rec.plan.steps) - 1
-    if not last:
-        nxt = rec.plan.steps[rec.step + 1]
-        detail = f"advanced from {step.label()} to {nxt.label()}"
-        _transition(
-            conn, store, rec, state="running", step=rec.step + 1, step_started_at=now, now=now,
-            actor=actor, action="rollout.advanced", reason=detail,
-            data={"step": nxt.label(), "gates": records},
-        )  # fmt: skip
-        return detail
-    if rec.plan.watch_s > 0:
-        detail = (
-            f"watching {rec.ref} at {step.label()} for {rec.plan.watch_s:.0f} s: the gates are "
-            "judged until then; production moves when the window ends"
-        )
-        _transition(
-            conn, store, rec, state="watching", step=rec.step, step_started_at=now, now=now,
-            actor=actor, action="rollout.watching", reason=detail,
-            data={"step": step.label(), "watch_s": rec.plan.watch_s, "gates": records},
-        )  # fmt: skip
-        return detail
-    return _complete(conn, store, rec, now, actor, records)
-
-
-def _complete(
-    conn: Connection,
-    store: Store,
-    rec: RolloutRecord,
-    now: datetime,
-    actor: str,
-    records: list[dict[str, Any]],
-) -> str:
-    """The candidate becomes production: the alias moves and the rollout completes."""
-    previous = store.registry.set_alias(conn, rec.service, "production", rec.version, actor, now)
-    store.audit.append(
-        conn,
-        actor=actor,
-        action="alias.set",
-        object_type="alias",
-        object_id=f"{rec.service}@production",
-        reason=f"rollout {rec.id} completed",
-        data={"from": previous, "to": rec.version},
-    )
-    detail = f"completed: {rec.ref} is production (was {rec.service}@{rec.baseline})"
-    _transition(
-        conn, store, rec, state="completed", step=rec.step, step_started_at=rec.step_started_at,
-        now=now, actor=actor, action="rollout.completed", reason=detail, data={"gates": records},
-    )  # fmt: skip
-    return detail
 
 
 def _person_acts(
@@ -528,9 +365,9 @@ def _person_acts(
                 f"{action.split('.')[-1]}",
                 hint=f"`liveops rollout status {rec.service}` shows it",
             )
-        _transition(
-            conn, store, rec, state=state, step=rec.step, step_started_at=rec.step_started_at,
-            now=now, actor=actor, action=action, reason=reason, data={"step": rec.current.label()},
+        transition(
+            conn, store, rec, state=state, now=now, actor=actor, action=action, reason=reason,
+            data={"step": rec.current.label()},
         )  # fmt: skip
     out = store.rollouts.get(rec.id)
     assert out is not None
