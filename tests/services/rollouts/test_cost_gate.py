@@ -77,7 +77,7 @@ def test_a_dearer_candidate_rolls_back_and_a_cheap_enough_one_advances(
 
 def test_a_gate_on_a_metric_without_a_sequential_test_is_refused_with_the_list() -> None:
     with pytest.raises(UsageError) as caught:
-        RolloutGate.from_spec({"metric": "estimated.accuracy", "kind": "guardrail",
+        RolloutGate.from_spec({"metric": "estimated.macro_f1", "kind": "guardrail",
                                "not_worse_than": "baseline", "margin": 0.01})  # fmt: skip
     assert "has no sequential test for rollouts" in caught.value.message
     assert "cost.per_request" in (caught.value.hint or "")

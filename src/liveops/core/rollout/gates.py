@@ -88,9 +88,11 @@ RATE_PATTERNS = frozenset(
     }
 )
 LATENCY_QUANTILES = {"latency.p50_ms": 0.50, "latency.p95_ms": 0.95, "latency.p99_ms": 0.99}
-# Means of a value per answer (its cost; unknown counts 0, as in the monitor's windows), and
-# what each answer's value is multiplied by: cost.per_1k is the cost of 1,000 answers.
-MEAN_SCALES = {"cost.per_request": 1.0, "cost.per_1k": 1000.0}
+# Means of a value per answer, and what each answer's value is multiplied by: a cost (unknown
+# counts 0, as in the monitor's windows; cost.per_1k is the cost of 1,000 answers), or the
+# calibrated probability that the answer is right (estimated.accuracy: its mean is the
+# label-free estimate, CBPE, of the arm's accuracy).
+MEAN_SCALES = {"cost.per_request": 1.0, "cost.per_1k": 1000.0, "estimated.accuracy": 1.0}
 MetricKind = Literal["rate", "latency", "mean"]
 
 
@@ -123,7 +125,7 @@ def metric_kind(metric: str) -> MetricKind:
         + ", ".join(sorted(RATE_PATTERNS))
         + "), a latency quantile ("
         + ", ".join(LATENCY_QUANTILES)
-        + ") or a cost ("
+        + ") or a mean per answer ("
         + ", ".join(MEAN_SCALES)
         + "); watch the others with the monitor",
     )

@@ -7,6 +7,7 @@ drift points per drift window, and :func:`live_drift` checks the last complete o
 from __future__ import annotations
 
 from liveops.services.monitoring.drift_pass import LiveDrift, live_drift
+from liveops.services.monitoring.estimates import Calibrators, right_probabilities
 from liveops.services.monitoring.retention import enforce_retention
 from liveops.services.monitoring.run import (
     MonitorReport,
@@ -31,6 +32,7 @@ __all__ = [
     "ALL_SLICE",
     "DEFAULT_METRICS",
     "WINDOWS",
+    "Calibrators",
     "LiveDrift",
     "MonitorReport",
     "MonitorRunner",
@@ -45,6 +47,7 @@ __all__ = [
     "monitor_status",
     "parse_every",
     "parse_since",
+    "right_probabilities",
     "run_monitor",
     "scopes_for",
 ]

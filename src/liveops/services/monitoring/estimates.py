@@ -16,7 +16,7 @@ computed from its logged input by the same slice filters as the calibration set'
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from liveops.services.monitoring.aggregate import Columns
 from liveops.store import Store
 from liveops.store.monitoring import CalibrationRow
 
-__all__ = ["Calibrators", "add_estimates"]
+__all__ = ["Calibrators", "add_estimates", "right_probabilities"]
 
 Array = np.ndarray[Any, Any]
 _METHOD = "isotonic-ovr"
@@ -200,28 +200,18 @@ def _one_version(
     ready: _Ready,
 ) -> None:
     labels = ready.calibrator.labels
-    index = {c: j for j, c in enumerate(labels)}
-    keep: list[int] = []
-    matrix: list[list[float]] = []
-    predicted: list[int] = []
     # Each answer is estimated on the label its realised accuracy judges (``cols.judged``): the
     # answered label when the answer was automatic, else the top label of the model's scores
     # (an answer sent to human review or to the fallback), so the estimate and the realised
     # accuracy measure the same answers. A failed call has no scores to estimate.
     judged = cols.judged
-    for i, s in rows:
-        label = cols.vocab[judged[i]] if judged[i] >= 0 else None
-        if label not in index or cols.error[i]:
-            continue  # a failed call, or a label the calibrator does not know
-        try:
-            vector = [float(s[c]) for c in labels]
-        except (KeyError, TypeError, ValueError):
-            continue  # a score missing for one of its labels
-        if not np.isfinite(vector).all():
-            continue
-        keep.append(i)
-        matrix.append(vector)
-        predicted.append(index[label])
+    keep, matrix, predicted = _estimable(
+        labels,
+        (
+            (i, None if cols.error[i] or judged[i] < 0 else cols.vocab[judged[i]], s)
+            for i, s in rows
+        ),
+    )
     if not keep:
         return
     rows_ = np.asarray(keep, dtype=np.int64)
@@ -248,3 +238,60 @@ def _one_version(
             sums = EstimateSums.empty(labels, b)
             sums.add(probs[sel], pred[sel], reps[:, sel] if b else None)
             found[(version, arm, name, w)] = sums
+
+
+def _estimable(
+    labels: Sequence[str], answers: Iterable[tuple[int, str | None, Mapping[str, Any]]]
+) -> tuple[list[int], list[list[float]], list[int]]:
+    """Of ``answers`` ((row, judged label or None for a failed call, scores)), those the
+    calibrator can estimate: a judged label among its ``labels`` and a finite score for each
+    of them. Their rows, score vectors (in ``labels``' order) and judged labels' indices."""
+    index = {c: j for j, c in enumerate(labels)}
+    keep: list[int] = []
+    matrix: list[list[float]] = []
+    predicted: list[int] = []
+    for i, label, s in answers:
+        if label is None or label not in index:
+            continue  # a failed call, or a label the calibrator does not know
+        try:
+            vector = [float(s[c]) for c in labels]
+        except (KeyError, TypeError, ValueError):
+            continue  # a score missing for one of its labels
+        if not np.isfinite(vector).all():
+            continue
+        keep.append(i)
+        matrix.append(vector)
+        predicted.append(index[label])
+    return keep, matrix, predicted
+
+
+def right_probabilities(
+    calibrators: Calibrators,
+    version: int,
+    judged: Sequence[str | None],
+    scores: Sequence[Any],
+    inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> Array:
+    """Per answer of ``version``, the calibrated probability that its ``judged`` label is
+    right (what the estimated accuracy averages); NaN where there is none: no calibrator for
+    the version, a failed call (``judged`` None), a label the calibrator does not know, or a
+    score missing. ``scores`` are the logged score maps (JSON text or dicts); ``inputs`` the
+    logged inputs, needed when the calibration has groups (``calibration.by``)."""
+    out = np.full(len(judged), np.nan)
+    ready = calibrators.get(version)
+    if ready is None or not len(judged):
+        return out
+    answers = (
+        (i, label, s)
+        for i, (label, raw) in enumerate(zip(judged, scores, strict=True))
+        if (s := _scores_of(raw))
+    )
+    keep, matrix, predicted = _estimable(ready.calibrator.labels, answers)
+    if not keep:
+        return out
+    groups = None
+    if ready.slices and inputs is not None:
+        groups = calibration_groups([inputs[i] for i in keep], ready.slices, ready.text_field)
+    probs = ready.calibrator.apply(matrix, groups)
+    out[np.asarray(keep, dtype=np.int64)] = probs[np.arange(len(keep)), predicted]
+    return out

@@ -30,7 +30,7 @@ from liveops.core.rollout.plan import RolloutPlan, parse_plan
 from liveops.core.rollout.sequential import DEFAULT_MIN_SAMPLE
 from liveops.core.rollout.state import ACTIVE_STATES, RolloutLook, RolloutRecord
 from liveops.errors import ConflictError, InvalidInputError, ObjectNotFound
-from liveops.services.monitoring import scopes_for
+from liveops.services.monitoring import Calibrators, scopes_for
 from liveops.services.registry import get_service_spec, resolve_version
 from liveops.services.releases import automatic_items, view_release
 from liveops.services.rollouts.acting import Acting, transition
@@ -205,7 +205,8 @@ def look(
         return _production_moved(store, rollout, production, now, actor)
     spec = get_service_spec(store, rollout.service)
     scopes = scopes_for(store, spec, project_dir, clock)
-    counted = count_look(store, rollout, scopes, now)
+    cals = Calibrators(store, spec, project_dir, clock, scopes.suite_slices, scopes.text_field)
+    counted = count_look(store, rollout, scopes, now, cals)
     if "shadow" in counted.summary:
         sampled = sample_disagreements(store, rollout, counted.disagreements, now=now, actor=actor)
         counted.summary["shadow"]["review"] = sampled

@@ -34,7 +34,7 @@ from liveops.core.rollout.gates import (
 )
 from liveops.core.rollout.state import RolloutRecord
 from liveops.errors import InvalidInputError, UsageError
-from liveops.services.monitoring import ALL_SLICE, Scopes
+from liveops.services.monitoring import ALL_SLICE, Calibrators, Scopes, right_probabilities
 from liveops.services.rollouts.shadow import Disagreement, pair_shadow, shadow_of
 from liveops.store import Store
 from liveops.store.registry import utc
@@ -56,7 +56,9 @@ COUNTED = (
     "outcome.NAME.rate",
 )
 TYPED = ("channel", "plan", "language")
+ESTIMATED = "estimated.accuracy"
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 def _pattern(metric: str) -> str:
@@ -119,9 +121,28 @@ class _Arm:
     cost: np.ndarray[Any, np.dtype[np.float64]]  # unknown: 0, as in the monitor's windows
     masks: dict[str, BoolArray]
     outcomes: dict[str, BoolArray]  # per outcome name: the answers that had it
+    right: FloatArray  # per answer, the calibrated probability it is right (NaN: not estimated)
 
 
-def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) -> Look:
+@dataclass(frozen=True)
+class _Wanted:
+    """What a look reads beyond the log rows: labels, outcome events, the estimate."""
+
+    labels: bool
+    outcomes: list[str]
+    estimate: Calibrators | None
+
+
+def count_look(
+    store: Store,
+    rec: RolloutRecord,
+    scopes: Scopes,
+    now: datetime,
+    calibrators: Calibrators | None = None,
+) -> Look:
+    """Count every gate of ``rec``'s plan (and its goals) on each arm's rows up to ``now``.
+    ``calibrators`` give each version's calibrated probabilities, for an
+    ``estimated.accuracy`` gate (without them its arms count no answers)."""
     step = rec.current
     cand_arm = "shadow" if step.kind == "shadow" else "canary"
     shadow = step.kind == "shadow"
@@ -130,17 +151,23 @@ def count_look(store: Store, rec: RolloutRecord, scopes: Scopes, now: datetime) 
         scopes = Scopes()  # the whole arm only: no slice to compute (shadow: agreement per slice)
     key = rec.plan.key
     split_check = step.kind == "canary" and step.share < 1.0 and (key is None or key.field)
-    needs_inputs = scopes.needs_inputs or bool(split_check and key is not None)
+    estimate = calibrators if any(g.metric == ESTIMATED for g in judged) else None
+    # the estimate groups answers by their inputs when the calibration has groups
+    needs_inputs = scopes.needs_inputs or bool(split_check and key is not None) or bool(estimate)
+    read = {"inputs": needs_inputs, "scores": estimate is not None}
     cand_rows = store.rollouts.arm_rows(
-        rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], inputs=needs_inputs
+        rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], **read
     )
     base_rows = store.rollouts.arm_rows(
-        rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], inputs=needs_inputs
+        rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], **read
     )
-    want_labels = any(g.metric == "accuracy" for g in judged)
-    names = sorted({n for g in judged if (n := _outcome(g.metric)) is not None})
-    cand = _arm(store, cand_rows, scopes, want_labels, names, shadow=shadow)
-    base = _arm(store, base_rows, scopes, want_labels, names, shadow=False)
+    want = _Wanted(
+        labels=any(g.metric == "accuracy" for g in judged),
+        outcomes=sorted({n for g in judged if (n := _outcome(g.metric)) is not None}),
+        estimate=estimate,
+    )
+    cand = _arm(store, cand_rows, scopes, want, rec.version, shadow=shadow)
+    base = _arm(store, base_rows, scopes, want, rec.baseline, shadow=False)
     counts: dict[tuple[str, str], ArmCounts] = {}
     for g in judged:
         scope = g.slice or ALL_SLICE
@@ -214,8 +241,8 @@ def _gate_counts(
             int(lb.size),
             int((lb > t_base).sum()),
         )
-    if kind == "mean":  # a cost per answer (per 1,000 answers: times 1,000)
-        vc, vb = cand.cost[mc] * MEAN_SCALES[g.metric], base.cost[mb] * MEAN_SCALES[g.metric]
+    if kind == "mean":  # a cost per answer (per 1,000 answers: times 1,000), or an estimate
+        vc, vb = _values(g.metric, cand, mc), _values(g.metric, base, mb)
         return ArmCounts(
             vc.size, float(vc.sum()), vb.size, float(vb.sum()),
             float((vc**2).sum()), float((vb**2).sum()),
@@ -226,6 +253,16 @@ def _gate_counts(
         int(mc.sum()), int((_events(g.metric, cand) & mc).sum()),
         int(mb.sum()), int((_events(g.metric, base) & mb).sum()),
     )  # fmt: skip
+
+
+def _values(metric: str, arm: _Arm, mask: BoolArray) -> FloatArray:
+    """Each answer's value of the mean ``metric``: its cost (scaled), or its calibrated
+    probability of being right (answers that cannot be estimated are left out)."""
+    if metric == ESTIMATED:
+        p = arm.right[mask]
+        return p[~np.isnan(p)]
+    scaled: FloatArray = arm.cost[mask] * MEAN_SCALES[metric]
+    return scaled
 
 
 def _accuracy(arm: _Arm, mask: BoolArray) -> tuple[int, int]:
@@ -265,8 +302,8 @@ def _arm(
     store: Store,
     rows: Sequence[Mapping[str, Any]],
     scopes: Scopes,
-    labels: bool,
-    outcome_names: Sequence[str],
+    want: _Wanted,
+    version: int,
     *,
     shadow: bool,
 ) -> _Arm:
@@ -277,13 +314,13 @@ def _arm(
         (shadow_of(x) if shadow else r["prediction_id"]) or ""
         for r, x in zip(rows, reason, strict=True)
     ]
-    if labels and n:
+    if want.labels and n:
         found = store.rollouts.labels_for([s for s in served if s])
         actual = [found.get(s) for s in served]
     had: dict[str, BoolArray] = {}
-    if outcome_names:
+    if want.outcomes:
         events = store.rollouts.outcomes_for([s for s in served if s]) if n else set()
-        for name in outcome_names:
+        for name in want.outcomes:
             had[name] = np.array([(s, name) in events for s in served], dtype=bool)
     segs: dict[str, list[str | None]] = {}
     for seg in scopes.segments:
@@ -291,8 +328,14 @@ def _arm(
             segs[seg.name] = [r[seg.name] for r in rows]
         else:
             segs[seg.name] = [_segment(r["segments"], seg.name) for r in rows]
-    inputs = [_json(r.get("inputs")) or {} for r in rows] if scopes.needs_inputs else None
-    masks = scopes.masks(inputs, segs, n)
+    read_inputs = scopes.needs_inputs or want.estimate is not None
+    inputs = [_json(r.get("inputs")) or {} for r in rows] if read_inputs else None
+    masks = scopes.masks(inputs if scopes.needs_inputs else None, segs, n)
+    right = np.full(n, np.nan)
+    if want.estimate is not None and n:
+        right = right_probabilities(
+            want.estimate, version, [_judged(r) for r in rows], [r["scores"] for r in rows], inputs
+        )
     return _Arm(
         n=n,
         label=[r["label"] for r in rows],
@@ -305,6 +348,7 @@ def _arm(
         cost=np.array([float(r.get("cost") or 0.0) for r in rows], dtype=float),
         masks=masks,
         outcomes=had,
+        right=right,
     )
 
 
@@ -318,3 +362,18 @@ def _json(raw: Any) -> Any:
     if raw is None or isinstance(raw, dict | list):
         return raw
     return orjson.loads(raw)
+
+
+def _judged(row: Mapping[str, Any]) -> str | None:
+    """The label an answer's accuracy is judged on (as the monitor does): the answered label
+    of an automatic answer, else the top label of the model's scores; None for a failed call
+    (it has no scores to estimate)."""
+    if row["error"] is not None:
+        return None
+    if row["decision"] == "automatic":
+        label: str | None = row["label"]
+        return label
+    scores = _json(row.get("scores"))
+    if not isinstance(scores, dict) or not scores:
+        return None
+    return str(max(scores, key=lambda c: float(scores[c])))
