@@ -415,6 +415,7 @@ def _load_feedback(store: Store, log: Log, fb: Feedback, chunk: int) -> None:
                     "rating": float(v) if k == 1 else None,
                     "comment": None,
                     "created_at": _dt(float(fb.created_at[j])),
+                    "stored_at": _dt(float(fb.created_at[j])),  # stored as it arrived
                     "superseded_by": superseded_by[j],
                     "new_label": False,
                 }

@@ -41,5 +41,7 @@ outcomes = Table(
     Column("value", Float, nullable=True),
     Column("created_at", _TS, nullable=False),
     Column("superseded_by", String(26), nullable=True),
+    Column("stored_at", _TS, nullable=False),  # when the row reached the database
     Index("ix_outcomes_prediction_id", "prediction_id"),
+    Index("ix_outcomes_stored_at", "stored_at"),  # the monitor's incremental reads
 )

@@ -133,12 +133,13 @@ class MonitoringStore:
     def touched_by_feedback(
         self, service: str, after: datetime | None, *, windows: bool = True
     ) -> tuple[list[int], datetime | None, int]:
-        """The windows of the predictions that got feedback created after ``after`` (feedback
+        """The windows of the predictions that got feedback stored after ``after`` (feedback
         whose prediction is not stored yet touches nothing: the prediction's own arrival
-        touches its window later), the newest creation time and how many rows.
+        touches its window later), the newest stored time and how many rows. Stored, not
+        created: a label imported a day late keeps its own older time.
         ``windows=False`` skips finding the windows (an empty list)."""
         f, p = feedback.c, predictions.c
-        cond = [] if after is None else [f.created_at > after]
+        cond = [] if after is None else [f.stored_at > after]
         joined = feedback.join(predictions, p.prediction_id == f.prediction_id)
         w = self._window(p.ts)
         with self._tx(write=False) as conn:
@@ -150,7 +151,7 @@ class MonitoringStore:
                 else []
             )
             top, n = conn.execute(
-                select(func.max(f.created_at), func.count())
+                select(func.max(f.stored_at), func.count())
                 .select_from(joined)
                 .where(p.service == service, *cond)
             ).one()
@@ -161,13 +162,13 @@ class MonitoringStore:
     ) -> tuple[list[int], datetime | None, int]:
         """As :meth:`touched_by_feedback`, for outcome events (``POST /v1/outcomes``)."""
         o, p = outcomes.c, predictions.c
-        cond = [p.service == service] + ([] if after is None else [o.created_at > after])
+        cond = [p.service == service] + ([] if after is None else [o.stored_at > after])
         joined = outcomes.join(predictions, p.prediction_id == o.prediction_id)
         w = self._window(p.ts)
         with self._tx(write=False) as conn:
             wins = conn.execute(select(w).select_from(joined).where(*cond)).scalars().all()
             top, n = conn.execute(
-                select(func.max(o.created_at), func.count()).select_from(joined).where(*cond)
+                select(func.max(o.stored_at), func.count()).select_from(joined).where(*cond)
             ).one()
         return sorted({int(x) for x in wins}), (utc(top) if top else None), int(n)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 
+from liveops.core.clock import Clock, SystemClock
 from liveops.store.db import connect
 from liveops.store.gateway_tables import outcomes
 from liveops.store.predictions import PredictionStore
@@ -26,9 +27,12 @@ Row = dict[str, Any]
 class OutcomeStore:
     """Reads and writes of ``outcomes``."""
 
-    def __init__(self, engine: Engine, predictions: PredictionStore) -> None:
+    def __init__(
+        self, engine: Engine, predictions: PredictionStore, clock: Clock | None = None
+    ) -> None:
         self._engine = engine
         self._predictions = predictions
+        self._clock = clock or SystemClock()  # stamps ``stored_at``
 
     def tx(self, prediction_id: str) -> AbstractContextManager[Connection]:
         """A write transaction in which nobody else writes feedback or outcomes of this id."""
@@ -52,7 +56,8 @@ class OutcomeStore:
         return _row(row) if row else None
 
     def insert(self, conn: Connection, row: Mapping[str, Any]) -> None:
-        conn.execute(insert(outcomes).values(**row))
+        """Insert one outcome event, stamped ``stored_at`` now unless it carries one."""
+        conn.execute(insert(outcomes).values(**{"stored_at": self._clock.now(), **row}))
 
     def supersede(self, conn: Connection, old_id: str, new_id: str) -> None:
         conn.execute(update(outcomes).where(outcomes.c.id == old_id).values(superseded_by=new_id))
@@ -71,4 +76,5 @@ class OutcomeStore:
 def _row(r: RowMapping) -> Row:
     out = {str(k): v for k, v in r.items()}
     out["created_at"] = utc(r["created_at"]).isoformat()
+    out["stored_at"] = utc(r["stored_at"]).isoformat()
     return out

@@ -84,10 +84,12 @@ feedback = Table(
     Column("value", Text, nullable=False),
     Column("rating", Float, nullable=True),  # the number, for kind = rating
     Column("comment", Text, nullable=True),
-    Column("created_at", _TS, nullable=False),
+    Column("created_at", _TS, nullable=False),  # the label's own time (an import keeps it)
     Column("superseded_by", String(26), nullable=True),
     # A label the service does not declare, accepted because it allows new labels.
     Column("new_label", Boolean, nullable=False, default=False, server_default=false()),
+    Column("stored_at", _TS, nullable=False),  # when the row reached the database
     Index("ix_feedback_prediction_id", "prediction_id"),
-    Index("ix_feedback_created_at", "created_at"),  # the monitor's reads
+    Index("ix_feedback_created_at", "created_at"),
+    Index("ix_feedback_stored_at", "stored_at"),  # the monitor's incremental reads
 )

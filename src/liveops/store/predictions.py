@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from liveops.core.clock import Clock, SystemClock
 from liveops.store.db import connect, is_sqlite, unavailable
 from liveops.store.prediction_tables import feedback, prediction_raw_inputs, predictions
 from liveops.store.registry import utc
@@ -52,8 +53,9 @@ Row = dict[str, Any]
 class PredictionStore:
     """Reads and writes of the prediction log and feedback tables."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self._engine = engine
+        self._clock = clock or SystemClock()  # stamps feedback's ``stored_at``
 
     # --- writing the log ----------------------------------------------------------------
 
@@ -294,8 +296,10 @@ class PredictionStore:
         return {(r["prediction_id"], r["source"]): _feedback(r) for r in conn.execute(q).mappings()}
 
     def insert_feedback_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert feedback rows; each is stamped ``stored_at`` now unless it carries one."""
         if rows:
-            conn.execute(insert(feedback), [dict(r) for r in rows])
+            now = self._clock.now()
+            conn.execute(insert(feedback), [{"stored_at": now, **r} for r in rows])
 
     def supersede_feedback_many(self, conn: Connection, pairs: Sequence[tuple[str, str]]) -> None:
         """Mark each ``(old_id, new_id)``: the old row is superseded by the new one."""
@@ -325,7 +329,8 @@ class PredictionStore:
         return _feedback(row) if row else None
 
     def insert_feedback(self, conn: Connection, row: Mapping[str, Any]) -> None:
-        conn.execute(insert(feedback).values(**row))
+        """Insert one feedback row, stamped ``stored_at`` now unless it carries one."""
+        conn.execute(insert(feedback).values(**{"stored_at": self._clock.now(), **row}))
 
     def supersede_feedback(self, conn: Connection, old_id: str, new_id: str) -> None:
         conn.execute(update(feedback).where(feedback.c.id == old_id).values(superseded_by=new_id))
@@ -419,4 +424,5 @@ def _feedback(r: RowMapping) -> Row:
     out = {str(k): v for k, v in r.items()}
     out["new_label"] = bool(r["new_label"])
     out["created_at"] = utc(r["created_at"]).isoformat()
+    out["stored_at"] = utc(r["stored_at"]).isoformat()
     return out

@@ -214,3 +214,29 @@ def test_retention_deletes_old_windows_and_old_log_rows_but_keeps_their_windows(
     assert store.predictions.ids("tumours") == [recent["prediction_id"]]
     kept = sorted(k[3] for k in windows_of(store) if k[2] == "all")
     assert kept == [-5 * 288, -288]  # the 12-day-old window went; the 5-day-old one stays
+
+
+def test_labels_imported_a_day_late_with_their_own_older_times_are_counted(
+    tumours: Store,
+) -> None:
+    """A ticketing system's export, imported a day after the answers, keeps each label's own
+    time (minutes after its answer): the next pass counts them, though their times are long
+    before the last pass."""
+    from liveops.services.predictions.feedback_import import import_feedback_rows
+
+    store = tumours
+    rows = [log_row(at(i), label="benign", logged_at=at(i)) for i in range(4)]
+    store_rows(store, [*rows, log_row(at(30), logged_at=at(30))])
+    run_monitor(store, clock=FixedClock(at(40)))
+    assert _all(store, 0).labelled == 0
+    day = at(24 * 60)
+    labels = [
+        {"prediction_id": r["prediction_id"], "label": "malignant", "time": at(2).isoformat()}
+        for r in rows[:3]
+    ]
+    report = import_feedback_rows(store, labels, clock=FixedClock(day))
+    assert report.accepted == 3
+    run_monitor(store, clock=FixedClock(day + timedelta(minutes=1)))
+    w = _all(store, 0)
+    assert w.labelled == 3
+    assert w.value("accuracy") == 0.0

@@ -3,8 +3,9 @@ touches, advance the watermark.
 
 The watermark is on the time a row was *stored* (``logged_at``), not its request time, so a row
 committed late, replayed from a gateway's spool or carrying an older timestamp is still read:
-each pass reads rows stored after ``watermark - overlap`` and feedback created after the
-feedback watermark minus the same overlap. The windows those rows (and the predictions that
+each pass reads rows stored after ``watermark - overlap`` and feedback stored (``stored_at``,
+not the label's own time, which an import keeps) after the feedback watermark minus the same
+overlap. The windows those rows (and the predictions that
 feedback is about) fall in, by *request* time, are recomputed completely from their raw rows
 and replaced, in batches of at most :data:`BATCH_WINDOWS` windows, one transaction each (a
 batch holds consecutive windows, or windows scattered over the past days when late feedback
@@ -270,9 +271,10 @@ def _feedback_after(state: MonitorState) -> datetime | None:
     """Where this pass starts reading feedback (and outcome events): the overlap before the
     newer of the feedback watermark and the previous pass's start.
 
-    Feedback is stored with the time it arrived, and a writer commits within :data:`OVERLAP`
-    of that time, so everything created more than the overlap before the previous pass began
-    was visible to it and has been counted. Without the second bound a pass with no new
+    Feedback is stamped with the time it is stored, and a writer commits within
+    :data:`OVERLAP` of that time, so everything stored more than the overlap before the
+    previous pass began was visible to it and has been counted. Without the second bound a
+    pass with no new
     feedback would read the overlap's feedback again every time, and recompute the windows of
     the predictions it is about (scattered over the past days); with it, a quiet pass reads
     only what arrived since the last one. Feedback times ahead of the monitor's clock (another
