@@ -15,7 +15,7 @@ the same outcome name from the same source supersedes (a corrected refund amount
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, Index, String, Table
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, String, Table, false
 
 from liveops.store.tables import metadata
 
@@ -28,6 +28,8 @@ gateway_ticks = Table(
     Column("tick_at", _TS, primary_key=True),
     Column("interval_s", Float, nullable=False),
     Column("counts", JSON, nullable=False),
+    # the last tick of an instance that stopped cleanly: after it the gateway is not expected
+    Column("stopped", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_gateway_ticks_tick_at", "tick_at"),
 )
 

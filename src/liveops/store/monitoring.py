@@ -199,6 +199,27 @@ class MonitoringStore:
             top = conn.execute(q).scalar()
         return None if top is None else int(utc(top).timestamp()) // WINDOW_S
 
+    def arm_windows(
+        self, service: str, version: int, arm: str, since: datetime
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The windows stored for ``service``'s (``version``, ``arm``), slice ``all``, from
+        ``since``: (window, statistics), oldest first."""
+        w = monitor_windows.c
+        q = (
+            select(w.window_start, w.stats)
+            .where(
+                w.service == service,
+                w.version == version,
+                w.arm == arm,
+                w.slice == "all",
+                w.window_start >= since,
+            )
+            .order_by(w.window_start)
+        )
+        with self._tx(write=False) as conn:
+            rows = conn.execute(q).all()
+        return [(int(utc(s).timestamp()) // WINDOW_S, dict(v)) for s, v in rows]
+
     def window_span(self, service: str) -> tuple[int, int] | None:
         """The first and last window with rows of ``service``; None without rows."""
         p = predictions.c

@@ -29,8 +29,8 @@ class TickStore:
         self._engine = engine
 
     def insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Store ticks (``instance_id``, ``tick_at``, ``interval_s``, ``counts``) in one
-        transaction, skipping any already stored. Raises
+        """Store ticks (``instance_id``, ``tick_at``, ``interval_s``, ``counts``, optionally
+        ``stopped``) in one transaction, skipping any already stored. Raises
         :class:`~liveops.errors.StoreUnavailableError` when the database cannot take them."""
         if not rows:
             return
@@ -51,6 +51,14 @@ class TickStore:
             .where(gateway_ticks.c.tick_at >= start, gateway_ticks.c.tick_at < end)
             .order_by(gateway_ticks.c.tick_at, gateway_ticks.c.instance_id)
         )
+        with connect(self._engine, write=False) as conn:
+            return [{**dict(r), "tick_at": utc(r["tick_at"])} for r in conn.execute(q).mappings()]
+
+    def newest(self) -> list[dict[str, Any]]:
+        """The ticks at the newest ``tick_at`` (one per instance that ticked then); empty
+        without ticks."""
+        top = select(func.max(gateway_ticks.c.tick_at)).scalar_subquery()
+        q = select(gateway_ticks).where(gateway_ticks.c.tick_at == top)
         with connect(self._engine, write=False) as conn:
             return [{**dict(r), "tick_at": utc(r["tick_at"])} for r in conn.execute(q).mappings()]
 

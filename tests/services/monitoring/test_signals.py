@@ -141,3 +141,50 @@ def test_a_service_with_no_heartbeat_has_no_uptime(tumours: Store) -> None:
     w = windows_of(store)
     assert not [k for k in w if k[1] == "gateway"]
     assert w[(1, "production", "all", 0)].value("uptime") is None
+
+
+def test_a_gateway_down_for_good_shows_zero_uptime_not_no_windows(tumours: Store) -> None:
+    """The gateway ticks until 7:30 and never again: once it has been silent for three of its
+    tick intervals (at least a minute), the time since its last tick counts as down, window
+    after window, until it ticks again."""
+    store = tumours
+    _ticks(store, range(10, 451, 10))  # 0:00 to 7:30 covered, then nothing
+    run_monitor(store, clock=FixedClock(at(8)))  # 30 s of silence: not down yet
+    gw = {k[3]: v for k, v in windows_of(store).items() if k[1] == "gateway"}
+    assert sorted(gw) == [0, 1]
+    assert gw[1].value("uptime") == pytest.approx(1.0)  # only the time up to the last tick
+    run_monitor(store, clock=FixedClock(at(30)))
+    gw = {k[3]: v for k, v in windows_of(store).items() if k[1] == "gateway"}
+    assert sorted(gw) == [0, 1, 2, 3, 4, 5]
+    assert gw[1].value("uptime") == pytest.approx(0.5)
+    assert [gw[w].value("uptime") for w in (2, 3, 4, 5)] == [0.0, 0.0, 0.0, 0.0]
+    run_monitor(store, clock=FixedClock(at(41)))  # incremental: the windows since, still down
+    gw = {k[3]: v for k, v in windows_of(store).items() if k[1] == "gateway"}
+    assert gw[7].value("uptime") == 0.0
+    assert gw[8].value("uptime") == 0.0  # the filling window, up to now
+    _ticks(store, range(2410, 2701, 10))  # back at 40:00, ticking to 45:00
+    run_monitor(store, clock=FixedClock(at(45)))
+    gw = {k[3]: v for k, v in windows_of(store).items() if k[1] == "gateway"}
+    assert gw[8].value("uptime") == pytest.approx(1.0)
+    assert gw[7].value("uptime") == 0.0
+    series = metric_series(
+        store, "tumours", metrics=["uptime"], by="version", window="1h", since=T0,
+        clock=FixedClock(at(45)),
+    )  # fmt: skip
+    (row,) = [r for r in series.rows if r.key == "gateway"]
+    assert row.total == pytest.approx((7.5 + 5) / 45)
+
+
+def test_a_gateway_stopped_cleanly_is_not_down_after_its_last_tick(tumours: Store) -> None:
+    """Its last tick says it stopped (``liveops serve`` ended by SIGTERM or Ctrl-C writes it):
+    the time after it is not expected, so a pass long after shows no downtime."""
+    store = tumours
+    _ticks(store, range(10, 451, 10))
+    store.ticks.insert(
+        [{"instance_id": "gw-a", "tick_at": at(7.6), "interval_s": 6.0, "counts": {},
+          "stopped": True}]
+    )  # fmt: skip
+    run_monitor(store, clock=FixedClock(at(30)))
+    gw = {k[3]: v for k, v in windows_of(store).items() if k[1] == "gateway"}
+    assert sorted(gw) == [0, 1]
+    assert gw[1].value("uptime") == pytest.approx(1.0)

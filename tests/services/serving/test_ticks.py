@@ -41,6 +41,30 @@ def test_ticks_follow_the_clock_and_replays_are_ignored(store: Store) -> None:
     ]
     store.ticks.insert([{**rows[0], "counts": {}}])  # the same tick again: ignored
     assert len(store.ticks.between(T0, T0 + timedelta(hours=1))) == 1
+    assert rows[0]["stopped"] is False
+
+
+def test_a_clean_stop_writes_a_last_tick_that_says_so(store: Store) -> None:
+    """The monitor reads it: after a clean stop the gateway is not expected up (a crash writes
+    no such tick, and the silence after it counts as down)."""
+    clock = FixedClock(T0)
+    writer = TickWriter(lambda: store, RequestCounts(), clock, 10.0, instance="gw-1")
+    clock.advance(10)
+    writer.tick()
+    writer.stop()  # no time since the tick: a stop tick that covers nothing
+    clock.advance(4)
+    again = TickWriter(lambda: store, RequestCounts(), clock, 10.0, instance="gw-2")
+    clock.advance(3)
+    again.stop()
+    rows = store.ticks.between(T0, T0 + timedelta(hours=1))
+    got = [(r["instance_id"], (r["tick_at"] - T0).total_seconds(), r["interval_s"], r["stopped"])
+           for r in rows]  # fmt: skip
+    assert got == [
+        ("gw-1", 10.0, 10.0, False),
+        ("gw-1", 10.000001, 0.0, True),
+        ("gw-2", 17.0, 3.0, True),
+    ]
+    assert [t["instance_id"] for t in store.ticks.newest()] == ["gw-2"]
 
 
 @pytest.mark.postgres

@@ -207,7 +207,9 @@ def _one_service(
         )
         _, top_fb, report.feedback_read = mon.touched_by_feedback(name, None, windows=False)
         _, top_out, _ = mon.touched_by_outcomes(name, None) if outcomes else ([], None, 0)
-        windows = sorted(set(windows) | set(gateway_windows(store, name, full=True)))
+        windows = sorted(
+            set(windows) | set(gateway_windows(store, name, full=True, now=clock.now()))
+        )
         by_log: list[int] = []
     else:
         assert state is not None
@@ -217,7 +219,7 @@ def _one_service(
         by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)
         # outcome events share the feedback watermark: both are stored after their answer
         by_out, top_out, _ = mon.touched_by_outcomes(name, fafter) if outcomes else ([], None, 0)
-        ticked = gateway_windows(store, name, full=False)
+        ticked = gateway_windows(store, name, full=False, now=clock.now())
         windows = sorted(set(by_log) | set(by_fb) | set(by_out) | set(ticked))
     scopes = scopes_for(
         store, spec, project_dir, clock, log_counts=lambda f: log_value_counts(store, name, f)
@@ -348,6 +350,6 @@ def _recompute(
         add_estimates(points, ids, cols, masks, scores, calibrators)
     if rows and outcomes:
         add_outcomes(points, ids, cols, masks, mon.read_outcomes(name, runs))
-    points += gateway_points(store, name, runs)  # uptime and refused requests
+    points += gateway_points(store, name, runs, clock.now())  # uptime, refused requests
     mon.replace_windows(name, runs, points, clock.now())
     return len(points)

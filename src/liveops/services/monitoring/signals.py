@@ -28,10 +28,14 @@ from liveops.services.monitoring.aggregate import Columns
 from liveops.store import Store
 from liveops.store.monitoring import WINDOW_S, window_start
 
-__all__ = ["GATEWAY_ARM", "add_outcomes", "gateway_points", "gateway_windows"]
+__all__ = ["GATEWAY_ARM", "add_outcomes", "gateway_points", "gateway_windows", "horizon"]
 
 Array = np.ndarray[Any, Any]
 GATEWAY_ARM = "gateway"
+# A gateway silent for this many of its tick intervals, and at least this long, is down: the
+# time since its last tick is then expected, and uncovered.
+DOWN_AFTER_TICKS = 3
+DOWN_AFTER_S = 60.0
 _WINDOW = timedelta(seconds=WINDOW_S)
 
 
@@ -62,12 +66,13 @@ def add_outcomes(
                 stats["extra"][key] = stats["extra"].get(key, 0.0) + 1.0
 
 
-def gateway_windows(store: Store, service: str, *, full: bool) -> list[int]:
+def gateway_windows(store: Store, service: str, *, full: bool, now: datetime) -> list[int]:
     """The windows whose heartbeat the pass recomputes: from the newest gateway row already
-    stored (less one window, for ticks stored late) to the newest tick; every window with
-    ticks on a full pass. A gap in the ticks shows as windows of low uptime once the gateway
-    ticks again."""
-    span = store.ticks.span()
+    stored (less one window, for ticks stored late) to the heartbeat's horizon
+    (:func:`horizon`); every window from the first tick on a full pass. A gap in the ticks
+    shows as windows of low uptime once the gateway ticks again, or once it has been silent
+    long enough to be down."""
+    span = horizon(store, now)
     if span is None:
         return []
     first = int(span[0].timestamp()) // WINDOW_S
@@ -75,19 +80,50 @@ def gateway_windows(store: Store, service: str, *, full: bool) -> list[int]:
     if not full:
         stored = store.monitoring.last_window_of_arm(service, 0, GATEWAY_ARM)
         if stored is not None:
-            first = max(first, stored - 1)
+            first = max(first, min(stored - 1, _last_covered(store, service, stored)))
     return list(range(first, last + 1))
 
 
-def gateway_points(
-    store: Store, service: str, runs: Sequence[tuple[int, int]]
-) -> list[dict[str, Any]]:
-    """The gateway rows of the windows of ``runs`` from the first tick to the newest: every
-    one the heartbeat covers, since the pass replaces whole windows."""
+def _last_covered(store: Store, service: str, stored: int) -> int:
+    """The newest stored gateway window that a tick covered (within a day before ``stored``,
+    the newest stored one): windows after it were written while the gateway was silent, so
+    they are recomputed until ticks stored late (a simulated clock catching up, ticks held in
+    memory through a database outage) are counted, or for a day."""
+    day = 86400 // WINDOW_S
+    rows = store.monitoring.arm_windows(service, 0, GATEWAY_ARM, window_start(stored - day))
+    covered = [w for w, stats in rows if (stats.get("extra") or {}).get("uptime.covered_s")]
+    return max(covered, default=stored - day)
+
+
+def horizon(store: Store, now: datetime) -> tuple[datetime, datetime] | None:
+    """The first tick and the heartbeat's horizon, the time up to which ticks are expected:
+    the newest tick while the gateway ticks or after it stopped cleanly (its last tick says
+    so), or ``now`` once every instance has been silent for :data:`DOWN_AFTER_TICKS` of the
+    newest tick's intervals (at least a minute) without such a stop. So a gateway that crashed
+    and stays down shows as windows of falling, then zero, uptime, not as no windows at all.
+    None without ticks."""
     span = store.ticks.span()
     if span is None:
+        return None
+    first, newest = span
+    last = store.ticks.newest()
+    if any(t["stopped"] for t in last):
+        return first, newest
+    interval = max((float(t["interval_s"]) for t in last), default=0.0)
+    silent = newest + timedelta(seconds=max(DOWN_AFTER_S, DOWN_AFTER_TICKS * interval))
+    return first, (now if now > silent else newest)
+
+
+def gateway_points(
+    store: Store, service: str, runs: Sequence[tuple[int, int]], now: datetime
+) -> list[dict[str, Any]]:
+    """The gateway rows of the windows of ``runs`` from the first tick to the horizon
+    (:func:`horizon`): every one the heartbeat covers, since the pass replaces whole
+    windows."""
+    span = horizon(store, now)
+    if span is None:
         return []
-    horizon = span[1]
+    until = span[1]
     lo_w, hi_w = int(span[0].timestamp()) // WINDOW_S, int(span[1].timestamp()) // WINDOW_S
     out: list[dict[str, Any]] = []
     for first, end in runs:
@@ -104,7 +140,7 @@ def gateway_points(
             ):
                 by_window[w].append(t)
         for w in range(max(first, lo_w), min(end, hi_w + 1)):
-            sums = window_sums(by_window[w], service, window_start(w), _end(w), horizon)
+            sums = window_sums(by_window[w], service, window_start(w), _end(w), until)
             if sums:
                 stats = WindowStats(extra=sums).to_dict()
                 out.append(

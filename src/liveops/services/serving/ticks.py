@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from liveops.core.clock import Clock
@@ -111,8 +111,11 @@ class TickWriter:
         self.tick()  # a simulated clock may have moved since the thread last looked
         now = self.clock.now()
         elapsed = (now - self._last).total_seconds()
-        if elapsed > 0:
-            self._queue(now, elapsed)
+        # The last tick says the stop was clean, so the monitor does not count the time after
+        # it as down (a crash writes no such tick). With no time since the previous tick, it
+        # covers nothing, a microsecond later.
+        at = now if elapsed > 0 else self._last + timedelta(microseconds=1)
+        self._queue(at, max(elapsed, 0.0), stopped=True)
         self.flush()
 
     def _run(self) -> None:
@@ -143,7 +146,9 @@ class TickWriter:
             self.flush()
         return len(due)
 
-    def _queue(self, at: datetime, interval_s: float, *, counts: bool = True) -> None:
+    def _queue(
+        self, at: datetime, interval_s: float, *, counts: bool = True, stopped: bool = False
+    ) -> None:
         if not self.simulated:
             interval_s = min(interval_s, self.interval_s)  # a stall is not a heartbeat
         self._pending.append(
@@ -152,6 +157,7 @@ class TickWriter:
                 "tick_at": at,
                 "interval_s": interval_s,
                 "counts": self.counts.take() if counts else {},
+                "stopped": stopped,
             }
         )
         while len(self._pending) > self._max_pending:

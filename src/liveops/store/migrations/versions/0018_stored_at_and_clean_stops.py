@@ -1,6 +1,7 @@
 """feedback and outcome events: the time each row was stored (``stored_at``), which the
 monitor's incremental pass reads by; a label imported late keeps its own older time in
-``created_at``
+``created_at``. Gateway ticks: ``stopped`` marks the last tick of an instance that stopped
+cleanly (after it, the gateway is not expected up; after a crash's last tick it is)
 
 Revision ID: 0018
 Revises: 0017
@@ -28,9 +29,15 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.alter_column("stored_at", existing_type=ts, nullable=False)
         op.create_index(f"ix_{table}_stored_at", table, ["stored_at"])
+    with op.batch_alter_table("gateway_ticks") as batch:
+        batch.add_column(
+            sa.Column("stopped", sa.Boolean, nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gateway_ticks") as batch:
+        batch.drop_column("stopped")
     for table in ("feedback", "outcomes"):
         op.drop_index(f"ix_{table}_stored_at", table_name=table)
         with op.batch_alter_table(table) as batch:
