@@ -257,10 +257,11 @@ def test_shadow_copies_are_dropped_first_under_back_pressure_and_counted(
         assert {a["version"] for a in served} == {1}
 
         def counted() -> dict[str, float]:
-            out = {}
+            out: dict[str, float] = {}
             for line in client.get("/metrics").text.splitlines():
                 if line.startswith("liveops_shadow_copies_total{"):
-                    out[line.split('outcome="')[1].split('"')[0]] = float(line.split()[-1])
+                    outcome = line.split('outcome="')[1].split('"')[0]
+                    out[outcome] = out.get(outcome, 0.0) + float(line.split()[-1])
             return out
 
         done = wait_for(lambda: sum((c := counted()).values()) == 60 and c, "every copy counted")

@@ -98,6 +98,7 @@ class Batcher:
         self._on_batch = on_batch
         self._queue: deque[Job] = deque()
         self._queued_records = 0
+        self._running_records = 0
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -105,6 +106,11 @@ class Batcher:
     def depth(self) -> int:
         """Records waiting (not yet in the model)."""
         return self._queued_records
+
+    @property
+    def running(self) -> int:
+        """Records in the model call under way (0: the model is idle)."""
+        return self._running_records
 
     def submit(self, job: Job) -> None:
         """Queue ``job`` (call on the event loop); its future gets the result."""
@@ -149,6 +155,7 @@ class Batcher:
             batch = self._take()
             if not batch:
                 continue
+            self._running_records = sum(len(job.records) for job in batch)
             try:
                 if self._executor is None:
                     results: list[Any] = self._run(batch)  # on the loop: no thread handoff
@@ -156,6 +163,7 @@ class Batcher:
                     results = await loop.run_in_executor(self._executor, self._run, batch)
             except Exception as exc:
                 results = [exc] * len(batch)
+            self._running_records = 0
             for job, result in zip(batch, results, strict=True):
                 if job.future.done():
                     continue

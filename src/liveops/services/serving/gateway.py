@@ -30,7 +30,6 @@ from liveops.core.serving.prediction import PredictionSink, new_prediction_id
 from liveops.core.serving.routing import Route, RoutingTable, sticky_unit
 from liveops.errors import (
     InvalidInputError,
-    LiveopsError,
     ModelUnavailableError,
     OverloadedError,
     ServiceNotFound,
@@ -43,6 +42,7 @@ from liveops.services.serving.fallback import ChainFailures, Failure
 from liveops.services.serving.loading import ServedService
 from liveops.services.serving.metrics import GatewayMetrics
 from liveops.services.serving.routing import Router
+from liveops.services.serving.shadow import ShadowCopier
 from liveops.services.serving.ticks import RequestCounts, TickWriter
 from liveops.store import Store
 from liveops.store.monitoring import WINDOW_S
@@ -54,7 +54,6 @@ SinkFactory = Callable[[Store, Path], PredictionSink]
 StoreFactory = Callable[[], Store]
 MAX_INSTANCES = 1000
 MONITOR_GAUGES_S = 15.0  # how often the poller re-reads the monitor's latest windows
-SHADOW_MAX_IN_FLIGHT = 256  # shadow copies out at once; more are dropped and counted
 
 
 class Gateway:
@@ -103,8 +102,15 @@ class Gateway:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._monitor_read_at = -math.inf
-        self._shadow_in_flight = 0
-        self._shadow_tasks: set[asyncio.Future[None]] = set()
+        # Shadow copies yield to served work (loop lag, served queues, the log's backlog).
+        self._log_backlog = 0.0  # read by the poller from the log's stats
+        self._answering = 0  # served requests between their arm's pick and their answers
+        self.shadow = ShadowCopier(
+            self.metrics,
+            lambda: self.router.deployments,
+            served_requests=lambda: self._answering,
+            log_backlog=lambda: self._log_backlog,
+        )
 
     # Read on every request: the router replaces each whole when the routing changes.
     @property
@@ -130,12 +136,15 @@ class Gateway:
             self.router.loop = asyncio.get_running_loop()
         except RuntimeError:
             self.router.loop = None
+        else:
+            self.shadow.probe.start(self.router.loop)
         self._thread = threading.Thread(target=self._poll_loop, name="liveops-poller", daemon=True)
         self._thread.start()
         self.ticks.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.shadow.probe.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.ticks.stop()
@@ -182,7 +191,9 @@ class Gateway:
         m.loaded_versions.set(sum(d.unavailable is None for d in self.deployments.values()))
         if self.sink is not None:
             try:
-                m.log_stats(self.sink.stats())
+                stats = self.sink.stats()
+                m.log_stats(stats)
+                self._log_backlog = float(stats.get("backlog", 0.0))
             except Exception as exc:
                 log.warning("prediction log stats failed: %s", exc)
 
@@ -290,9 +301,13 @@ class Gateway:
         dep = self.router.deployments[(svc.name, arm.version)]
         t0 = time.time()
         now = at if at is not None else (t0 if self.wall_clock else self.clock.now().timestamp())
-        answers = await self._answer(route, dep, instances, now, caller, t0)
+        self._answering += 1
+        try:
+            answers = await self._answer(route, dep, instances, now, caller, t0)
+        finally:
+            self._answering -= 1
         if route.shadow_arms and not route.disabled:
-            self._copy_to_shadow(route, u, instances, answers, now, caller)
+            self.shadow.copy(route, u, instances, answers, now, caller)
         return answers
 
     def _draw(self, route: Route, instances: list[dict[str, Any]], sticky: str | None) -> float:
@@ -308,55 +323,6 @@ class Gateway:
             self.metrics.child(self.metrics.unkeyed, route.service).inc()
             return random.random()
         return sticky_unit(route.salt, key)
-
-    def _copy_to_shadow(
-        self,
-        route: Route,
-        u: float,
-        instances: list[dict[str, Any]],
-        answers: list[Answer],
-        now: float,
-        caller: str | None,
-    ) -> None:
-        """Queue a copy for each shadow arm whose share takes this request, off the response
-        path: a copy is dropped (and counted) rather than queued when the shadow version's
-        queue is half full or SHADOW_MAX_IN_FLIGHT copies are out."""
-        m = self.metrics
-        for arm in route.shadow_arms:
-            if u >= arm.weight:
-                continue
-            dep = self.router.deployments.get((route.service, arm.version))
-            labels = (route.service, str(arm.version))
-            if (
-                dep is None
-                or dep.unavailable is not None
-                or not dep.breaker.allow()
-                or self._shadow_in_flight >= SHADOW_MAX_IN_FLIGHT
-                or dep.batcher.depth + len(instances) > dep.batcher.max_queue // 2
-            ):
-                m.child(m.shadow, *labels, "dropped").inc()
-                continue
-            served = [a["prediction_id"] for a in answers]
-            ids = [new_prediction_id(now) for _ in instances]
-            job = Job(instances, ids, now, caller, _fut(), t0=time.time(), shadow_of=served)
-            self._shadow_in_flight += 1
-            task = asyncio.ensure_future(self._shadow_answer(dep, job, labels))
-            self._shadow_tasks.add(task)
-            task.add_done_callback(self._shadow_tasks.discard)
-
-    async def _shadow_answer(self, dep: Deployment, job: Job, labels: tuple[str, str]) -> None:
-        m = self.metrics
-        try:
-            await self._ask(dep, job)
-        except OverloadedError:
-            m.child(m.shadow, *labels, "dropped").inc()
-        except (TimeoutError, ModelFailure, LiveopsError):
-            dep.breaker.record_failure()
-            m.child(m.shadow, *labels, "failed").inc()
-        else:
-            m.child(m.shadow, *labels, "answered").inc()
-        finally:
-            self._shadow_in_flight -= 1
 
     async def _answer(
         self,

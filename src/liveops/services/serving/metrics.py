@@ -106,9 +106,9 @@ class GatewayMetrics:
         )
         self.shadow = Counter(
             "liveops_shadow_copies",
-            "Requests copied to a shadow arm, by outcome (answered, dropped under back-pressure, "
-            "failed).",
-            ("service", "version", "outcome"),
+            "Requests copied to a shadow arm, by outcome (answered; dropped, with the reason: "
+            "served work waiting or the candidate unable; failed, with the reason).",
+            ("service", "version", "outcome", "reason"),
             **kw,
         )
         gauge_kw = {**kw, "multiprocess_mode": "livesum"}
