@@ -6,7 +6,8 @@ SQLite file, the tabular ``wines`` service of the rollout tests) measured three 
     schedule at half the capacity, latency from each request's scheduled time) for
     ``--seconds`` each, three alternations of no rollout / shadow 100 %: p50/p95/p99 of the
     served answers, the p99 ratio (median of the three pairs) and the shadow copies answered
-    and dropped (``liveops_shadow_copies_total``);
+    and dropped, by reason (``liveops_shadow_copies_total``), and the load average before and
+    after each window;
 (c) rollback under load: a rollout at canary 50 %, wrk at 32 connections, ``liveops rollback
     wines`` after 2 s, wrk stopped 3 s after the gateway answered with the restored version;
     every answer wrk read must be in the log, every row's arm one of the rollout's, every row
@@ -16,6 +17,7 @@ Prints a table with the machine and its load average; writes
 ``bench/results/rollout-load-<UTC time>.json``.
 
     python bench/run.py rollout-load [--seconds 25] [--capacity-seconds 10] [--rounds 3]
+                                     [--no-rollback]
 """
 
 from __future__ import annotations
@@ -146,14 +148,20 @@ def rows(folder: Path) -> dict[str, tuple[int | None, str]]:
 
 
 def shadow_copies(server: Server) -> dict[str, float]:
-    """``liveops_shadow_copies_total`` by outcome (summed over versions)."""
+    """``liveops_shadow_copies_total`` by outcome (summed over versions and reasons), and by
+    ``outcome:reason`` (e.g. ``dropped:loop_lag``)."""
     with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
         text = r.read().decode()
     out: dict[str, float] = {}
     for m in re.finditer(r"^liveops_shadow_copies_total\{([^}]*)\} (\S+)$", text, re.M):
         outcome = re.search(r'outcome="([^"]*)"', m.group(1))
+        reason = re.search(r'reason="([^"]*)"', m.group(1))
         if outcome:
-            out[outcome.group(1)] = out.get(outcome.group(1), 0.0) + float(m.group(2))
+            value = float(m.group(2))
+            out[outcome.group(1)] = out.get(outcome.group(1), 0.0) + value
+            if reason and reason.group(1):
+                key = f"{outcome.group(1)}:{reason.group(1)}"
+                out[key] = out.get(key, 0.0) + value
     return out
 
 
@@ -364,11 +372,13 @@ def shadow_cost(
                 store.close()
             time.sleep(1.5)  # the gateway re-reads rollouts every 0.2 s
             copies0 = shadow_copies(server)
+            load_before = os.getloadavg()  # = the first three fields of /proc/loadavg
             say(f"round {i + 1}/{rounds}: {mode}, {rate:.0f} req/s open-loop for {seconds:g} s")
             result = open_loop(server, bodies, rate, seconds, folder / f"openloop-{i}-{mode}.json")
             copies1 = shadow_copies(server)
             result["mode"], result["round"] = mode, i + 1
             result["shadow"] = {k: v - copies0.get(k, 0.0) for k, v in copies1.items()}
+            result["load_avg_before"] = load_before
             result["load_avg"] = os.getloadavg()
             windows.append(result)
     return windows
@@ -393,6 +403,12 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
     out["shadow_answered"] = sum(s.get("answered", 0.0) for s in shadow)
     out["shadow_dropped"] = sum(s.get("dropped", 0.0) for s in shadow)
     out["shadow_failed"] = sum(s.get("failed", 0.0) for s in shadow)
+    by: dict[str, float] = {}
+    for s in shadow:
+        for key, n in s.items():
+            if key.startswith("dropped:"):
+                by[key.split(":", 1)[1]] = by.get(key.split(":", 1)[1], 0.0) + n
+    out["shadow_dropped_by_reason"] = dict(sorted(by.items(), key=lambda kv: -kv[1]))
     return out
 
 
@@ -417,27 +433,40 @@ def table(info: dict[str, Any]) -> str:
         f"{cap['requests_per_s']:.0f} req/s (p99 {cap['p99_ms']:.1f} ms, errors {cap['errors']})",
         "",
         f"(b) open-loop at {info['rate']:.0f} req/s (half of it), {info['seconds']:g} s a window",
+        "latency from each request's scheduled time; 'late p99': how late the generator itself "
+        "sent; load: 1-minute load average before -> after the window",
         f"{'round':>5} {'mode':8} {'sent':>7} {'2xx':>7} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'late p99':>8} {'shadow ans.':>11} {'dropped':>8}",
+        f"{'p99 ms':>8} {'late p99':>8} {'shadow ans.':>11} {'dropped':>8} {'load':>12}",
     ]
     for w in info["windows"]:
         s = w.get("shadow", {})
+        before = w.get("load_avg_before", [float("nan")])[0]
         lines.append(
             f"{w['round']:>5} {w['mode']:8} {w['scheduled']:>7} {w['answered_2xx']:>7} "
             f"{w['p50_ms']:>8.1f} {w['p95_ms']:>8.1f} {w['p99_ms']:>8.1f} "
-            f"{w['late_ms_p99']:>8.1f} {s.get('answered', 0):>11.0f} {s.get('dropped', 0):>8.0f}"
+            f"{w['late_ms_p99']:>8.1f} {s.get('answered', 0):>11.0f} {s.get('dropped', 0):>8.0f} "
+            f"{before:>5.2f} -> {w['load_avg'][0]:.2f}"
         )
     s = info["summary"]
     ratio = s["p99_ratio_median"]
+    copies = s["shadow_answered"] + s["shadow_dropped"] + s["shadow_failed"]
+    share = s["shadow_answered"] / copies if copies else 0.0
+    reasons = ", ".join(f"{k} {v:.0f}" for k, v in s["shadow_dropped_by_reason"].items())
     lines += [
         f"median p99: none {s['none']['p99_ms']:.1f} ms, shadow 100 % {s['shadow']['p99_ms']:.1f}"
         f" ms; p99 ratio per round {s['p99_ratios']}, median "
         f"{'-' if ratio is None else f'{ratio:.2f}'} (issue: <= 1.1: "
         f"{'met' if ratio is not None and ratio <= 1.1 else 'MISSED'})",
-        f"shadow copies: {s['shadow_answered']:.0f} answered, {s['shadow_dropped']:.0f} dropped "
-        f"under back-pressure, {s['shadow_failed']:.0f} failed",
+        f"shadow copies: {s['shadow_answered']:.0f} answered ({share:.0%} of the requests), "
+        f"{s['shadow_dropped']:.0f} dropped because served work waited or the candidate could "
+        f"not take them, {s['shadow_failed']:.0f} failed",
+        f"dropped by reason: {reasons or 'none'} (served_queue: served records queued or in a "
+        "model call; loop_lag: the event loop late while served requests were out; "
+        "log_backlog: the log's writer behind)",
         "",
     ]
+    if "rollback" not in info:
+        return "\n".join(lines)
     r = info["rollback"]
     lines += [
         f"(c) rollback under load: canary 50 %, wrk {r['connections']} connections "
@@ -462,6 +491,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seconds", type=float, default=25, help="each open-loop window (20-30)")
     p.add_argument("--capacity-seconds", type=float, default=10)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument(
+        "--no-rollback", action="store_true", help="skip (c), the rollback under load (iterating)"
+    )
     args = p.parse_args(argv)
     info: dict[str, Any] = {"machine": machine(), "seconds": args.seconds}
     with tempfile.TemporaryDirectory(prefix="rollout-load-") as tmp:
@@ -479,16 +511,17 @@ def main(argv: list[str]) -> int:
             info["summary"] = summarise(info["windows"])
         finally:
             stop(server)
-        folder = make_project(Path(tmp) / "canary", CANARY_PLAN)
-        bodies = write_bodies(folder)
-        server = start_gateway(folder)
-        try:
-            say("rollback under load: wrk 32 connections")
-            info["rollback"] = rollback_under_load(folder, server, bodies)
-        finally:
-            stop(server)
-    run = info["rollback"]
-    info["rollback"] = {**asdict(run), "ok": run.ok}
+        run = None
+        if not args.no_rollback:
+            folder = make_project(Path(tmp) / "canary", CANARY_PLAN)
+            bodies = write_bodies(folder)
+            server = start_gateway(folder)
+            try:
+                say("rollback under load: wrk 32 connections")
+                run = rollback_under_load(folder, server, bodies)
+            finally:
+                stop(server)
+            info["rollback"] = {**asdict(run), "ok": run.ok}
     info["machine"]["load_avg_end"] = os.getloadavg()
     print(table(info))
     results = ROOT / "bench" / "results"
@@ -497,7 +530,7 @@ def main(argv: list[str]) -> int:
     path = results / f"rollout-load-{stamp}.json"
     path.write_text(json.dumps(info, indent=2, default=str))
     print(f"\nwritten: {path.relative_to(ROOT)}")
-    return 0 if run.ok else 1
+    return 0 if run is None or run.ok else 1
 
 
 if __name__ == "__main__":

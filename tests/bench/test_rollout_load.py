@@ -83,7 +83,8 @@ def test_shadow_summary_pairs_rounds_and_sums_drops() -> None:
     windows = [
         {"mode": "none", "round": 1, "p50_ms": 1, "p95_ms": 2, "p99_ms": 10, "shadow": {}},
         {"mode": "shadow", "round": 1, "p50_ms": 1, "p95_ms": 2, "p99_ms": 12,
-         "shadow": {"answered": 90.0, "dropped": 10.0}},
+         "shadow": {"answered": 90.0, "dropped": 10.0, "dropped:served_queue": 7.0,
+                    "dropped:loop_lag": 3.0}},
         {"mode": "none", "round": 2, "p50_ms": 1, "p95_ms": 3, "p99_ms": 20, "shadow": {}},
         {"mode": "shadow", "round": 2, "p50_ms": 2, "p95_ms": 3, "p99_ms": 21,
          "shadow": {"answered": 100.0}},
@@ -93,6 +94,7 @@ def test_shadow_summary_pairs_rounds_and_sums_drops() -> None:
     assert s["p99_ratio_median"] == pytest.approx(1.125)
     assert (s["shadow_answered"], s["shadow_dropped"]) == (190.0, 10.0)
     assert s["shadow"]["p99_ms"] == 16.5
+    assert s["shadow_dropped_by_reason"] == {"served_queue": 7.0, "loop_lag": 3.0}
 
 
 def test_percentiles_are_nearest_rank() -> None:
