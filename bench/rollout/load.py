@@ -399,6 +399,10 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
                 ratios.append(round(w["p99_ms"] / base[0]["p99_ms"], 3))
     out["p99_ratios"] = ratios
     out["p99_ratio_median"] = median(ratios) if ratios else None
+    # The noise floor: how far apart the windows without a rollout are among themselves.
+    p99s: list[float] = [w["p99_ms"] for w in windows if w["mode"] == "none"]
+    out["none_p99_range"] = [min(p99s), max(p99s)] if p99s else None
+    out["none_p99_spread"] = round(max(p99s) / min(p99s), 3) if p99s and min(p99s) else None
     shadow = [w.get("shadow", {}) for w in windows if w["mode"] == "shadow"]
     out["shadow_answered"] = sum(s.get("answered", 0.0) for s in shadow)
     out["shadow_dropped"] = sum(s.get("dropped", 0.0) for s in shadow)
@@ -457,6 +461,8 @@ def table(info: dict[str, Any]) -> str:
         f" ms; p99 ratio per round {s['p99_ratios']}, median "
         f"{'-' if ratio is None else f'{ratio:.2f}'} (issue: <= 1.1: "
         f"{'met' if ratio is not None and ratio <= 1.1 else 'MISSED'})",
+        f"noise floor: the no-rollout windows' p99 ranged {fmt_range(s['none_p99_range'])} ms "
+        f"({s['none_p99_spread']}x between the lowest and the highest, no shadow in either)",
         f"shadow copies: {s['shadow_answered']:.0f} answered ({share:.0%} of the requests), "
         f"{s['shadow_dropped']:.0f} dropped because served work waited or the candidate could "
         f"not take them, {s['shadow_failed']:.0f} failed",
@@ -480,6 +486,10 @@ def table(info: dict[str, Any]) -> str:
     ]
     lines += [f"  [{'ok' if v else 'FAILED'}] {k}" for k, v in r["checks"].items()]
     return "\n".join(lines)
+
+
+def fmt_range(values: list[float] | None) -> str:
+    return "-" if not values else f"{values[0]:.1f} to {values[1]:.1f}"
 
 
 def fmt_load(values: Any) -> str:

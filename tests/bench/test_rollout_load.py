@@ -95,6 +95,7 @@ def test_shadow_summary_pairs_rounds_and_sums_drops() -> None:
     assert (s["shadow_answered"], s["shadow_dropped"]) == (190.0, 10.0)
     assert s["shadow"]["p99_ms"] == 16.5
     assert s["shadow_dropped_by_reason"] == {"served_queue": 7.0, "loop_lag": 3.0}
+    assert (s["none_p99_range"], s["none_p99_spread"]) == ([10, 20], 2.0)
 
 
 def test_percentiles_are_nearest_rank() -> None:

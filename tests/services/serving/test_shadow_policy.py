@@ -5,15 +5,18 @@ and fake deployments: no clock, no model, no wall-clock assertion."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
 
 from liveops.core.serving.routing import Arm, Route
-from liveops.services.serving import GatewayMetrics
+from liveops.services.serving import Gateway, GatewayMetrics
 from liveops.services.serving.batching import Job
 from liveops.services.serving.shadow import LagProbe, ShadowCopier, ShadowLimits, ShadowPolicy
+from tests.services.serving.conftest import with_gateway
+from tests.services.serving.wine import make_wine
 
 
 class FakeBatcher:
@@ -244,3 +247,21 @@ def test_the_policy_alone_on_fake_signals() -> None:
     signals["records"] = 1
     assert reason() == "served_queue"
     assert policy.reason(in_flight=0, depth=31, max_queue=64, n=2) == "candidate_queue"
+
+
+def test_a_gateway_probes_its_own_loop_until_it_stops(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    make_wine(project, '{fallback: rules, rules: "wine_rules:classify"}')
+
+    async def body(gw: Gateway) -> Gateway:
+        ticks = gw.shadow.probe.ticks
+        await asyncio.sleep(0.1)
+        assert gw.shadow.probe.ticks > ticks  # on the loop that answers
+        gw._update_gauges()
+        assert gw.metrics.registry is not None
+        text = generate_latest(gw.metrics.registry).decode()
+        assert "\nliveops_event_loop_lag_seconds " in text
+        return gw
+
+    gw = with_gateway(project, body)
+    assert gw.shadow.probe.lag_s() == 0.0  # stopped with the gateway

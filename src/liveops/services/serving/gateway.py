@@ -189,6 +189,7 @@ class Gateway:
         for (svc, n), dep in self.deployments.items():
             m.child(m.queue_depth, svc, str(n), dep.arm).set(dep.batcher.depth)
         m.loaded_versions.set(sum(d.unavailable is None for d in self.deployments.values()))
+        m.loop_lag.set(self.shadow.probe.take_max())
         if self.sink is not None:
             try:
                 stats = self.sink.stats()

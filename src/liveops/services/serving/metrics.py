@@ -130,6 +130,13 @@ class GatewayMetrics:
             registry=reg,
             multiprocess_mode="livemin",
         )
+        self.loop_lag = Gauge(
+            "liveops_event_loop_lag_seconds",
+            "The largest lateness of the event loop's lag probe since the previous poll (shadow "
+            "copies are dropped while it is above 2 ms and served requests are out).",
+            registry=reg,
+            multiprocess_mode="livemax",
+        )
         self.loaded_versions = Gauge(
             "liveops_loaded_versions", "Versions loaded and ready to answer.", **gauge_kw
         )
