@@ -401,8 +401,9 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
     out["p99_ratio_median"] = median(ratios) if ratios else None
     # The noise floor: how far apart the windows without a rollout are among themselves.
     p99s: list[float] = [w["p99_ms"] for w in windows if w["mode"] == "none"]
-    out["none_p99_range"] = [min(p99s), max(p99s)] if p99s else None
-    out["none_p99_spread"] = round(max(p99s) / min(p99s), 3) if p99s and min(p99s) else None
+    low, high = (min(p99s), max(p99s)) if p99s else (0.0, 0.0)
+    out["none_p99_range"] = [low, high] if p99s else None
+    out["none_p99_spread"] = round(high / low, 3) if low > 0 else None
     shadow = [w.get("shadow", {}) for w in windows if w["mode"] == "shadow"]
     out["shadow_answered"] = sum(s.get("answered", 0.0) for s in shadow)
     out["shadow_dropped"] = sum(s.get("dropped", 0.0) for s in shadow)
