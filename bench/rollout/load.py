@@ -45,7 +45,14 @@ if str(ROOT) not in sys.path:  # run as a script: `bench` and `tests` import fro
     sys.path.insert(0, str(ROOT))
 
 from bench.serving import load  # noqa: E402
-from bench.serving.servers import Server, Target, free_port, stop, wait_ready  # noqa: E402
+from bench.serving.servers import (  # noqa: E402
+    Server,
+    Target,
+    cpu_seconds,
+    free_port,
+    stop,
+    wait_ready,
+)
 
 SERVICE = "wines"
 TARGET = Target("liveops-rollouts", f"/v1/services/{SERVICE}/predict", "liveops", "/readyz", True)
@@ -373,8 +380,13 @@ def shadow_cost(
             time.sleep(1.5)  # the gateway re-reads rollouts every 0.2 s
             copies0 = shadow_copies(server)
             load_before = os.getloadavg()  # = the first three fields of /proc/loadavg
+            cpu0 = cpu_seconds(server.process.pid)
             say(f"round {i + 1}/{rounds}: {mode}, {rate:.0f} req/s open-loop for {seconds:g} s")
             result = open_loop(server, bodies, rate, seconds, folder / f"openloop-{i}-{mode}.json")
+            # CPU time of the gateway and its log writer per request sent: what the shadow costs,
+            # steadier than latency on a shared machine (it does not count waiting for a core).
+            cpu = cpu_seconds(server.process.pid) - cpu0
+            result["cpu_ms_per_request"] = round(cpu * 1000 / max(result["scheduled"], 1), 4)
             copies1 = shadow_copies(server)
             result["mode"], result["round"] = mode, i + 1
             result["shadow"] = {k: v - copies0.get(k, 0.0) for k, v in copies1.items()}
@@ -397,6 +409,15 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
             base = [b for b in windows if b["mode"] == "none" and b["round"] == w["round"]]
             if base and base[0]["p99_ms"]:
                 ratios.append(round(w["p99_ms"] / base[0]["p99_ms"], 3))
+    cpu = {
+        mode: [
+            w["cpu_ms_per_request"]
+            for w in windows
+            if w["mode"] == mode and "cpu_ms_per_request" in w
+        ]
+        for mode in ("none", "shadow")
+    }
+    out["cpu_ms_per_request"] = {m: median(v) if v else None for m, v in cpu.items()}
     out["p99_ratios"] = ratios
     out["p99_ratio_median"] = median(ratios) if ratios else None
     # The noise floor: how far apart the windows without a rollout are among themselves.
@@ -439,9 +460,11 @@ def table(info: dict[str, Any]) -> str:
         "",
         f"(b) open-loop at {info['rate']:.0f} req/s (half of it), {info['seconds']:g} s a window",
         "latency from each request's scheduled time; 'late p99': how late the generator itself "
-        "sent; load: 1-minute load average before -> after the window",
+        "sent; CPU ms/req: CPU time of the gateway and its log writer per request sent; load: "
+        "1-minute load average before -> after the window",
         f"{'round':>5} {'mode':8} {'sent':>7} {'2xx':>7} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'late p99':>8} {'shadow ans.':>11} {'dropped':>8} {'load':>12}",
+        f"{'p99 ms':>8} {'late p99':>8} {'shadow ans.':>11} {'dropped':>8} {'CPU ms/req':>10} "
+        f"{'load':>14}",
     ]
     for w in info["windows"]:
         s = w.get("shadow", {})
@@ -450,6 +473,7 @@ def table(info: dict[str, Any]) -> str:
             f"{w['round']:>5} {w['mode']:8} {w['scheduled']:>7} {w['answered_2xx']:>7} "
             f"{w['p50_ms']:>8.1f} {w['p95_ms']:>8.1f} {w['p99_ms']:>8.1f} "
             f"{w['late_ms_p99']:>8.1f} {s.get('answered', 0):>11.0f} {s.get('dropped', 0):>8.0f} "
+            f"{w.get('cpu_ms_per_request', float('nan')):>10.3f} "
             f"{before:>5.2f} -> {w['load_avg'][0]:.2f}"
         )
     s = info["summary"]
@@ -462,6 +486,8 @@ def table(info: dict[str, Any]) -> str:
         f" ms; p99 ratio per round {s['p99_ratios']}, median "
         f"{'-' if ratio is None else f'{ratio:.2f}'} (issue: <= 1.1: "
         f"{'met' if ratio is not None and ratio <= 1.1 else 'MISSED'})",
+        f"CPU per request (median): none {fmt_ms(s['cpu_ms_per_request']['none'])}, shadow "
+        f"{fmt_ms(s['cpu_ms_per_request']['shadow'])} ms",
         f"noise floor: the no-rollout windows' p99 ranged {fmt_range(s['none_p99_range'])} ms "
         f"({s['none_p99_spread']}x between the lowest and the highest, no shadow in either)",
         f"shadow copies: {s['shadow_answered']:.0f} answered ({share:.0%} of the requests), "
@@ -487,6 +513,10 @@ def table(info: dict[str, Any]) -> str:
     ]
     lines += [f"  [{'ok' if v else 'FAILED'}] {k}" for k, v in r["checks"].items()]
     return "\n".join(lines)
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def fmt_range(values: list[float] | None) -> str:
