@@ -12,7 +12,7 @@ answer waits for is busy, judged at the moment of the copy by what is cheap to r
   a model call;
 - ``log_backlog``: the prediction log's writer is behind (rows spooled but not yet stored; read
   by the poller from the log's stats). The log stores rows in the order they were spooled, so
-  shadow rows never pile up in front of served ones;
+  shadow rows never pile up in front of served ones beyond about one writer batch;
 - ``in_flight`` / ``candidate_queue``: more than ``max_in_flight`` copies are out, or the
   candidate's own queue is half full;
 - ``unavailable`` / ``circuit_open``: the candidate cannot answer.
