@@ -123,6 +123,7 @@ def test_an_idle_gateway_takes_the_copy_paired_with_the_served_answer() -> None:
         (lambda rig: setattr(rig.copier, "in_flight", 256), "in_flight"),
         (lambda rig: setattr(rig.candidate, "unavailable", "failed to load"), "unavailable"),
     ],
+    ids=["queued", "running", "lag", "log", "candidate", "in_flight", "unavailable"],
 )
 def test_a_copy_is_dropped_and_counted_when_served_work_waits(busy: Any, reason: str) -> None:
     rig = Rig()
