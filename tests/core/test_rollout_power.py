@@ -127,8 +127,11 @@ def test_bad_input_is_refused_with_a_message(kwargs: dict[str, float], message: 
 def test_metrics_it_can_size() -> None:
     assert check_metric("accuracy") is True  # labelled answers
     assert check_metric("error_rate") is False  # every answer
+    assert check_metric("outcome.resolved.rate") is False  # every answer, with the event or not
     with pytest.raises(UsageError) as err:
         check_metric("acuracy")
     assert err.value.message == "unknown metric 'acuracy' for an A/B plan; did you mean 'accuracy'?"
     with pytest.raises(UsageError):
         check_metric("latency.p95_ms")
+    with pytest.raises(UsageError):
+        check_metric("outcome..rate")

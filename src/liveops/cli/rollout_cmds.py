@@ -233,7 +233,11 @@ def plan(
     mde: float = typer.Option(
         ..., "--mde", help="The smallest difference to detect, absolute: 0.02 is two points."
     ),
-    metric: str = typer.Option("accuracy", "--metric", help="A share of answers to compare."),
+    metric: str = typer.Option(
+        "accuracy",
+        "--metric",
+        help="A share of answers to compare: accuracy, error_rate, ..., outcome.NAME.rate.",
+    ),
     baseline: float | None = typer.Option(
         None, "--baseline", help="The baseline rate (default: production's recent live value)."
     ),

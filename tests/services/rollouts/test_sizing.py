@@ -100,3 +100,37 @@ AB_TENTH = """
       duration: 7d
       goals: [{metric: accuracy}]
 """
+
+
+def test_an_outcome_goal_is_sized_on_every_answer_from_its_live_rate(
+    wines: tuple[Store, Path], clock: FixedClock
+) -> None:
+    """An A/B goal on an outcome event (``POST /v1/outcomes``): every answer counts (with the
+    event or without), and production's recent rate is the baseline."""
+    from liveops.core.serving.prediction import PredictionIds
+    from liveops.services.predictions.outcomes import apply_outcome
+
+    store, folder = wines
+    ids = PredictionIds()
+    sink = DirectSink(store)
+    rows = []
+    for i in range(400):  # 400 answers over 24 hours; 1 in 4 ends resolved
+        ts = T0.timestamp() + i * 216.0
+        rows.append(PredictionRecord(ids.new(ts), "wines", 1, "production", ts, wine(i), "red"))
+    sink.submit(rows)
+    clock.advance(24 * 3600)
+    for r in rows[::4]:
+        apply_outcome(
+            store,
+            {"id": ids.new(r.ts + 60), "prediction_id": r.prediction_id, "source": "crm",
+             "outcome": "resolved", "value": None,
+             "created_at": clock.now().isoformat()},
+        )  # fmt: skip
+    run_monitor(store, folder, clock=clock)
+
+    got = size_ab_test(store, "wines", mde=0.05, metric="outcome.resolved.rate", clock=clock)
+    assert got.labelled is False
+    assert got.plan.baseline == pytest.approx(0.25)
+    assert got.plan.coverage == 1.0
+    assert got.plan.answers_per_day == pytest.approx(400)
+    assert got.plan == plan_ab(mde=0.05, baseline=0.25, answers_per_day=400, coverage=1.0)

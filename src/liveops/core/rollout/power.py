@@ -83,11 +83,14 @@ def check_metric(metric: str) -> bool:
         return True
     if metric in EVERY_ANSWER:
         return False
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "outcome" and parts[2] == "rate" and parts[1]:
+        return False  # the share of every answer that had the outcome event
     close = difflib.get_close_matches(metric, PLANNABLE, n=1)
     guess = f"; did you mean {close[0]!r}?" if close else ""
     raise UsageError(
         f"unknown metric {metric!r} for an A/B plan{guess}",
-        hint=f"a plan sizes a share of answers: {', '.join(PLANNABLE)}",
+        hint=f"a plan sizes a share of answers: {', '.join(PLANNABLE)}, outcome.NAME.rate",
     )
 
 
