@@ -42,6 +42,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from liveops.core.clock import Clock, SystemClock
 from liveops.store.db import connect, is_sqlite, unavailable
+from liveops.store.prediction_columns import copy_columns, execute_columns
 from liveops.store.prediction_tables import feedback, prediction_raw_inputs, predictions
 from liveops.store.registry import utc
 
@@ -83,6 +84,43 @@ class PredictionStore:
                     conn.exec_driver_sql(*self._bulk(prediction_raw_inputs, raw_rows))
         except (OperationalError, InterfaceError, PoolTimeoutError) as exc:
             raise unavailable(self._engine, exc) from exc
+
+    def insert_columns(
+        self,
+        columns: Mapping[str, Sequence[Any]],
+        constants: Mapping[str, Any],
+        raw_rows: Sequence[Mapping[str, Any]] = (),
+    ) -> int:
+        """:meth:`insert_batch` for rows given column-wise (bulk scoring): ``columns`` holds
+        one value per row (JSON columns as JSON text), ``constants`` one value for every row.
+        Ids already stored are skipped; returns the number of rows given. See
+        :mod:`liveops.store.prediction_columns` for how each database takes them.
+
+        Raises :class:`~liveops.errors.StoreUnavailableError` as :meth:`insert_batch` does."""
+        sqlite_ = is_sqlite(self._engine)
+        dbapi = self._engine.dialect.loaded_dbapi
+        try:
+            with self._write_tx() as conn:
+                raw = conn.connection.driver_connection
+                assert raw is not None
+
+                def encoder(type_: Any) -> Any:
+                    return _encoder(type_, sqlite_)
+
+                if sqlite_:
+                    n = execute_columns(raw.executemany, predictions, columns, constants, encoder)
+                else:
+                    with raw.cursor() as cur:
+                        n = copy_columns(
+                            cur, predictions, columns, constants, encoder, dbapi.IntegrityError
+                        )
+                if raw_rows:
+                    conn.exec_driver_sql(*self._bulk(prediction_raw_inputs, raw_rows))
+        except (OperationalError, InterfaceError, PoolTimeoutError) as exc:
+            raise unavailable(self._engine, exc) from exc
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+            raise unavailable(self._engine, exc) from exc
+        return n
 
     def _bulk(
         self, table: Table, rows: Sequence[Mapping[str, Any]]
