@@ -307,3 +307,33 @@ def test_settings_must_be_a_mapping() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(decision, raise_on_error=False).failed == 0
+
+
+# --- sensitive kinds found by the caller (bulk scoring scans a column once)
+
+
+def test_kinds_found_by_the_caller_give_the_same_decisions() -> None:
+    """On the labelled set (every kind, hard negatives, texts missing or not text), deciding
+    with the kinds of one column scan equals deciding with the per-record scan."""
+    from liveops.core.sensitive import find_sensitive, find_sensitive_column
+    from liveops.core.serving.decision import sensitive_kinds
+    from tests.core.sensitive_cases import CASES
+
+    values: list[Any] = [c.text for c in CASES] + [None, 4111111111111111]
+    records = [{"text": v} if v is not None else {} for v in values]
+    found = find_sensitive_column(values)
+    assert found == {
+        i: find_sensitive(v)
+        for i, v in enumerate(values)
+        if isinstance(v, str) and find_sensitive(v)
+    }
+    confidences = [0.95 if i % 3 else 0.4 for i in range(len(records))]
+    out = output(*(("billing", c) for c in confidences))
+    for action in ("human_review", "fallback", "allow"):
+        s = settings(threshold=0.7, sensitive_input=action, fallback="rules", rules="m:f")
+        alone = decide(records, out, s, rules=keyword_rules)
+        given = decide(records, out, s, rules=keyword_rules, sensitive=sensitive_kinds([found]))
+        assert given == alone
+        if action == "human_review":  # the set holds sensitive input: the rule was exercised
+            held = [r for r in alone.reasons if r and r.startswith("sensitive_input:")]
+            assert len(held) >= len(found) // 2

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, NoReturn, get_args
 
@@ -43,7 +43,7 @@ import numpy as np
 
 from liveops.core.model import BatchOutput
 from liveops.core.names import parse_version_ref
-from liveops.core.sensitive import find_sensitive
+from liveops.core.sensitive import Finding, find_sensitive
 from liveops.errors import InvalidInputError, LiveopsError, ModelError
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "RulesFunction",
     "decide",
     "sensitive_hold",
+    "sensitive_kinds",
 ]
 
 Decision = Literal["automatic", "human_review", "fallback", "abstain"]
@@ -253,8 +254,13 @@ def decide(
     *,
     rules: RulesFunction | None = None,
     text_fields: Sequence[str] = ("text",),
+    sensitive: Mapping[int, str] | None = None,
 ) -> DecidedBatch:
     """Decide, per record, whether ``output``'s answer goes out automatically.
+
+    ``sensitive``: the sensitive kinds in each record's text fields, by position, when the
+    caller has found them already (:func:`sensitive_kinds` of
+    :func:`~liveops.core.sensitive.find_sensitive_column`); a record not in it holds none.
 
     ``rules`` is the loaded ``settings.rules`` function (loading it is the caller's job); it is
     required when the fallback is ``rules`` and is only called for records that need it. A rules
@@ -286,9 +292,17 @@ def decide(
     reasons: list[str | None] = [None] * n
     used = [False] * n
     pending: list[int] = []
-    # Without the sensitive check only records below the threshold can leave "automatic".
-    for i in np.flatnonzero(below).tolist() if not check_sensitive else range(n):
-        kinds = _sensitive_kinds(records[i], text_fields) if check_sensitive else ""
+    # Only records below the threshold or holding sensitive input can leave "automatic".
+    rows: Iterable[int] = np.flatnonzero(below).tolist()
+    if check_sensitive:
+        rows = range(n) if sensitive is None else sorted({*rows, *sensitive})
+    for i in rows:
+        if not check_sensitive:
+            kinds = ""
+        elif sensitive is not None:
+            kinds = sensitive.get(i, "")
+        else:
+            kinds = _sensitive_kinds(records[i], text_fields)
         if kinds:
             action: str = settings.sensitive_input
             reason = f"sensitive_input:{kinds}"
@@ -344,6 +358,22 @@ def sensitive_hold(
         return None
     kinds = _sensitive_kinds(record, text_fields)
     return (settings.sensitive_input, f"sensitive_input:{kinds}") if kinds else None
+
+
+def sensitive_kinds(columns: Iterable[Mapping[int, Sequence[Finding]]]) -> dict[int, str]:
+    """The ``sensitive`` argument of :func:`decide` from the findings of each text field's
+    column, by record position.
+
+    >>> from liveops.core.sensitive import Finding
+    >>> sensitive_kinds([{0: [Finding("phone", 0, 9)]}, {0: [Finding("email", 0, 5)], 2: []}])
+    {0: 'email,phone'}
+    """
+    found: dict[int, set[str]] = {}
+    for column in columns:
+        for i, findings in column.items():
+            if findings:
+                found.setdefault(i, set()).update(f.kind for f in findings)
+    return {i: ",".join(sorted(kinds)) for i, kinds in found.items()}
 
 
 def _sensitive_kinds(record: Mapping[str, Any], text_fields: Sequence[str]) -> str:
