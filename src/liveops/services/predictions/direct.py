@@ -5,7 +5,10 @@ stores them later. ``liveops batch`` has no caller waiting: it marks a chunk don
 chunk's records are in the database, so an interrupted run knows exactly what is logged. The
 rows are built, and redacted, by the same code as the spool writer's
 (:func:`~liveops.services.predictions.rows.record_rows`); ids already stored are skipped, so
-scoring a chunk again never logs an answer twice.
+scoring a chunk again never logs an answer twice. A chunk's answers can also come column-wise
+(:class:`~liveops.services.predictions.columns.RecordColumns`, :meth:`DirectLog.store_columns`):
+the same rows without a record object or row dictionary per answer, which is what keeps
+logging cheap in bulk.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from liveops.core.clock import Clock, SystemClock
 from liveops.core.project import LoggingSpec
 from liveops.core.serving.prediction import PredictionRecord
+from liveops.services.predictions.columns import RecordColumns, column_rows
 from liveops.services.predictions.redaction import InputRedactor
 from liveops.services.predictions.rows import record_rows
 from liveops.store import Store
@@ -60,3 +64,27 @@ class DirectLog:
         )
         self._store.predictions.insert_batch(rows, raw_rows)
         return len(rows)
+
+    def store_columns(self, batch: RecordColumns) -> int:
+        """:meth:`store` for answers given column-wise; returns how many were given.
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from liveops.store import open_store
+        >>> store = open_store("sqlite://", project_dir=Path(tempfile.mkdtemp()))
+        >>> batch = RecordColumns(
+        ...     "echo", 1, "batch", "batch", 1.7e9, 0.5, ["01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+        ...     {"text": ["mail ana@example.com"]}, ["a"], ["automatic"], [None], [None])
+        >>> log = DirectLog(store)
+        >>> log.store_columns(batch), log.store_columns(batch)  # the second: skipped
+        (1, 1)
+        >>> row = store.predictions.get("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        >>> row["inputs"], row["redactions"], store.predictions.count()
+        ({'text': 'mail [EMAIL]'}, 1, 1)
+        """
+        if len(batch) == 0:
+            return 0
+        columns, constants, raw_rows = column_rows(
+            batch, self._redactor, self._services, self._clock.now()
+        )
+        return self._store.predictions.insert_columns(columns, constants, raw_rows)

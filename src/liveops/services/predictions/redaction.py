@@ -13,12 +13,13 @@ patterns are replaced by ``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[IBAN]``, ``[NA
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from liveops.core.sensitive import Finding, find_sensitive, masked
+from liveops.core.sensitive import Finding, candidate_rows, find_sensitive, masked
 
 _DIGIT = re.compile(r"\d")
+_AT_OR_DIGIT = re.compile(r"[@\d]")  # what every built-in detector needs (one scan)
 
 __all__ = ["InputRedactor"]
 
@@ -52,11 +53,62 @@ class InputRedactor:
         that cannot hold anything: a string with neither "@" nor a digit, when the service
         has no patterns of its own, is returned as it is.
         """
+        walk = self._walk(service)
+        return {k: walk(v) for k, v in inputs.items()}, walk.found
+
+    def redact_column(
+        self,
+        service: str,
+        values: Sequence[Any],
+        skip: object = None,
+        known: Mapping[int, Sequence[Finding]] | None = None,
+    ) -> tuple[Sequence[Any], dict[int, int]]:
+        """:meth:`redact` of one field's values at once (bulk scoring): the masked values (the
+        same sequence when nothing was masked) and, by position, how many each had masked.
+        Values that are ``skip`` (a field a record does not have) are left alone. ``known``:
+        the built-in findings of the strings, by position, when already found
+        (:func:`~liveops.core.sensitive.find_sensitive_column`): they are not searched again
+        (unless the service has patterns of its own).
+
+        >>> r = InputRedactor()
+        >>> r.redact_column("s", ["hi", "mail ana@example.com", None, "card 4111111111111111"])
+        (['hi', 'mail [EMAIL]', None, 'card [CARD]'], {1: 1, 3: 1})
+        """
+        walk = self._walk(service)
+        quick = _AT_OR_DIGIT.search if walk.extra is None else None
+        out: list[Any] | None = None
+        counts: dict[int, int] = {}
+        rows: Iterable[int] = range(len(values))
+        if quick is not None and known is not None:
+            for i, findings in known.items():
+                out = list(values) if out is None else out
+                out[i], counts[i] = masked(values[i], findings), len(findings)
+            rows = [i for i, v in enumerate(values) if type(v) is not str]  # numbers, lists...
+        elif quick is not None:
+            candidates = candidate_rows(values)
+            if candidates is not None:
+                rows = candidates
+        for i in rows:
+            value = values[i]
+            if type(value) is str:
+                if quick is not None and quick(value) is None:
+                    continue  # nothing any built-in detector looks for
+            elif value is None or value is skip or isinstance(value, float | bool):
+                continue
+            before = walk.found
+            masked_ = walk(value)
+            if walk.found != before:
+                counts[i] = walk.found - before
+                if out is None:
+                    out = list(values)
+                out[i] = masked_
+        return (values if out is None else out), counts
+
+    def _walk(self, service: str) -> _Walk:
         memo = self._memo.get(service)
         if memo is None:
             memo = self._memo[service] = {}
-        walk = _Walk(self._patterns.get(service), memo)
-        return {k: walk(v) for k, v in inputs.items()}, walk.found
+        return _Walk(self._patterns.get(service), memo)
 
 
 MEMO_CHARS = 64
