@@ -11,8 +11,10 @@ part: a chunk whose part exists is finished, answers logged included.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,15 @@ from typing import Any
 import pyarrow as pa
 
 from liveops.core.model import BatchOutput
-from liveops.core.serving.decision import DecidedBatch, decide
+from liveops.core.sensitive import Finding, find_sensitive_column
+from liveops.core.serving.decision import DecidedBatch, decide, sensitive_kinds
 from liveops.core.serving.inputs import check_instance
-from liveops.core.serving.prediction import PredictionRecord, batch_prediction_ids
+from liveops.core.serving.prediction import batch_prediction_ids
 from liveops.errors import ModelError, ModelUnavailableError
 from liveops.services.batch import parts
 from liveops.services.batch.inputs import records_of, surely_valid
 from liveops.services.predictions import DirectLog
+from liveops.services.predictions.columns import ABSENT, RecordColumns
 from liveops.services.registry import get_service_spec
 from liveops.services.serving import ServedService, ServingVersion, load_serving_version
 from liveops.store import Store, open_store
@@ -89,7 +93,16 @@ class Scorer:
 
     def score(self, index: int, first_row: int, table: pa.Table) -> dict[str, Any]:
         """Score chunk ``index`` (its rows start at ``first_row``), log it, write its part;
-        returns the chunk's counts (also kept in the part)."""
+        returns the chunk's counts (also kept in the part).
+
+        Python's cycle collector is paused meanwhile: a chunk makes hundreds of thousands of
+        short-lived objects (records, columns) that hold no cycles, and each full collection
+        walked all of them again (measured: about a tenth of a logged chunk's time). It runs
+        as usual between chunks."""
+        with _collector_paused():
+            return self._score(index, first_row, table)
+
+    def _score(self, index: int, first_row: int, table: pa.Table) -> dict[str, Any]:
         t0 = time.perf_counter()
         n = table.num_rows
         records, ids, bad = records_of(table, self.fields, self.spec.fmt, self.spec.id_column)
@@ -114,15 +127,16 @@ class Scorer:
             else:
                 valid.append(i)
         batch = [records[i] for i in valid]
-        decided, out = self._decide(batch, index, first_row) if batch else (None, None)
+        scan = _Scan.of(batch, self) if batch else None
+        decided, out = self._decide(batch, index, first_row, scan) if batch else (None, None)
         pids = batch_prediction_ids(self.spec.run_id, first_row, n) if n else []
         now = time.time()
         columns = self._columns(valid, ids, pids, first_row, decided, out)
         logged = 0
-        if self.log is not None and decided is not None and out is not None:
+        if self.log is not None and decided is not None and out is not None and scan is not None:
             per_row_ms = (time.perf_counter() - t0) * 1000.0 / max(1, len(valid))
-            logged = self.log.store(
-                self._records(valid, records, pids, decided, out, now, per_row_ms)
+            logged = self.log.store_columns(
+                self._log_columns(valid, scan, pids, decided, out, now, per_row_ms)
             )
         counts = {d: 0 for d in ("automatic", "human_review", "fallback", "abstain")}
         if decided is not None:
@@ -141,7 +155,7 @@ class Scorer:
         return stats
 
     def _decide(
-        self, batch: list[dict[str, Any]], index: int, first_row: int
+        self, batch: list[dict[str, Any]], index: int, first_row: int, scan: _Scan | None
     ) -> tuple[DecidedBatch, BatchOutput]:
         v = self.version
         try:
@@ -156,7 +170,14 @@ class Scorer:
                 hint="fix the model or the rows, then rerun with --resume: finished chunks "
                 "are kept",
             ) from exc
-        decided = decide(batch, out, v.settings, rules=v.rules, text_fields=self.text_fields)
+        decided = decide(
+            batch,
+            out,
+            v.settings,
+            rules=v.rules,
+            text_fields=self.text_fields,
+            sensitive=None if scan is None else scan.kinds,
+        )
         if decided.needs_fallback_version:
             decided = decided.resolve_fallback(self._fallback_labels(batch, decided))
         return decided, out
@@ -208,53 +229,85 @@ class Scorer:
                 cols[f"score.{c}"] = [None] * m
         return cols
 
-    def _records(
+    def _log_columns(
         self,
         valid: list[int],
-        records: list[dict[str, Any]],
+        scan: _Scan,
         pids: list[str],
         decided: DecidedBatch,
         out: BatchOutput,
         now: float,
         per_row_ms: float,
-    ) -> list[PredictionRecord]:
+    ) -> RecordColumns:
+        """The chunk's answers for the log, column-wise (no record object per answer)."""
         has_scores = out.scores is not None and bool(out.classes)
-        # Python floats once per chunk (a numpy row read value by value costs more).
-        conf = out.confidence().tolist() if has_scores else None
-        score_rows = out.scores.tolist() if has_scores and out.scores is not None else None
-        classes = tuple(out.classes)
-        v, service = self.version, self.spec.service
-        segment_fields = self.segment_fields
-        result = []
-        for k, i in enumerate(valid):
-            record = records[i]
-            used = decided.fallback_used[k]
-            result.append(
-                PredictionRecord(
-                    prediction_id=pids[i],
-                    service=service,
-                    version=v.number,
-                    arm=BATCH_ARM,
-                    ts=now,
-                    inputs=record,
-                    label=decided.labels[k],
-                    scores=dict(zip(classes, score_rows[k], strict=True)) if score_rows else {},
-                    confidence=conf[k] if conf is not None else None,
-                    decision=decided.decisions[k],
-                    fallback=v.settings.fallback if used else None,
-                    reason=decided.reasons[k],
-                    latency_ms=per_row_ms,
-                    cost=v.cost if out.cost is None else float(out.cost[k]),
-                    tokens_in=None if out.tokens_in is None else int(out.tokens_in[k]),
-                    tokens_out=None if out.tokens_out is None else int(out.tokens_out[k]),
-                    segments={
-                        f: (None if record.get(f) is None else str(record.get(f)))
-                        for f in segment_fields
-                    },
-                    source="batch",
-                )
+        v = self.version
+        m = len(valid)
+        inputs = {f: col for f, col in scan.inputs.items() if col.count(ABSENT) < m}
+        segments: dict[str, list[str | None]] = {}
+        for f in self.segment_fields:
+            col = inputs.get(f)
+            segments[f] = (
+                [None] * m
+                if col is None
+                else [None if x is None or x is ABSENT else str(x) for x in col]
             )
-        return result
+        settings_fallback = v.settings.fallback
+        return RecordColumns(
+            service=self.spec.service,
+            version=v.number,
+            arm=BATCH_ARM,
+            source="batch",
+            ts=now,
+            latency_ms=per_row_ms,
+            prediction_ids=[pids[i] for i in valid],
+            inputs=inputs,
+            labels=decided.labels,
+            decisions=decided.decisions,
+            reasons=decided.reasons,
+            fallbacks=[settings_fallback if u else None for u in decided.fallback_used],
+            # Python floats once per chunk (a numpy row read value by value costs more).
+            confidence=out.confidence().tolist() if has_scores else None,
+            classes=tuple(out.classes),
+            scores=out.scores.tolist() if has_scores and out.scores is not None else None,
+            cost=v.cost if out.cost is None else [float(c) for c in out.cost],
+            tokens_in=None if out.tokens_in is None else [int(t) for t in out.tokens_in],
+            tokens_out=None if out.tokens_out is None else [int(t) for t in out.tokens_out],
+            segments=segments,
+            findings=scan.findings,
+        )
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """A chunk's valid records column by column, and what the built-in sensitive-data
+    detectors found in its text fields: found once, used by the decision layer (its
+    sensitive-input rule) and by the log (its redaction)."""
+
+    inputs: dict[str, list[Any]]  # ABSENT where a record lacks the field (JSONL)
+    findings: dict[str, dict[int, list[Finding]]]  # text field -> row -> findings
+    kinds: dict[int, str]  # row -> the kinds found in its text fields
+
+    @staticmethod
+    def of(batch: list[dict[str, Any]], scorer: Scorer) -> _Scan | None:
+        settings = scorer.version.settings
+        if scorer.log is None and settings.sensitive_input == "allow":
+            return None  # nobody needs the columns or the findings
+        names = [f for f in scorer.fields if scorer.log is not None or f in scorer.text_fields]
+        inputs = {f: [r.get(f, ABSENT) for r in batch] for f in names}
+        findings = {f: find_sensitive_column(inputs[f]) for f in scorer.text_fields if f in inputs}
+        return _Scan(inputs, findings, sensitive_kinds(findings.values()))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _loaded(store: Store, service: str, number: int, project_dir: Path) -> ServingVersion:
