@@ -24,7 +24,9 @@ PEAK = (
 
 
 def _peak_kb(project: Path, src: Path, out: str) -> int:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
+    # This checkout's code, not the installed one (another worktree's, when run in a worktree).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    env["LIVEOPS_USER"] = "tester"
     env.pop("LIVEOPS_DATABASE_URL", None)
     cmd = [str(LIVEOPS), "batch", "router", "-i", str(src), "-o", out, "--chunk-rows", "1000",
            "--workers", "1", "--no-log", "--json"]  # fmt: skip

@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _batch(project: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LIVEOPS_USER": "tester"}
+    # This checkout's code, not the installed one (another worktree's, when run in a worktree).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    env["LIVEOPS_USER"] = "tester"
     env["LIVEOPS_DATABASE_URL"] = url
     return subprocess.Popen(
         [str(LIVEOPS), "batch", "router", *args, "--chunk-rows", "250", "--json"],
