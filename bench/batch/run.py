@@ -14,6 +14,7 @@ ratio to the plain script's, and the peak of the summed resident memory of those
 prints a table and writes ``bench/results/batch-<UTC time>.json``.
 
     python bench/run.py batch [--rows 1000000] [--chunk-rows 50000] [--skip-ray]
+        [--variants local-1-off,local-1-on] [--store-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def measure(name: str, cmd: list[str], cwd: Path, rows: int) -> dict[str, Any]:
     return result
 
 
-def prepare(folder: Path, rows: int, seed: int) -> tuple[Path, Path]:
+def prepare(folder: Path, rows: int, seed: int, url: str | None = None) -> tuple[Path, Path]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -137,8 +138,6 @@ def prepare(folder: Path, rows: int, seed: int) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"messages-{rows}.parquet"
     model = folder / "support-router-v1.skops"
-    if (folder / "liveops.yaml").exists() and data.exists() and model.exists():
-        return data, model
     spec = yaml.safe_load((ROOT / "src/liveops/demo/liveops.yaml").read_text())
     for svc in spec["services"]:
         for key in ("suite", "reference", "calibration"):
@@ -146,19 +145,22 @@ def prepare(folder: Path, rows: int, seed: int) -> tuple[Path, Path]:
     spec.pop("approvals", None)
     text = yaml.safe_dump(spec)
     (folder / "liveops.yaml").write_text(text)
-    train = generate_records(20_000, seed=seed + 1)
-    training.save_skops(training.train_v1(train, seed), model)
-    records = generate_records(rows, seed=seed)
-    fields = ("text", "channel", "plan", "language")
-    columns: dict[str, Any] = {"id": pa.array([f"m{i}" for i in range(rows)])}
-    for f in fields:
-        columns[f] = pa.array([r.get(f) for r in records], pa.string())
-    pq.write_table(pa.table(columns), data, row_group_size=100_000)
-    store = open_store(project_dir=folder)
+    if not model.exists():
+        train = generate_records(20_000, seed=seed + 1)
+        training.save_skops(training.train_v1(train, seed), model)
+    if not data.exists():
+        records = generate_records(rows, seed=seed)
+        fields = ("text", "channel", "plan", "language")
+        columns: dict[str, Any] = {"id": pa.array([f"m{i}" for i in range(rows)])}
+        for f in fields:
+            columns[f] = pa.array([r.get(f) for r in records], pa.string())
+        pq.write_table(pa.table(columns), data, row_group_size=100_000)
+    store = open_store(url, project_dir=folder)
     try:
-        apply_project(store, parse_project(text, "liveops.yaml"), actor="bench")
-        register_version(store, "support-router", actor="bench", artifact=model)
-        set_alias(store, "support-router", "production", "1", actor="bench")
+        if not store.registry.list_versions("support-router"):  # a new database
+            apply_project(store, parse_project(text, "liveops.yaml"), actor="bench")
+            register_version(store, "support-router", actor="bench", artifact=model)
+            set_alias(store, "support-router", "production", "1", actor="bench")
     finally:
         store.close()
     return data, model
@@ -171,9 +173,21 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=ROOT / "bench/results/batch-work")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--store-url",
+        help="the database of the liveops runs (default: SQLite in --dir); a PostgreSQL "
+        "server's own CPU is not counted in the CPU seconds",
+    )
+    parser.add_argument(
+        "--variants",
+        help="only these liveops runs, comma-separated, e.g. local-1-off,local-1-on "
+        "(ENGINE-WORKERS-LOG)",
+    )
     args = parser.parse_args()
     folder = args.dir.resolve()
-    data, model = prepare(folder, args.rows, args.seed)
+    if args.store_url:
+        os.environ["LIVEOPS_DATABASE_URL"] = args.store_url  # the liveops runs inherit it
+    data, model = prepare(folder, args.rows, args.seed, args.store_url)
     rows = args.rows
     plain_cmd = [sys.executable, str(ROOT / "bench/batch/plain.py"), str(data), str(model)]
     runs = [measure("plain", [*plain_cmd, str(folder / "plain.parquet")], folder, rows)]
@@ -181,6 +195,9 @@ def main() -> int:
     variants += [("local", "1", True)]
     if not args.skip_ray:
         variants += [("ray", "2", False), ("ray", "2", True)]
+    if args.variants:
+        wanted = set(args.variants.split(","))
+        variants = [v for v in variants if f"{v[0]}-{v[1]}-{'on' if v[2] else 'off'}" in wanted]
     for engine, workers, log in variants:
         name = f"liveops {engine} x{workers} log {'on' if log else 'off'}"
         out = folder / f"out-{engine}-{workers}-{int(log)}.parquet"
@@ -200,6 +217,7 @@ def main() -> int:
               f"{r['rows_per_cpu_s']:11.0f} {r['vs_plain_per_cpu_s']:8.2f} "
               f"{r['peak_rss_mb']:8.0f}")  # fmt: skip
     machine = {"cores": os.cpu_count(), "load_avg": os.getloadavg(), "rows": rows}
+    machine["store"] = "postgresql" if (args.store_url or "").startswith("postgres") else "sqlite"
     machine["chunk_rows"] = args.chunk_rows
     results = ROOT / "bench/results"
     results.mkdir(parents=True, exist_ok=True)
