@@ -187,7 +187,7 @@ def test_kill_9_loses_no_answered_record(durable_url: str, tmp_path: Path) -> No
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        env=os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
     )
     assert child.stdout is not None
     answered: list[str] = []
