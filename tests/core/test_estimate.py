@@ -26,7 +26,7 @@ def _calibrated(n: int, seed: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any
     return scores, truth
 
 
-def test_each_map_is_scikit_learns_isotonic_regression_then_rows_sum_to_one() -> None:
+def test_the_top_label_gets_its_own_isotonic_map_the_others_share_the_rest() -> None:
     scores, truth = _calibrated(600, seed=1)
     cal = Calibrator.fit(scores, truth, LABELS, replicates=0)
     new = np.random.default_rng(2).dirichlet([1, 1, 1], size=50)
@@ -38,7 +38,23 @@ def test_each_map_is_scikit_learns_isotonic_regression_then_rows_sum_to_one() ->
             for k in range(3)
         ]
     )
-    np.testing.assert_allclose(cal.apply(new), raw / raw.sum(axis=1, keepdims=True), atol=1e-12)
+    right = (
+        IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")
+        .fit(scores.max(axis=1), scores.argmax(axis=1) == truth)
+        .predict(new.max(axis=1))
+    )
+    top = new.argmax(axis=1)
+    rows = np.arange(len(new))
+    others = raw.copy()
+    others[rows, top] = 0.0
+    shared = others.sum(axis=1) > 0  # else the rest goes by the model's own scores
+    assert shared.mean() > 0.8
+    want = others[shared] * ((1 - right[shared]) / others[shared].sum(axis=1))[:, None]
+    want[np.arange(len(want)), top[shared]] = right[shared]
+    got = cal.apply(new)
+    np.testing.assert_allclose(got[shared], want, atol=1e-12)
+    np.testing.assert_allclose(got[rows, top], right, atol=1e-12)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0)
 
 
 def test_a_stored_calibrator_answers_the_same() -> None:

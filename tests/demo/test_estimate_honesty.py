@@ -1,14 +1,14 @@
 """Estimated quality without labels is honest on the demo's v1 (issue 10, "Estimate honest").
 
-v1 is trained on normal-mode data and calibrated on the demo's calibration set (10,000
+v1 is trained on normal-mode data and calibrated on the demo's calibration set (20,000
 normal-mode messages it never trained on, ``calibration_records``), grouped as the demo's
 ``liveops.yaml`` says: ``by: [spanish, short, mid]``, the suite's slices, so each language and
 length band gets maps of its own. It then answers live traffic in windows of 2,000 answers.
 Under ``covariate_shift`` (more Spanish, shorter messages, more chat; the right label for a
 text unchanged) the estimate must track the true accuracy of every answer: mean absolute error
 at most 2 points, interval covering the truth in at least 90 % of windows, over three training
-seeds and six traffic seeds each (72 windows). Under ``new_world`` (a new product and a label
-v1 does not know) the estimate cannot see the change and diverges.
+seeds and six traffic seeds each (36 windows per mode). Under ``new_world`` (a new product and
+a label v1 does not know) the estimate cannot see the change and diverges.
 
 Why the groups: at equal scores v1 is right less often on short messages and on vague Spanish
 ones, and covariate shift triples the share of short messages and multiplies the Spanish share
@@ -16,13 +16,18 @@ by 3.5. Under a pure covariate shift P(right | score, group) stays put when the 
 what shifted. With the 2,400 evaluation cases as the calibration set the Spanish groups were
 too small for maps of their own (coverage 78 %); pooled calibration misses by more still.
 
+Why 20,000 messages and a top-label map (measured, docs/monitoring.md): short Spanish messages
+are under 2 % of normal traffic and over 20 % of shifted traffic, so with 10,000 messages
+their group's 190 cases made the calibration draw the estimate's largest error under the shift
+(coverage 86 %); and renormalising the one-vs-rest maps pulled the answered label's
+probability about half a point low (seen with 40,000 calibration messages on normal traffic),
+which happened to offset part of that draw's error.
+
 Measured (this file; ``pytest -s tests/demo/test_estimate_honesty.py`` prints them), 36
-windows per mode: normal MAE 0.45 points, coverage 97 %; covariate_shift MAE 0.73 points
-(bias +0.5), coverage 86 %, half-width 1.65 points (it was 1.26 / +1.23 / 78 % with the
-evaluation cases as calibration set); pooled calibration MAE 2.33 points; new_world bias
-+8.1 points, coverage 0 %. The 90 % coverage asked for is still NOT met on this file's seeds
-(a prototype with another calibration draw and 72 windows gave 94 %, so what is left is a
-bias of about half a point that depends on the calibration draw): an expected failure below.
+windows per mode: normal MAE 0.43 points (bias +0.04), coverage 94 %, half-width 1.22 points;
+covariate_shift MAE 0.66 points (bias +0.43), coverage 94 %, half-width 1.46 points (it was
+0.73 / +0.53 / 86 % / 1.65 with 10,000 messages and renormalised maps); pooled calibration
+MAE 2.61 points; new_world bias +8.1 points, coverage 0 %.
 """
 
 from __future__ import annotations
@@ -182,16 +187,13 @@ def test_the_estimate_tracks_the_true_accuracy_when_only_the_inputs_shift(
     assert got["half_width"] < 0.03
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Done-means not met: covariate_shift coverage is 86 %, not 90 % (a bias of about "
-    "0.5 points that depends on the calibration draw); see the module docstring",
-)
 def test_the_interval_covers_the_truth_in_90_percent_of_shifted_windows(
     trained: list[Trained],
 ) -> None:
     ws = [w for model in trained for w in windows(model, "covariate_shift")]
-    assert summary(ws)["coverage"] >= 0.90
+    got = summary(ws)
+    assert got["coverage"] >= 0.90
+    assert got["mae"] <= 0.02
 
 
 def test_the_truth_did_move_under_covariate_shift(trained: list[Trained]) -> None:

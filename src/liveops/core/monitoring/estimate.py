@@ -7,9 +7,11 @@ chances: its expected value is the mean of ``p`` and its variance ``sum p(1-p) /
 Poisson-binomial). Expected true and false positives and false negatives per label give an
 expected macro-F1 the same way.
 
-- :class:`Calibrator`: one-vs-rest isotonic regression per label, renormalised (optionally one
-  set of maps per *group* of inputs, e.g. short messages, where calibration differs), plus
-  bootstrap refits that carry the calibration set's own uncertainty into the interval.
+- :class:`Calibrator`: an isotonic map of the top label's score to the chance that it is right
+  (top-label calibration), the other labels sharing the rest by one-vs-rest isotonic maps
+  (optionally one set of maps per *group* of inputs, e.g. short messages, where calibration
+  differs), plus bootstrap refits that carry the calibration set's own uncertainty into the
+  interval.
 - :class:`EstimateSums`: what the monitor keeps per window; merges by addition.
 - :func:`estimate`: ``estimated.accuracy`` and ``estimated.macro_f1`` with 95 % intervals.
 
@@ -41,6 +43,7 @@ import numpy.typing as npt
 from liveops.errors import InvalidInputError
 
 __all__ = [
+    "METHOD",
     "MIN_CASES",
     "MIN_GROUP_CASES",
     "MIN_PER_LABEL",
@@ -61,28 +64,32 @@ MIN_PER_LABEL = 10
 # smaller groups use the pooled maps.
 MIN_GROUP_CASES = 150
 REPLICATES = 30
+# The maps' kind, stored with them: one-vs-rest isotonic per label plus a top-label isotonic
+# map. ("isotonic-ovr", before it, renormalised the one-vs-rest maps only: refit those.)
+METHOD = "isotonic-top"
 Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
 class _Maps:
-    """One increasing piecewise-linear map per label: score of that label -> P(label)."""
+    """Increasing piecewise-linear maps: per label, score of that label -> P(label) (``xs``,
+    ``ys``); and ``top``: the top label's score -> P(the top label is right)."""
 
     xs: tuple[FloatArray, ...]
     ys: tuple[FloatArray, ...]
+    top: tuple[FloatArray, FloatArray]
 
     @classmethod
     def fit(cls, scores: FloatArray, truth: IntArray, k: int) -> _Maps:
-        from sklearn.isotonic import IsotonicRegression
-
         xs: list[FloatArray] = []
         ys: list[FloatArray] = []
         for j in range(k):
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            iso.fit(scores[:, j], (truth == j).astype(np.float64))
-            xs.append(np.asarray(iso.X_thresholds_, dtype=np.float64))
-            ys.append(np.asarray(iso.y_thresholds_, dtype=np.float64))
-        return cls(tuple(xs), tuple(ys))
+            x, y = _isotonic(scores[:, j], (truth == j).astype(np.float64))
+            xs.append(x)
+            ys.append(y)
+        top = scores.argmax(axis=1)
+        right = (top == truth).astype(np.float64)
+        return cls(tuple(xs), tuple(ys), _isotonic(scores.max(axis=1), right))
 
     def apply(self, scores: FloatArray) -> FloatArray:
         # np.interp clips outside the thresholds, as the fitted IsotonicRegression does.
@@ -92,24 +99,54 @@ class _Maps:
                 for j, (x, y) in enumerate(zip(self.xs, self.ys, strict=False))
             ]
         )
-        total = out.sum(axis=1, keepdims=True)
-        # Every map at 0 (a row unlike any in the calibration set): keep the model's own
-        # scores rather than invent a uniform answer.
-        empty = total[:, 0] <= 0
-        if empty.any():
-            out[empty] = scores[empty]
-            total[empty] = scores[empty].sum(axis=1, keepdims=True)
-        return np.asarray(out / np.where(total > 0, total, 1.0), dtype=np.float64)
+        # The top label's probability is its own map's (top-label calibration): renormalising
+        # the one-vs-rest maps pulled it about half a point low on the demo (docs/monitoring.md).
+        # The other labels share the rest in proportion to their one-vs-rest maps.
+        rows = np.arange(len(scores))
+        top = scores.argmax(axis=1)
+        right = np.interp(scores[rows, top], *self.top)
+        out[rows, top] = 0.0
+        rest = out.sum(axis=1)
+        # No other label with a chance: share the rest by the model's own scores, or evenly.
+        for fallback in (scores, np.ones_like(scores)):
+            none = rest <= 0
+            if not none.any():
+                break
+            out[none] = fallback[none]
+            out[rows[none], top[none]] = 0.0
+            rest[none] = out[none].sum(axis=1)
+        out *= ((1.0 - right) / np.where(rest > 0, rest, 1.0))[:, None]
+        out[rows, top] = np.where(rest > 0, right, 1.0)
+        return np.asarray(out, dtype=np.float64)
 
-    def to_dict(self) -> list[list[list[float]]]:
-        return [[x.tolist(), y.tolist()] for x, y in zip(self.xs, self.ys, strict=False)]
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labels": [[x.tolist(), y.tolist()] for x, y in zip(self.xs, self.ys, strict=False)],
+            "top": [self.top[0].tolist(), self.top[1].tolist()],
+        }
 
     @classmethod
-    def from_dict(cls, d: Sequence[Sequence[Sequence[float]]]) -> _Maps:
+    def from_dict(cls, d: Mapping[str, Any]) -> _Maps:
+        def arr(v: Sequence[float]) -> FloatArray:
+            return np.asarray(v, dtype=np.float64)
+
+        pairs = d["labels"]
         return cls(
-            tuple(np.asarray(p[0], dtype=np.float64) for p in d),
-            tuple(np.asarray(p[1], dtype=np.float64) for p in d),
+            tuple(arr(p[0]) for p in pairs),
+            tuple(arr(p[1]) for p in pairs),
+            (arr(d["top"][0]), arr(d["top"][1])),
         )
+
+
+def _isotonic(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """scikit-learn's isotonic regression of ``y`` on ``x``, as its thresholds."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    return (
+        np.asarray(iso.X_thresholds_, dtype=np.float64),
+        np.asarray(iso.y_thresholds_, dtype=np.float64),
+    )
 
 
 @dataclass(frozen=True)
@@ -160,11 +197,15 @@ def _fit_all(scores: FloatArray, truth: IntArray, k: int, groups: npt.NDArray[An
 class Calibrator:
     """Calibrated probabilities for one version's scores, fitted on a calibration set.
 
-    One-vs-rest isotonic regression per label, then each row renormalised to sum to 1 (as
-    NannyML's multiclass CBPE). Isotonic: it assumes only that a higher score means a higher
-    chance, not a shape (temperature or Platt scaling assume one), and it needs no more than a
-    few hundred cases. ``replicates`` refits on bootstrap resamples of the calibration set: the
-    spread of their estimates is the calibration's own uncertainty.
+    The top label's probability comes from one isotonic regression of the top score on
+    whether the top label was right (top-label calibration: the accuracy estimate's own
+    quantity); the other labels share the rest in proportion to their one-vs-rest isotonic
+    maps (for macro-F1). Renormalising one-vs-rest maps alone (NannyML's multiclass CBPE, this
+    class's first method) moved the top label's probability: half a point low on the demo.
+    Isotonic: it assumes only that a higher score means a higher chance, not a shape
+    (temperature or Platt scaling assume one), and it needs no more than a few hundred cases.
+    ``replicates`` refits on bootstrap resamples of the calibration set: the spread of their
+    estimates is the calibration's own uncertainty.
     """
 
     labels: tuple[str, ...]
@@ -275,7 +316,7 @@ class Calibrator:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (lists of floats), for storage."""
         return {
-            "method": "isotonic-ovr",
+            "method": METHOD,
             "labels": list(self.labels),
             "cases": self.cases,
             "group_cases": dict(self.group_cases),
@@ -285,7 +326,7 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibrator:
-        if d.get("method") != "isotonic-ovr":
+        if d.get("method") != METHOD:
             raise InvalidInputError(
                 f"unknown calibration method {d.get('method')!r}",
                 hint="refit the calibrator with this version of liveops",

@@ -26,7 +26,7 @@ import orjson
 
 from liveops.core.clock import Clock
 from liveops.core.evaluation.suite import SliceSpec
-from liveops.core.monitoring.estimate import REPLICATES, Calibrator, EstimateSums
+from liveops.core.monitoring.estimate import METHOD, REPLICATES, Calibrator, EstimateSums
 from liveops.core.project import CalibrationSpec, ServiceSpec
 from liveops.errors import LiveopsError
 from liveops.services.datasets import resolve_dataset
@@ -38,7 +38,6 @@ from liveops.store.monitoring import CalibrationRow
 __all__ = ["Calibrators", "add_estimates", "right_probabilities"]
 
 Array = np.ndarray[Any, Any]
-_METHOD = "isotonic-ovr"
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ class Calibrators:
 
 def _key(content_hash: str, by: Sequence[str]) -> str:
     body = orjson.dumps(
-        {"dataset": content_hash, "by": list(by), "method": _METHOD, "replicates": REPLICATES}
+        {"dataset": content_hash, "by": list(by), "method": METHOD, "replicates": REPLICATES}
     )
     return hashlib.sha256(body).hexdigest()[:32]
 
