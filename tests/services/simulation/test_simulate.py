@@ -62,11 +62,13 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
         return [records[(day * 97 + i) % len(records)] for i in range(n)]
 
     passes: list[datetime] = []
+    read: list[int] = []
 
     def on_monitor(report: MonitorReport, at: datetime) -> None:
         assert report.ran
         assert store.clock.now() == at  # what the pass wrote through the store carries its time
         passes.append(at)
+        read.append(report.services[0].rows_read)
 
     report = simulate(
         store,
@@ -91,6 +93,9 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
     assert report.labels_refused == 0
     # One clock: the passes ran at the simulated times (every 12 h, and at the end).
     assert passes == [START + timedelta(hours=12 * k) for k in (1, 2, 3, 4)]
+    # Each pass read only the log rows stored since the one before: every answer once (the
+    # monitor's overlap is wall-clock minutes, and these passes were seconds apart).
+    assert sum(read) == 480
 
     # The monitor's day buckets hold exactly each simulated day's answers.
     per_day: dict[int, WindowStats] = defaultdict(WindowStats)

@@ -10,6 +10,7 @@ from liveops.services.monitoring.drift_pass import LiveDrift, live_drift
 from liveops.services.monitoring.estimates import Calibrators, right_probabilities
 from liveops.services.monitoring.retention import enforce_retention
 from liveops.services.monitoring.run import (
+    OVERLAP,
     MonitorReport,
     ServiceReport,
     default_owner,
@@ -31,6 +32,7 @@ from liveops.services.monitoring.series import (
 __all__ = [
     "ALL_SLICE",
     "DEFAULT_METRICS",
+    "OVERLAP",
     "WINDOWS",
     "Calibrators",
     "LiveDrift",

@@ -112,6 +112,7 @@ def run_monitor(
     owner: str | None = None,
     retention: bool = False,
     references: References | None = None,
+    log_overlap: timedelta = OVERLAP,
 ) -> MonitorReport:
     """Bring the windows of ``service`` (default: every service in the log) up to date.
 
@@ -119,7 +120,10 @@ def run_monitor(
     log rows past the services' retention (the background runner does this).
     ``project_dir`` is where the suite files are read from (for the suite's slices).
     ``references`` keeps the drift references read (the background runner passes the same
-    one every pass, so a reference dataset is read once per process).
+    one every pass, so a reference dataset is read once per process). ``log_overlap``: how far
+    before the watermark the log is read again (:data:`OVERLAP`); a caller that knows no log
+    row is in flight, because it waited until every answer it sent was stored and nobody else
+    writes (a simulation with its own gateway), passes 0 and reads only what is new.
 
     >>> import tempfile
     >>> from liveops.store import open_store
@@ -143,7 +147,9 @@ def run_monitor(
         for name in names:
             spec = _spec(store, name, must_exist=service is not None)
             report.services.append(
-                _one_service(store, name, spec, project_dir, clock, full, progress, owner, refs)
+                _one_service(
+                    store, name, spec, project_dir, clock, full, progress, owner, refs, log_overlap
+                )
             )
         report.alerts = _judge_alerts(store, report.services, project_dir, clock)
         if retention:
@@ -193,6 +199,7 @@ def _one_service(
     progress: Progress | None,
     owner: str,
     refs: References,
+    log_overlap: timedelta = OVERLAP,
 ) -> ServiceReport:
     mon = store.monitoring
     state = mon.state(name)
@@ -213,7 +220,7 @@ def _one_service(
         by_log: list[int] = []
     else:
         assert state is not None
-        after = None if state.watermark is None else state.watermark - OVERLAP
+        after = None if state.watermark is None else state.watermark - log_overlap
         fafter = _feedback_after(state)
         by_log, top_log, report.rows_read = mon.touched_by_log(name, after)
         by_fb, top_fb, report.feedback_read = mon.touched_by_feedback(name, fafter)

@@ -30,7 +30,8 @@ import numpy as np
 from liveops.core.clock import AdvancingClock, FixedClock
 from liveops.core.project import ServiceSpec
 from liveops.errors import LiveopsError, UsageError
-from liveops.services.monitoring import MonitorReport, run_monitor
+from liveops.services.drift import References
+from liveops.services.monitoring import OVERLAP, MonitorReport, run_monitor
 from liveops.services.registry import get_service_spec
 from liveops.services.simulation.gateway import started_gateway
 from liveops.services.simulation.schedule import (
@@ -202,7 +203,9 @@ def simulate(
         log_path = project_dir / ".liveops" / "simulation-gateway.log"
         with started_gateway(project_dir, log_path=log_path) as started:
             report.url = started
-            run = _Run(store, project_dir, spec, opts, report, url=started, progress=progress)
+            run = _Run(
+                store, project_dir, spec, opts, report, url=started, progress=progress, own=True
+            )
             run.traffic(phases, source, start, on_monitor)
         # The gateway stopped: its log stored everything, so the last pass sees it all.
     else:
@@ -226,6 +229,7 @@ class _Run:
         *,
         url: str,
         progress: Progress | None,
+        own: bool = False,
     ) -> None:
         self.store, self.project_dir, self.spec, self.opts = store, project_dir, spec, opts
         self.report, self.url, self.progress = report, url, progress
@@ -236,6 +240,12 @@ class _Run:
         self.seq = 0
         self.client = httpx.Client(base_url=url, timeout=30)
         self.first_refusal: str | None = None
+        # Every pass compares with the same drift reference: read (and tokenised) once.
+        self.references = References()
+        # A pass runs once the log stored every answer sent; through its own gateway nothing
+        # else is in flight, so a pass reads only the rows stored since the last one (the
+        # monitor's overlap, in wall-clock minutes, would read the whole simulation again).
+        self.log_overlap = timedelta(0) if own else OVERLAP
 
     # --- the traffic ------------------------------------------------------------------------
 
@@ -447,7 +457,13 @@ class _Run:
         if isinstance(self.store.clock, AdvancingClock):  # the store's events carry the pass's time
             self.store.clock.advance_to(at)
         report = run_monitor(
-            self.store, self.project_dir, self.spec.name, clock=FixedClock(at), owner=None
+            self.store,
+            self.project_dir,
+            self.spec.name,
+            clock=FixedClock(at),
+            owner=None,
+            references=self.references,
+            log_overlap=self.log_overlap,
         )
         self.report.monitor_passes += 1
         self.report.monitor = report
