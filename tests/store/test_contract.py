@@ -231,3 +231,21 @@ def test_postgres_refuses_truncate_of_audit_events(pg_schema_url: str, tmp_path:
     assert report.ok
     assert report.events == 2
     store.close()
+
+
+def test_monitor_windows_of_some_slices_only(store: Store) -> None:
+    """An alert evaluation reads the windows of the slices its rules judge, not every slice."""
+    window = int(NOW.timestamp()) // 300
+    points = [
+        {"version": 1, "arm": "production", "slice": s, "window": window + i, "stats": {"n": i}}
+        for s in ("all", "spanish", "channel=web")
+        for i in (0, 1)
+    ]
+    store.monitoring.replace_windows("svc", [(window, window + 2)], points, NOW)
+    every = store.monitoring.windows("svc", NOW)
+    assert sorted({w[2] for w in every}) == ["all", "channel=web", "spanish"]
+    some = store.monitoring.windows("svc", NOW, slices={"all", "spanish"})
+    assert sorted((w[2], w[4]["n"]) for w in some) == [
+        ("all", 0), ("all", 1), ("spanish", 0), ("spanish", 1),
+    ]  # fmt: skip
+    assert store.monitoring.windows("svc", NOW, slices=set()) == []

@@ -20,7 +20,7 @@ work at a million rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -323,13 +323,21 @@ class MonitoringStore:
         )
 
     def windows(
-        self, service: str, since: datetime, until: datetime | None = None
+        self,
+        service: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        slices: Collection[str] | None = None,
     ) -> list[tuple[int, str, str, datetime, dict[str, Any]]]:
-        """``(version, arm, slice, window_start, stats)`` of ``service`` from ``since``."""
+        """``(version, arm, slice, window_start, stats)`` of ``service`` from ``since`` (of
+        ``slices`` only, when given: a reader of a few slices decodes only their stats)."""
         w = monitor_windows.c
         cond = [w.service == service, w.window_start >= since]
         if until is not None:
             cond.append(w.window_start < until)
+        if slices is not None:
+            cond.append(w.slice.in_(sorted(slices)))
         q = select(w.version, w.arm, w.slice, w.window_start, w.stats).where(*cond)
         with self._tx(write=False) as conn:
             return [

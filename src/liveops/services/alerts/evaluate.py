@@ -92,7 +92,8 @@ def evaluate_alerts(
     if not rules:
         return report
     oldest = min(at - _reach(r) for r in rules)
-    windows = store.monitoring.windows(service, oldest, at)
+    # Only the slices the rules judge (a service has many): their stats alone are decoded.
+    windows = store.monitoring.windows(service, oldest, at, slices={r.slice for r in rules})
     aliases = store.registry.aliases_of(service)
     states = store.alerts.states(service)
     silenced = {s.rule for s in store.alerts.silences(active_at=now) if s.service == service}
