@@ -7,8 +7,9 @@ simulated time and in time order, interleaved with the traffic. The monitor runs
 clock (``FixedClock`` at the simulated time): every ``monitor_every_s`` simulated seconds if
 asked, and once at the end; a store opened on an ``AdvancingClock`` is moved to each pass's
 time, so what the pass writes through the store (alert states, incidents, audit events) carries
-it too. So the gateway (log rows, prediction ids, heartbeats), the store
-(feedback times), the labels and the monitor all see one timeline.
+it too, and to each bulk import of labels, so they are stored at their simulated time (the
+monitor reads feedback by the time it was stored). So the gateway (log rows, prediction ids,
+heartbeats), the store (feedback times), the labels and the monitor all see one timeline.
 
 Labels due after the simulated span ends have not arrived yet: they are counted as pending,
 not sent, which is what makes the last days' quality rest on few labels (and on the estimate).
@@ -384,6 +385,8 @@ class _Run:
         if not due:
             return
         self._wait_for_ids([d.prediction_id for d in due])
+        if isinstance(self.store.clock, AdvancingClock):  # stored (stored_at) at the import's time
+            self.store.clock.advance_to(datetime.fromtimestamp(until, UTC))
         rows = [
             {
                 "prediction_id": d.prediction_id,
