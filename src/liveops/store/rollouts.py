@@ -164,7 +164,7 @@ class RolloutStore:
         p = predictions.c
         cols = [
             p.prediction_id, p.ts, p.version, p.arm, p.label, p.decision, p.fallback, p.reason,
-            p.latency_ms, p.error, p.channel, p.plan, p.language, p.segments, p.cost,
+            p.latency_ms, p.error, p.channel, p.plan, p.language, p.segments, p.cost, p.scores,
         ]  # fmt: skip
         if inputs:
             cols.append(p.inputs)

@@ -3,8 +3,10 @@
 The candidate's rows are those of the current step (its arm: ``shadow`` or ``canary``); the
 baseline's are every ``production`` row of the baseline version since the rollout started
 (the same version throughout, and at canary 100% it answers nothing new). Accuracy counts
-answers with label feedback; a shadow answer is judged by the feedback of the answer that was
-served (its log row names it: ``shadow_of:ID`` at the end of its reason). A latency gate counts
+answers with label feedback, each judged on the model's label as the monitor judges it
+(:func:`judged_label`: the top of the scores of an answer sent to human review or answered by
+a fallback); a shadow answer is judged by the feedback of the answer that was served (its
+log row names it: ``shadow_of:ID`` at the end of its reason). A latency gate counts
 answers slower than the baseline's quantile (plus the margin for the candidate), as
 :func:`~liveops.core.rollout.gates.latency_thresholds` says. ``outcome.NAME.rate`` counts the
 answers with a current ``NAME`` outcome event among all of the arm's answers (the monitor's
@@ -338,7 +340,7 @@ def _arm(
         )
     return _Arm(
         n=n,
-        label=[r["label"] for r in rows],
+        label=[judged_label(r) for r in rows],
         actual=actual,
         error=[r["error"] for r in rows],
         fallback=np.array([r["fallback"] is not None for r in rows], dtype=bool),
@@ -350,6 +352,32 @@ def _arm(
         outcomes=had,
         right=right,
     )
+
+
+def judged_label(row: Mapping[str, Any]) -> str | None:
+    """The label a row's accuracy is judged on, as the monitor and offline evaluation judge
+    it: the model's. An automatic answer is judged on its answered label; an answer that was
+    not the model's (sent to human review, answered by a fallback, abstained) on the top label
+    of its logged scores; a failed model call (no scores) on nothing, so never right.
+
+    >>> row = {"decision": "human_review", "label": None, "fallback": None, "error": None,
+    ...        "scores": '{"billing": 0.55, "technical": 0.45}'}
+    >>> judged_label(row), judged_label({**row, "decision": "automatic", "label": "technical"})
+    ('billing', 'technical')
+    """
+    label = row.get("label")
+    automatic = (
+        row.get("decision") == "automatic"
+        and row.get("fallback") is None
+        and row.get("error") is None
+        and label is not None
+    )
+    scores = None if automatic else _json(row.get("scores"))
+    if isinstance(scores, dict) and scores:
+        return str(max(scores, key=lambda k: scores[k]))
+    if row.get("error") is not None and not automatic:
+        return None
+    return None if label is None else str(label)
 
 
 def _segment(raw: Any, name: str) -> str | None:
