@@ -47,7 +47,9 @@ def create(
 @release_app.command("show")
 def show(
     ctx: typer.Context,
-    release: str = typer.Argument(..., help="A release id (rl7k2qx)."),
+    release: str = typer.Argument(
+        ..., help="A release id (rl7k2qx), or SERVICE@N: that version's latest release."
+    ),
     json: bool = JSON_OPT,
     as_: str | None = AS_OPT,
 ) -> None:

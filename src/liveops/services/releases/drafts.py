@@ -137,7 +137,17 @@ def create_release(store: Store, project_dir: Path, ref: str, *, actor: str) -> 
 
 
 def get_release(store: Store, release_id: str) -> ReleaseRecord:
+    """A release by its id, or ``SERVICE@N``: that version's latest release."""
     rel = store.releases.get(release_id.strip())
+    if rel is None and "@" in release_id:
+        version = resolve_version(store, release_id.strip())
+        latest = store.releases.list_releases(version.service, version.number)
+        if not latest:
+            raise ObjectNotFound(
+                f"{version.ref} has no release",
+                hint=f"create one with `liveops release create {version.ref}`",
+            )
+        rel = latest[0]
     if rel is None:
         known = [r.id for r in store.releases.list_releases()[:5]]
         raise ObjectNotFound(

@@ -11,6 +11,7 @@ from liveops.services.simulation.engine import (
     SimulationReport,
     simulate,
 )
+from liveops.services.simulation.gateway import started_gateway
 from liveops.services.simulation.schedule import (
     Phase,
     parse_delay_range,
@@ -30,4 +31,5 @@ __all__ = [
     "parse_duration",
     "parse_phases",
     "simulate",
+    "started_gateway",
 ]

@@ -58,6 +58,9 @@ RecordSource = Callable[[str, int, int], Sequence[Mapping[str, Any]]]
 # (simulated now, answers sent, answers in all)
 Progress = Callable[[datetime, int, int], None]
 OnMonitor = Callable[[MonitorReport, datetime], None]
+# Called every ``tick_every_s`` simulated seconds with the simulated time, once the labels due
+# by then were sent and the log stored every answer: a rollout controller's looks, say.
+OnTick = Callable[[datetime], None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class SimulationOptions:
     daily: bool = True
     monitor: bool = True
     monitor_every_s: float | None = None  # simulated seconds between passes; None: at the end
+    tick_every_s: float | None = None  # simulated seconds between ``on_tick`` calls
     seed: int = 0
     source: str = "simulation"  # the feedback's source
     # How labels come back: "http", one POST /v1/feedback each at its own time; "import",
@@ -97,6 +101,8 @@ class SimulationOptions:
                 "--monitor-every must be at least 5m (one monitor window)",
                 hint="e.g. --monitor-every 1h",
             )
+        if self.tick_every_s is not None and self.tick_every_s < 60:
+            raise UsageError(f"tick_every_s {self.tick_every_s:g} must be at least 60 s")
 
 
 @dataclass
@@ -180,13 +186,15 @@ def simulate(
     url: str | None = None,
     progress: Progress | None = None,
     on_monitor: OnMonitor | None = None,
+    on_tick: OnTick | None = None,
 ) -> SimulationReport:
     """Send ``phases`` of traffic for ``service`` from ``start`` (simulated) through a gateway
     (``url``, else one started here with ``--allow-time-override`` on loopback), with late
     labels, and run the monitor on the simulated clock.
 
     ``on_monitor`` gets every pass's report and its simulated time (alert rules can be judged
-    there)."""
+    there); ``on_tick`` gets the simulated time every ``options.tick_every_s`` (without a
+    monitor pass: e.g. a rollout controller's looks on its own cadence)."""
     opts = options or SimulationOptions()
     opts.check()
     if start.tzinfo is None:
@@ -207,11 +215,11 @@ def simulate(
             run = _Run(
                 store, project_dir, spec, opts, report, url=started, progress=progress, own=True
             )
-            run.traffic(phases, source, start, on_monitor)
+            run.traffic(phases, source, start, on_monitor, on_tick)
         # The gateway stopped: its log stored everything, so the last pass sees it all.
     else:
         run = _Run(store, project_dir, spec, opts, report, url=url, progress=progress)
-        run.traffic(phases, source, start, on_monitor)
+        run.traffic(phases, source, start, on_monitor, on_tick)
     run.wait_for_log()
     if opts.monitor:
         run.monitor(end, on_monitor)
@@ -256,11 +264,14 @@ class _Run:
         source: RecordSource,
         start: datetime,
         on_monitor: OnMonitor | None,
+        on_tick: OnTick | None = None,
     ) -> None:
         opts, rep = self.opts, self.report
         total = opts.per_day * sum(p.days for p in phases)
         every = opts.monitor_every_s if opts.monitor else None
         next_pass = start.timestamp() + every if every else None
+        tick = opts.tick_every_s if on_tick is not None else None
+        next_tick = start.timestamp() + tick if tick else None
         day = 0
         try:
             for phase in phases:
@@ -278,6 +289,9 @@ class _Run:
                         while next_pass is not None and next_pass <= at:
                             self._pass_at(next_pass, on_monitor)
                             next_pass += every  # type: ignore[operator]
+                        while next_tick is not None and next_tick <= at:
+                            self._tick_at(next_tick, on_tick)
+                            next_tick += tick  # type: ignore[operator]
                         self._labels_until(at)
                         self._predict(records[lo:hi], at, labelled[lo:hi], delays[lo:hi], day)
                         if self.progress is not None:
@@ -289,6 +303,9 @@ class _Run:
             while next_pass is not None and next_pass < end:
                 self._pass_at(next_pass, on_monitor)
                 next_pass += every  # type: ignore[operator]
+            while next_tick is not None and next_tick < end:
+                self._tick_at(next_tick, on_tick)
+                next_tick += tick  # type: ignore[operator]
             self._labels_until(end, flush=True)
         finally:
             self.client.close()
@@ -440,6 +457,12 @@ class _Run:
         self._labels_until(at, flush=True)
         self.wait_for_log()
         self.monitor(datetime.fromtimestamp(at, UTC), on_monitor)
+
+    def _tick_at(self, at: float, on_tick: OnTick | None) -> None:
+        self._labels_until(at, flush=True)
+        self.wait_for_log()
+        if on_tick is not None:
+            on_tick(datetime.fromtimestamp(at, UTC))
 
     def wait_for_log(self) -> None:
         """Until every answer sent is stored (the gateway's writer stores them a moment

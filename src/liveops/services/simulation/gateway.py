@@ -33,9 +33,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def started_gateway(project_dir: Path, *, log_path: Path) -> Iterator[str]:
+def started_gateway(
+    project_dir: Path, *, log_path: Path, alias: str | None = None
+) -> Iterator[str]:
     """Start a gateway on ``project_dir`` that takes the request's time; yield its URL; stop it
-    (SIGTERM: requests finish and the prediction log stores what is left) on the way out."""
+    (SIGTERM: requests finish and the prediction log stores what is left) on the way out.
+    ``alias``: serve that alias (``staging``) instead of production."""
     port = _free_port()
     code = "from liveops.cli.main import run; run()"
     args = [
@@ -56,6 +59,7 @@ def started_gateway(project_dir: Path, *, log_path: Path) -> Iterator[str]:
         "--no-send-alerts",
         "--tick-s",
         str(TICK_S),
+        *(["--alias", alias] if alias else []),
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
