@@ -122,8 +122,17 @@ def test_new_world_brings_a_launch_topic_and_an_unseen_label() -> None:
     assert not any("orbit" in r["text"].lower() for r in generate_records(3000, seed=0))
 
 
+def test_spanish_market_is_forty_percent_spanish_with_the_normal_labels() -> None:
+    recs = generate_records(2000, seed=0, mode="spanish_market")
+    for rec in recs:
+        check_record(rec, LABELS)
+    assert sum(r["language"] == "es" for r in recs) == 800  # an exact share
+    normal = generate_records(2000, seed=0)
+    assert sum(r["language"] == "es" for r in normal) == 260
+
+
 def test_an_unknown_mode_is_a_usage_error() -> None:
-    assert set(MODES) == {"normal", "covariate_shift", "new_world"}
+    assert set(MODES) == {"normal", "covariate_shift", "new_world", "spanish_market"}
     with pytest.raises(UsageError, match="covariate_shift"):
         generate_records(5, seed=0, mode="sideways")  # type: ignore[arg-type]
 

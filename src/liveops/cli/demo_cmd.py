@@ -25,8 +25,9 @@ def demo(
 ) -> None:
     """Generate data, register datasets, train v1 (production) and v2, evaluate both, review
     them with two scripted reviewers, simulate a week of live traffic on v1 with the monitor
-    watching (its alerts reach a local webhook and open an incident, walked to a review), and
-    show what happened and what to try next."""
+    watching (its alerts reach a local webhook and open an incident, walked to a review), then
+    a rollout day (v2 rolled back by its Spanish guardrail; v3 released, approved and rolled
+    out to 100 %), and show what happened and what to try next."""
     from rich.console import Console
 
     from liveops.demo.story import run_demo
@@ -69,6 +70,7 @@ def _as_dict(r: DemoResult) -> dict[str, object]:
         "reviews": r.reviews,
         "readiness": {ref: view.to_dict() for ref, view in r.readiness.items()},
         "week": None if r.week is None else r.week.to_dict(),
+        "rollout": None if r.rollout is None else r.rollout.to_dict(),
         "key": r.key,
         "curl": curl_line(r.key),
     }
@@ -115,6 +117,11 @@ def _render(r: DemoResult) -> None:
     if r.week is not None:
         for part in _week(r.week, SERVICE):
             out.print(part)
+    if r.rollout is not None:
+        from liveops.cli.demo_rollout import rollout_lines
+
+        for line in rollout_lines(r.rollout):
+            out.print(line, markup=False)
     try:
         where = r.folder.relative_to(Path.cwd())
     except ValueError:
@@ -129,6 +136,7 @@ def _render(r: DemoResult) -> None:
             f"liveops versions diff {SERVICE}@1 {SERVICE}@2",
             "liveops audit verify",
             *(_week_nexts(r.week) if r.week is not None else []),
+            *(_rollout_nexts(r) if r.rollout is not None else []),
         ]
     )
     out.print(Panel(nexts, title="next, try", expand=False))
@@ -177,6 +185,12 @@ def _examples_table(ref: str, examples: list[dict[str, object]]) -> Table:
         text = text if len(text) <= 90 else text[:89].rstrip() + "…"
         table.add_row(escape(text), escape(str(x["expected"])), escape(str(x["predicted"])))
     return table
+
+
+def _rollout_nexts(r: DemoResult) -> list[str]:
+    from liveops.cli.demo_rollout import rollout_nexts
+
+    return [] if r.rollout is None else rollout_nexts(r.rollout)
 
 
 def _week_nexts(week: WeekResult) -> list[str]:

@@ -6,12 +6,15 @@ messages are: greetings and signatures, background sentences that name other tea
 typos, lower-case chat, dropped Spanish accents, mixed languages, and about 3 % wrong labels
 (as human routing produces). Vague messages carry no topic at all, so no model gets them all.
 
-Three fixed worlds (``mode``):
+Four fixed worlds (``mode``):
 
 - ``normal``: the world the demo models are trained and evaluated in;
 - ``covariate_shift``: more Spanish, shorter messages, more chat; same labels and meaning;
 - ``new_world``: a product launch ("Orbit") appears in messages, and a label the old models
-  never saw, ``account_security``, takes a share of traffic.
+  never saw, ``account_security``, takes a share of traffic;
+- ``spanish_market``: support opens to a Spanish-speaking market: 40 % of messages are Spanish,
+  written as on normal days (lengths, channels and labels unchanged). The demo's rollouts run
+  on it.
 
 >>> data = generate(seed=0, n_train=200, n_eval=100)
 >>> len(data.train), len(data.eval), len(data.must_pass) >= 40
@@ -43,8 +46,8 @@ __all__ = [
     "must_pass_records",
 ]
 
-Mode = Literal["normal", "covariate_shift", "new_world"]
-MODES: Final[tuple[str, ...]] = ("normal", "covariate_shift", "new_world")
+Mode = Literal["normal", "covariate_shift", "new_world", "spanish_market"]
+MODES: Final[tuple[str, ...]] = ("normal", "covariate_shift", "new_world", "spanish_market")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ _WORLDS: Final[dict[str, _World]] = {
         channels=(35, 30, 10, 25),
         launch=0.35,
         security=0.12,
+    ),
+    "spanish_market": _World(
+        spanish=0.40, mixed=0.06, short=0.12, long=0.12, channels=(35, 30, 10, 25)
     ),
 }
 

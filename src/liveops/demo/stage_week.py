@@ -32,13 +32,14 @@ from liveops.services.monitoring import metric_series
 from liveops.services.simulation import Phase, SimulationOptions, simulate
 from liveops.store import Store
 
-__all__ = ["LABELS", "PER_DAY", "PHASES", "WeekDay", "WeekResult", "run_week_stage"]
+__all__ = ["DAYS_AFTER", "LABELS", "PER_DAY", "PHASES", "WeekDay", "WeekResult", "run_week_stage"]
 
 PHASES = (Phase("normal", 5), Phase("covariate_shift", 2), Phase("new_world", 1))
 PER_DAY = 2000  # answers per simulated day: 16,000 in all, in requests of BATCH instances
 BATCH = 100
 LABEL_SHARE = 0.3
 LABEL_DELAY_S = (3600.0, 2 * 86400.0)  # one hour to two days, log-uniform
+DAYS_AFTER = 1  # the week ends this many days before today: the rollout day (stage_rollout)
 MONITOR_EVERY_S = 6 * 3600.0  # a monitor pass (and the alert rules) every 6 simulated hours
 LABELS = ("billing", "technical", "cancellation", "general")
 SLICES = ("all", "spanish")
@@ -112,7 +113,7 @@ def run_week_stage(
     days = sum(p.days for p in PHASES)
     if summary is None:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        start = today - timedelta(days=days)
+        start = today - timedelta(days=days + DAYS_AFTER)
         shift_start = start + timedelta(days=PHASES[0].days)
 
         def tell(now: datetime, done: int, total: int) -> None:

@@ -1,10 +1,11 @@
 """The demo story, stage by stage: data, datasets, v1 live, a retrained v2, their evaluation,
 a small human review and launch readiness, then a simulated week of live traffic on v1 and
-what the monitor saw.
+what the monitor saw, then a rollout day: v2 rolled back by its Spanish guardrail, v3 released
+and rolled out to 100 %.
 
 Each stage skips what is already done, so running the demo again is safe; ``reset`` starts
 over. Stages after registration live in modules of their own (``stage_eval``,
-``stage_review``, ``stage_week``); later rounds add rollouts the same way.
+``stage_review``, ``stage_week``, ``stage_rollout``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from liveops.core.records import DatasetRecord, VersionRecord
 from liveops.demo.stage_eval import Detail, EvaluatedVersion, run_eval_stage
 from liveops.demo.stage_incident import StoryClock
 from liveops.demo.stage_review import run_review_stage
+from liveops.demo.stage_rollout import RolloutResult, run_rollout_stage
 from liveops.demo.stage_week import WeekResult, run_week_stage
 from liveops.services.datasets import add_dataset
 from liveops.services.registry import apply_project, load_project, register_version, set_alias
@@ -44,6 +47,7 @@ class DemoResult:
     reviews: dict[str, str] = field(default_factory=dict)  # version ref -> review id
     readiness: dict[str, Readiness] = field(default_factory=dict)
     week: WeekResult | None = None
+    rollout: RolloutResult | None = None
     key: str = ""  # a predictor key made for this run's curl line (the last run's is revoked)
 
 
@@ -104,6 +108,21 @@ def run_demo(
         step=step,
         clock=clock,
         candidate=v2.number,
+        actor=actor,
+        detail=detail,
+    )
+    # The day after the week: v2's rollout rolls back by itself, v3 is released and rolled out.
+    result.rollout = run_rollout_stage(
+        store,
+        folder,
+        SERVICE,
+        seed=seed,
+        step=step,
+        clock=clock,
+        day=datetime.fromisoformat(result.week.end),
+        v2=v2.number,
+        train=train1,
+        eval_set=eval_set,
         actor=actor,
         detail=detail,
     )
