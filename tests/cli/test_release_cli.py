@@ -152,6 +152,11 @@ def test_release_commands_on_a_tabular_service(run_cli: Runner, project: Path) -
         == 2
     )
     assert run_cli("release", "show", "rlnope").code == 4
+    by_version = run_cli("release", "show", "tumour@2", "--json")  # the version's latest release
+    assert by_version.json()["id"] == rel
+    unreleased = run_cli("release", "show", "tumour@1")
+    assert unreleased.code == 4
+    assert "tumour@1 has no release" in unreleased.err
     assert _tables(project) == before  # every refusal above wrote nothing
 
     r = run_cli("release", "notes", rel, "--json")
