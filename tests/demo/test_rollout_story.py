@@ -82,6 +82,7 @@ def test_the_rollout_day_rolls_v2_back_and_v3_out(
     assert failing["upper"] < -failing["margin"]  # worse than v1 by more than the margin
     assert failing["n_candidate"] >= 50
     assert v2["incident"] is not None
+    assert v2["incident_status"] == "resolved"  # by ann, once v3 is production
     status = run_cli("rollout", "status", v2["id"], "--json", cwd=d)
     assert status.code == 0, status.err
     assert status.json()["state"] == "rolled_back"
@@ -138,6 +139,7 @@ def test_the_rollout_day_rolls_v2_back_and_v3_out(
         ("ann", "release.decided", rel3["id"]),
         ("bo", "rollout.started", v3["id"]),
         ("rollout-controller", "rollout.completed", v3["id"]),
+        ("ann", "incident.resolved", str(v2["incident"])),
     ):
         assert (who, action, what) in seen, (who, action, what)
     assert not any(e["actor"] == "bo" and e["action"] == "release.approved" for e in events)

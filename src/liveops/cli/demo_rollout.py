@@ -31,6 +31,7 @@ _SHOWN = (
     "dataset.added",
     "eval.",
     "incident.opened",
+    "incident.resolved",
 )
 
 
@@ -100,7 +101,9 @@ def rollout_lines(r: RolloutResult) -> list[str]:
     for g in v2.failing:
         lines.append(f"    failing gate {_gate(g)}")
     if v2.incident is not None:
-        lines.append(f"    the rollback opened incident {v2.incident}")
+        lines.append(
+            f"    the rollback opened incident {v2.incident} ({v2.incident_status or 'open'})"
+        )
     ev = r.v3_eval
     if ev:
         lines.append(

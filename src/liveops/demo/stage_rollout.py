@@ -85,6 +85,7 @@ class RolloutStory:
     ended_at: str | None = None
     reason: str | None = None
     incident: int | None = None
+    incident_status: str | None = None
     looks: list[dict[str, Any]] = field(default_factory=list)  # at, step, action, detail, gates
     shadow: dict[str, Any] = field(default_factory=dict)
     spanish_disagreements: list[dict[str, Any]] = field(default_factory=list)
@@ -387,13 +388,28 @@ class _Day:
         if rec.state not in ("running", "held", "watching"):
             story.ended_at, story.reason = at.isoformat(), seen.detail
             story.incident = incident_of(self.store, rec.id)
+            story.incident_status = None if story.incident is None else "open"
             story.spanish_disagreements = _spanish(self.store, story.shadow)
             self.active = None
             self.state = f"{which} ended" if which == "v2" else "done"
+            if which == "v3" and rec.state == "completed":
+                self._resolve_v2_incident()
         else:
             self.active = rec
         if seen.action in ("advance", "abort"):
             time.sleep(1.2)  # the gateway's routing poll (0.5 s) picks the change up
+
+    def _resolve_v2_incident(self) -> None:
+        """The incident v2's rollback opened is resolved once v3 is production (ann)."""
+        from liveops.services.alerts import get_incident, move_incident
+
+        incident = self.result.v2.incident
+        if incident is None or get_incident(self.store, incident).status != "open":
+            return
+        self.clock.advance_to(self.clock.now() + timedelta(minutes=5))
+        note = f"{self.service}@{self.v3} is production and passed the Spanish guardrail"
+        move_incident(self.store, incident, "resolved", actor="ann", note=note)
+        self.result.v2.incident_status = "resolved"
 
     def _wait_for(self, ref: str, limit_s: float = 90.0) -> None:
         """Until the gateway loaded ``ref`` (its routing then follows the rollout)."""

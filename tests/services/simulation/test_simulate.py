@@ -63,6 +63,10 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
 
     passes: list[datetime] = []
     read: list[int] = []
+    ticks: list[tuple[datetime, int]] = []
+
+    def on_tick(at: datetime) -> None:  # e.g. a rollout controller's look, on its own cadence
+        ticks.append((at, store.predictions.count("tumours")))
 
     def on_monitor(report: MonitorReport, at: datetime) -> None:
         assert report.ran
@@ -82,10 +86,12 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
             label_share=0.5,
             delay_s=(3600.0, 36 * 3600.0),
             monitor_every_s=12 * 3600.0,
+            tick_every_s=6 * 3600.0,
             seed=3,
         ),
         start=START,
         on_monitor=on_monitor,
+        on_tick=on_tick,
     )
     assert report.answers == 480
     assert [d.answers for d in report.days] == [240, 240]
@@ -96,6 +102,12 @@ def test_a_simulated_span_lines_up_with_the_monitors_windows(tmp_path: Path) -> 
     # Each pass read only the log rows stored since the one before: every answer once (the
     # monitor's overlap is wall-clock minutes, and these passes were seconds apart).
     assert sum(read) == 480
+    # The ticks every 6 simulated hours, within the span, each once the log held every answer
+    # sent before it (the daily pattern puts more of them in the afternoon).
+    assert [at for at, _ in ticks] == [START + timedelta(hours=6 * k) for k in range(1, 8)]
+    logged = [n for _, n in ticks]
+    assert logged == sorted(logged)
+    assert 0 < logged[0] < logged[3] < 480
 
     # The monitor's day buckets hold exactly each simulated day's answers.
     per_day: dict[int, WindowStats] = defaultdict(WindowStats)
