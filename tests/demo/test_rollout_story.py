@@ -105,6 +105,7 @@ def test_the_rollout_day_rolls_v2_back_and_v3_out(
         ("ann", "engineering"),
         ("cy", "product"),
     ]
+    assert rel3["decision"] is not None, rel3["blocked"]  # a latency gate on a busy machine
     assert rel3["decision"]["kind"] == "launch"
     assert rel3["decision"]["by"] == "ann"
     assert set(rel3["checklist"].values()) == {"pass"}

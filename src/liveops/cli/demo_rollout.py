@@ -122,6 +122,8 @@ def rollout_lines(r: RolloutResult) -> list[str]:
         )
         if rel3.smoke:
             lines.append(f"    staging smoke: {rel3.smoke}")
+        if rel3.blocked:
+            lines.append(f"    launch refused: {rel3.blocked}")
         if rel3.decision:
             d = rel3.decision
             lines.append(f"    decision: {d['kind']} by {d['by']} at {_t(d['at'])}: {d['reason']}")

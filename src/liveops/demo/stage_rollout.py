@@ -203,7 +203,7 @@ def _steps(r: RolloutResult, service: str) -> list[tuple[str, bool]]:
         out.append((f"release {rel2.id} of {rel2.ref}: override approved by dee", True))
     out.append((f"roll out {r.v2.ref}: {r.v2.state}" + _why(r.v2), True))
     if rel3 is not None:
-        decided = rel3.decision["kind"] if rel3.decision else "not decided"
+        decided = rel3.decision["kind"] if rel3.decision else f"not launched ({rel3.blocked})"
         out.append((f"release {rel3.id} of {rel3.ref}: {decided}", True))
     if r.v3.ref:
         out.append((f"roll out {r.v3.ref}: {r.v3.state}; production is v{r.production}", True))
