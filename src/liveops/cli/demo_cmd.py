@@ -36,9 +36,11 @@ def demo(
     with err.status("running the demo ...") as status:
 
         def progress(line: str) -> None:
+            from rich.markup import escape
+
             mark = "[green]✓[/]" if line.endswith("done") else "[dim]·[/]"
-            err.print(f"{mark} {line}")
-            status.update(line)
+            err.print(f"{mark} {escape(line)}")  # a gate's name has brackets: accuracy[spanish]
+            status.update(escape(line))
 
         def detail(stage: str, done: int, total: int) -> None:
             what = stage if stage.startswith("simulating") else f"evaluating {stage}"

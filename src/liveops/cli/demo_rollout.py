@@ -68,12 +68,15 @@ def _transitions(story: RolloutStory) -> list[str]:
 
 def rollout_lines(r: RolloutResult) -> list[str]:
     """The rollout day, as printed lines (Rich markup-free)."""
+    from liveops.demo.stage_rollout import BATCH, LABEL_SHARE, LOOK_EVERY
+
     v2, v3 = r.v2, r.v3
     head = (
         f"the rollout day ({r.day}): {r.answers:,} answers of {r.world} traffic (40% Spanish) "
-        f"through a real gateway, {r.per_day:,} a day in requests of 10, 80% labelled 5 min to "
-        f"2 h later; the controller looked every 20 simulated minutes. Wall time "
-        f"{r.wall_s:.0f} s (and {r.train_s:.0f} s to train v3)."
+        f"through a real gateway at {r.per_day:,} a day in requests of {BATCH}, "
+        f"{LABEL_SHARE:.0%} labelled 5 min to 2 h later, until v3 is production; the controller "
+        f"looked every {LOOK_EVERY} simulated minutes. Wall time {r.wall_s:.0f} s (and "
+        f"{r.train_s:.0f} s to train v3)."
     )
     lines = [head]
     rel2 = r.releases.get("v2")

@@ -5,12 +5,13 @@ two approvals, a staging smoke test, the decision to launch) and rolled out to 1
 
 One simulated day (the day after the week) of ``spanish_market`` traffic (40 % Spanish: support
 opens to a Spanish-speaking market) goes through a real gateway at :data:`PER_DAY` answers a
-day, spread evenly, in requests of :data:`BATCH`; 80 % of the answers get their true route back
-5 minutes to 2 hours later. The rollout controller's :func:`~liveops.services.rollouts.look`
-runs on its own cadence, every :data:`LOOK_EVERY` simulated minutes, on the simulated clock
-(the simulation's ``on_tick``); the people's steps (the releases, the new version) happen at
-those ticks too, so the audit log tells the day in order, each step with its actor. The
-monitor does not run during the day (``liveops monitor`` catches up later).
+day, spread evenly, in requests of :data:`BATCH`, until the tick after v3 is production; 80 %
+of the answers get their true route back 5 minutes to 2 hours later. The rollout controller's
+:func:`~liveops.services.rollouts.look` runs on its own cadence, every :data:`LOOK_EVERY`
+simulated minutes, on the simulated clock (the simulation's ``on_tick``); the people's steps
+(the releases, the new version) happen at those ticks too, so the audit log tells the day in
+order, each step with its actor. The monitor does not run during the day (``liveops monitor``
+catches up later).
 
 The simulated requests carry no ``X-Customer-Id``: each request's arm is drawn at random with
 the step's share (the plan's sticky key applies to real callers that send it).
@@ -58,8 +59,8 @@ __all__ = [
 ]
 
 WORLD = "spanish_market"
-PER_DAY = 30_000  # 1,250 answers an hour, spread evenly
-BATCH = 10
+PER_DAY = 48_000  # 2,000 answers an hour, spread evenly; the day ends once v3 is production
+BATCH = 20
 LABEL_SHARE = 0.8
 LABEL_DELAY_S = (300.0, 7200.0)  # 5 minutes to 2 hours, log-uniform
 LOOK_EVERY = 20  # simulated minutes between the controller's looks
@@ -327,7 +328,10 @@ class _Day:
 
     # --- the ticks --------------------------------------------------------------------------
 
-    def __call__(self, at: datetime) -> None:
+    def __call__(self, at: datetime) -> bool:
+        """Act at the tick ``at``; True once the day's story is over (the traffic stops)."""
+        if self.state in ("done", "v3 blocked"):
+            return True
         self.clock.advance_to(at)
         if self.active is not None:
             self._look(at)
@@ -349,6 +353,7 @@ class _Day:
             self.state = "v3 decided" if rel.decision else "v3 blocked"
         elif self.state == "v3 decided":
             self._start(f"{self.service}@{self.v3}", AUTHOR, "v3")
+        return False
 
     def _minutes(self, at: datetime) -> Callable[[], datetime]:
         tick = minutes(at)

@@ -59,8 +59,9 @@ RecordSource = Callable[[str, int, int], Sequence[Mapping[str, Any]]]
 Progress = Callable[[datetime, int, int], None]
 OnMonitor = Callable[[MonitorReport, datetime], None]
 # Called every ``tick_every_s`` simulated seconds with the simulated time, once the labels due
-# by then were sent and the log stored every answer: a rollout controller's looks, say.
-OnTick = Callable[[datetime], None]
+# by then were sent and the log stored every answer: a rollout controller's looks, say. True
+# ends the traffic there (the span ends at that tick).
+OnTick = Callable[[datetime], bool | None]
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,14 @@ class SimulationReport:
         return d
 
 
+class _Stopped(Exception):
+    """The tick callback ended the traffic at ``at`` (seconds since the epoch)."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__(at)
+        self.at = at
+
+
 @dataclass(order=True)
 class _Label:
     at: float
@@ -194,7 +203,8 @@ def simulate(
 
     ``on_monitor`` gets every pass's report and its simulated time (alert rules can be judged
     there); ``on_tick`` gets the simulated time every ``options.tick_every_s`` (without a
-    monitor pass: e.g. a rollout controller's looks on its own cadence)."""
+    monitor pass: e.g. a rollout controller's looks on its own cadence) and may end the span
+    early by returning True."""
     opts = options or SimulationOptions()
     opts.check()
     if start.tzinfo is None:
@@ -222,7 +232,7 @@ def simulate(
         run.traffic(phases, source, start, on_monitor, on_tick)
     run.wait_for_log()
     if opts.monitor:
-        run.monitor(end, on_monitor)
+        run.monitor(datetime.fromisoformat(report.end), on_monitor)
     report.wall_s = time.perf_counter() - wall
     return report
 
@@ -266,46 +276,15 @@ class _Run:
         on_monitor: OnMonitor | None,
         on_tick: OnTick | None = None,
     ) -> None:
-        opts, rep = self.opts, self.report
-        total = opts.per_day * sum(p.days for p in phases)
-        every = opts.monitor_every_s if opts.monitor else None
-        next_pass = start.timestamp() + every if every else None
-        tick = opts.tick_every_s if on_tick is not None else None
-        next_tick = start.timestamp() + tick if tick else None
-        day = 0
+        rep = self.report
+        end = start.timestamp() + DAY_S * sum(p.days for p in phases)
         try:
-            for phase in phases:
-                for _ in range(phase.days):
-                    day_start = start.timestamp() + day * DAY_S
-                    rng = np.random.default_rng([opts.seed, day])
-                    records = list(source(phase.name, opts.per_day, day))
-                    dr = DayReport(datetime.fromtimestamp(day_start, UTC).isoformat(), phase.name)
-                    rep.days.append(dr)
-                    times = answer_times(day_start, len(records), rng, daily=opts.daily)
-                    labelled = rng.random(len(records)) < opts.label_share
-                    delays = label_delays(len(records), rng, *opts.delay_s)
-                    for lo, hi in batches(len(records), opts.batch):
-                        at = float(times[lo])
-                        while next_pass is not None and next_pass <= at:
-                            self._pass_at(next_pass, on_monitor)
-                            next_pass += every  # type: ignore[operator]
-                        while next_tick is not None and next_tick <= at:
-                            self._tick_at(next_tick, on_tick)
-                            next_tick += tick  # type: ignore[operator]
-                        self._labels_until(at)
-                        self._predict(records[lo:hi], at, labelled[lo:hi], delays[lo:hi], day)
-                        if self.progress is not None:
-                            self.progress(
-                                datetime.fromtimestamp(at, UTC), rep.answers + rep.refused, total
-                            )
-                    day += 1
-            end = start.timestamp() + day * DAY_S
-            while next_pass is not None and next_pass < end:
-                self._pass_at(next_pass, on_monitor)
-                next_pass += every  # type: ignore[operator]
-            while next_tick is not None and next_tick < end:
-                self._tick_at(next_tick, on_tick)
-                next_tick += tick  # type: ignore[operator]
+            try:
+                self._days(phases, source, start, end, on_monitor, on_tick)
+            except _Stopped as stop:
+                end = stop.at
+                rep.end = datetime.fromtimestamp(end, UTC).isoformat()
+                rep.notes.append(f"the traffic ended at {rep.end}, as the tick callback asked")
             self._labels_until(end, flush=True)
         finally:
             self.client.close()
@@ -320,6 +299,54 @@ class _Run:
                 f"the gateway answered none of the {rep.refused:,} simulated instances",
                 hint=self.first_refusal or "check the records against the service's inputs",
             )
+
+    def _days(
+        self,
+        phases: Sequence[Phase],
+        source: RecordSource,
+        start: datetime,
+        end: float,
+        on_monitor: OnMonitor | None,
+        on_tick: OnTick | None,
+    ) -> None:
+        opts, rep = self.opts, self.report
+        total = opts.per_day * sum(p.days for p in phases)
+        every = opts.monitor_every_s if opts.monitor else None
+        next_pass = start.timestamp() + every if every else None
+        tick = opts.tick_every_s if on_tick is not None else None
+        next_tick = start.timestamp() + tick if tick else None
+        day = 0
+        for phase in phases:
+            for _ in range(phase.days):
+                day_start = start.timestamp() + day * DAY_S
+                rng = np.random.default_rng([opts.seed, day])
+                records = list(source(phase.name, opts.per_day, day))
+                dr = DayReport(datetime.fromtimestamp(day_start, UTC).isoformat(), phase.name)
+                rep.days.append(dr)
+                times = answer_times(day_start, len(records), rng, daily=opts.daily)
+                labelled = rng.random(len(records)) < opts.label_share
+                delays = label_delays(len(records), rng, *opts.delay_s)
+                for lo, hi in batches(len(records), opts.batch):
+                    at = float(times[lo])
+                    while next_pass is not None and next_pass <= at:
+                        self._pass_at(next_pass, on_monitor)
+                        next_pass += every  # type: ignore[operator]
+                    while next_tick is not None and next_tick <= at:
+                        self._tick_at(next_tick, on_tick)
+                        next_tick += tick  # type: ignore[operator]
+                    self._labels_until(at)
+                    self._predict(records[lo:hi], at, labelled[lo:hi], delays[lo:hi], day)
+                    if self.progress is not None:
+                        self.progress(
+                            datetime.fromtimestamp(at, UTC), rep.answers + rep.refused, total
+                        )
+                day += 1
+        while next_pass is not None and next_pass < end:
+            self._pass_at(next_pass, on_monitor)
+            next_pass += every  # type: ignore[operator]
+        while next_tick is not None and next_tick < end:
+            self._tick_at(next_tick, on_tick)
+            next_tick += tick  # type: ignore[operator]
 
     def _predict(
         self,
@@ -461,8 +488,8 @@ class _Run:
     def _tick_at(self, at: float, on_tick: OnTick | None) -> None:
         self._labels_until(at, flush=True)
         self.wait_for_log()
-        if on_tick is not None:
-            on_tick(datetime.fromtimestamp(at, UTC))
+        if on_tick is not None and on_tick(datetime.fromtimestamp(at, UTC)) is True:
+            raise _Stopped(at)
 
     def wait_for_log(self) -> None:
         """Until every answer sent is stored (the gateway's writer stores them a moment
