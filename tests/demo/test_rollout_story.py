@@ -118,6 +118,7 @@ def test_the_rollout_day_rolls_v2_back_and_v3_out(
         "canary 100%",
     ]
     assert day["production"] == 3
+    assert 0 < day["answers"] < day["per_day"]  # the day's traffic ended once v3 was production
     assert r.json()["aliases"]["production"] == 3
 
     shown = run_cli("release", "show", "support-router@3", cwd=d)

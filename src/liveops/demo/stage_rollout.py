@@ -60,7 +60,7 @@ __all__ = [
 
 WORLD = "spanish_market"
 PER_DAY = 48_000  # 2,000 answers an hour, spread evenly; the day ends once v3 is production
-BATCH = 20
+BATCH = 50
 LABEL_SHARE = 0.8
 LABEL_DELAY_S = (300.0, 7200.0)  # 5 minutes to 2 hours, log-uniform
 LOOK_EVERY = 20  # simulated minutes between the controller's looks
