@@ -191,28 +191,24 @@ def run_rollout_stage(
 
 
 def _steps(r: RolloutResult, service: str) -> list[tuple[str, bool]]:
+    """The stage's progress lines (short: a terminal wraps long ones)."""
     rel2, rel3 = r.releases.get("v2"), r.releases.get("v3")
     out = [
         (
-            f"simulate a rollout day on {service}: {r.answers:,} answers ({r.per_day:,} a day, "
-            f"{WORLD}: 40% Spanish), the controller looking every {LOOK_EVERY} min "
-            f"({r.wall_s:.0f} s, v3's training {r.train_s:.0f} s)",
+            f"simulate a rollout day on {service}: {r.answers:,} answers, {WORLD}, a look every "
+            f"{LOOK_EVERY} min ({r.wall_s:.0f} s; v3's training {r.train_s:.0f} s)",
             True,
         )
     ]
     if rel2 is not None:
         out.append((f"release {rel2.id} of {rel2.ref}: override approved by dee", True))
-    out.append((f"roll out {r.v2.ref}: {r.v2.state}" + _why(r.v2), True))
+    out.append((f"roll out {r.v2.ref}: {r.v2.reason or r.v2.state}", True))
     if rel3 is not None:
-        decided = rel3.decision["kind"] if rel3.decision else f"not launched ({rel3.blocked})"
+        decided = rel3.decision["kind"] if rel3.decision else "not launched"
         out.append((f"release {rel3.id} of {rel3.ref}: {decided}", True))
     if r.v3.ref:
-        out.append((f"roll out {r.v3.ref}: {r.v3.state}; production is v{r.production}", True))
+        out.append((f"roll out {r.v3.ref}: {r.v3.state}, production is v{r.production}", True))
     return out
-
-
-def _why(story: RolloutStory) -> str:
-    return f" ({story.reason})" if story.reason else ""
 
 
 @dataclass
