@@ -86,7 +86,9 @@ def run_demo(
     train1, eval_set = added["support-train"], added["support-eval"]
     v1, created = _train_and_register(store, folder, seed, "v1", train1, eval_set, actor)
     step(f"train and register {v1.ref}", created)
-    step("point production at v1", _alias(store, "production", v1.number, actor))
+    # once: the rollout day (stage_rollout) moves production on to v3, and a re-run keeps it
+    first = store.registry.get_alias(SERVICE, "production") is None
+    step("point production at v1", first and _alias(store, "production", v1.number, actor))
     train2, created = _add_v2_training_set(store, folder, seed, train1, actor)
     result.datasets.append(train2)
     step(f"add dataset {train2.ref} (v2's training records)", created)
