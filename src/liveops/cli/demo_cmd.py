@@ -206,8 +206,17 @@ def _week_nexts(week: WeekResult) -> list[str]:
         f"liveops metrics show support-router --window 1h {since}",
         "liveops monitor status",
         "liveops simulate support-router --mode covariate_shift:1 --per-day 500 "
-        f"--start {week.end[:10]}",
+        f"--start {_after_rollout_day(week)}",
     ]
+
+
+def _after_rollout_day(week: WeekResult) -> str:
+    """The day after the demo's rollout day (which follows the week): free for more traffic."""
+    from datetime import datetime, timedelta
+
+    from liveops.demo.stage_week import DAYS_AFTER
+
+    return f"{datetime.fromisoformat(week.end) + timedelta(days=DAYS_AFTER):%Y-%m-%d}"
 
 
 def _pct(v: float | None) -> str:
