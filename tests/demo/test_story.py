@@ -39,7 +39,7 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert 0.8 * train1["rows"] < train2["rows"] < train1["rows"]
     # the rollout day after the week (tests/demo/test_rollout_story.py) made v3 production
     assert first["aliases"] == {"production": 3, "candidate": 2, "staging": 3}
-    v1, v2 = first["versions"]
+    v1, v2, _v3 = first["versions"]  # v3: the rollout day (test_rollout_story.py)
     assert v1["config"]["decision"]["threshold"] == 0.70
     assert v2["config"]["decision"]["threshold"] == 0.68
     assert v2["metrics"]["accuracy"] > v1["metrics"]["accuracy"]
