@@ -251,9 +251,10 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
     assert "+0.0" in diff.out
     assert run_cli("audit", "verify", cwd=d).code == 0
 
-    # --reset starts over: every step runs again, with new evaluation runs. Its week is left
-    # out here (a second simulated week would double the test's time); what the week stage
-    # finds shows that it would simulate again: the log is empty and no week summary is kept.
+    # --reset starts over: every step runs again, with new evaluation runs. Its week and its
+    # rollout day are left out here (a second simulated week and day would double the test's
+    # time; tests/demo/test_rollout_story.py runs the day); what the week stage finds shows
+    # that it would simulate again: the log is empty and no week summary is kept.
     from liveops.demo import story
 
     found: dict[str, object] = {}
@@ -263,9 +264,10 @@ def test_demo_registers_evaluates_reviews_and_reruns_safely(
         found["summary kept"] = (folder / "data" / "week.json").exists()
 
     monkeypatch.setattr(story, "run_week_stage", week_stage)
+    monkeypatch.setattr(story, "run_rollout_stage", lambda *a, **k: None)
     reset = run_cli("demo", "--dir", str(d), "--reset", "--json").json()
     assert found == {"logged": 0, "summary kept": False}
     assert all(step["outcome"] == "done" for step in reset["steps"])
-    assert [v["ref"] for v in reset["versions"]] == [f"support-router@{n}" for n in (1, 2, 3)]
+    assert [v["ref"] for v in reset["versions"]] == [f"support-router@{n}" for n in (1, 2)]
     assert [x["exit_code"] for x in reset["runs"]] == [0, 1]
     assert {x["run"] for x in reset["runs"]}.isdisjoint({run1["run"], run2["run"]})
