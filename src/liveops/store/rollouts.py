@@ -156,11 +156,10 @@ class RolloutStore:
         arms: Sequence[tuple[str, int]],
         *,
         inputs: bool = False,
-        scores: bool = False,
     ) -> list[dict[str, Any]]:
         """Live log rows of ``service`` in [since, until) answered by one of ``arms`` ((arm,
-        version) pairs): what a look judges the gates on (with the logged inputs and the
-        scores when asked)."""
+        version) pairs), with their scores: what a look judges the gates on (with the logged
+        inputs when asked)."""
         p = predictions.c
         cols = [
             p.prediction_id, p.ts, p.version, p.arm, p.label, p.decision, p.fallback, p.reason,
@@ -168,8 +167,6 @@ class RolloutStore:
         ]  # fmt: skip
         if inputs:
             cols.append(p.inputs)
-        if scores:
-            cols.append(p.scores)
         pairs = [(p.arm == a) & (p.version == v) for a, v in arms]
         cond = pairs[0]
         for c in pairs[1:]:

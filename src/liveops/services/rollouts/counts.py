@@ -156,12 +156,11 @@ def count_look(
     estimate = calibrators if any(g.metric == ESTIMATED for g in judged) else None
     # the estimate groups answers by their inputs when the calibration has groups
     needs_inputs = scopes.needs_inputs or bool(split_check and key is not None) or bool(estimate)
-    read = {"inputs": needs_inputs, "scores": estimate is not None}
     cand_rows = store.rollouts.arm_rows(
-        rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], **read
+        rec.service, rec.step_started_at, now, [(cand_arm, rec.version)], inputs=needs_inputs
     )
     base_rows = store.rollouts.arm_rows(
-        rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], **read
+        rec.service, rec.started_at, now, [(BASELINE_ARM, rec.baseline)], inputs=needs_inputs
     )
     want = _Wanted(
         labels=any(g.metric == "accuracy" for g in judged),
@@ -333,14 +332,14 @@ def _arm(
     read_inputs = scopes.needs_inputs or want.estimate is not None
     inputs = [_json(r.get("inputs")) or {} for r in rows] if read_inputs else None
     masks = scopes.masks(inputs if scopes.needs_inputs else None, segs, n)
+    label = [judged_label(r) for r in rows]
     right = np.full(n, np.nan)
     if want.estimate is not None and n:
-        right = right_probabilities(
-            want.estimate, version, [_judged(r) for r in rows], [r["scores"] for r in rows], inputs
-        )
+        scores = [r["scores"] for r in rows]
+        right = right_probabilities(want.estimate, version, label, scores, inputs)
     return _Arm(
         n=n,
-        label=[judged_label(r) for r in rows],
+        label=label,
         actual=actual,
         error=[r["error"] for r in rows],
         fallback=np.array([r["fallback"] is not None for r in rows], dtype=bool),
@@ -390,18 +389,3 @@ def _json(raw: Any) -> Any:
     if raw is None or isinstance(raw, dict | list):
         return raw
     return orjson.loads(raw)
-
-
-def _judged(row: Mapping[str, Any]) -> str | None:
-    """The label an answer's accuracy is judged on (as the monitor does): the answered label
-    of an automatic answer, else the top label of the model's scores; None for a failed call
-    (it has no scores to estimate)."""
-    if row["error"] is not None:
-        return None
-    if row["decision"] == "automatic":
-        label: str | None = row["label"]
-        return label
-    scores = _json(row.get("scores"))
-    if not isinstance(scores, dict) or not scores:
-        return None
-    return str(max(scores, key=lambda c: float(scores[c])))
