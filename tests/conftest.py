@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from liveops.store import Store, open_store
+from liveops.store import Store, migrate, open_store
+from tests import fast_schema
 from tests.cli_runner import Runner, make_runner
 
 PG_URL = os.environ.get("LIVEOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -63,6 +64,17 @@ def pg_schema_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+_replaying_upgrade = fast_schema.replaying(migrate.upgrade)
+
+
+@pytest.fixture(autouse=True)
+def _replayed_migrations(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fresh databases opened in this process get the migrated schema replayed (see
+    :mod:`tests.fast_schema`), except in tests marked ``real_migrations``."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        monkeypatch.setattr(migrate, "upgrade", _replaying_upgrade)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -116,6 +128,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for backend in BACKENDS:
         parts = [f"{n} {o}" for (b, o), n in sorted(_counts.items()) if b == backend]
         terminalreporter.write_line(f"{backend}: {', '.join(parts) or 'none'}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first (each part keeps its order): under ``pytest -n 2`` the
+    longest tests start while there is other work to balance them, instead of leaving one
+    worker running them alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from liveops.errors import StoreUnavailableError
 from liveops.store import migrate, open_store
 from liveops.store.tables import metadata
 
+pytestmark = pytest.mark.real_migrations  # these test the history itself
+
 
 def test_history_has_exactly_one_head() -> None:
     assert len(migrate.heads()) == 1
