@@ -1,5 +1,5 @@
-"""The database away for 30 s while the gateway is under load: every request is answered, and
-every answer reaches the prediction log once the database is back.
+"""The database away (``OUTAGE_S``, see :mod:`tests.outage`) while the gateway is under load:
+every request is answered, and every answer reaches the prediction log once the database is back.
 
 PostgreSQL sits behind a loopback proxy that the test pauses (the shared server is never
 stopped); SQLite is write-locked by another process."""
@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from liveops.store import open_store
+from tests.outage import OUTAGE_S
 from tests.server.conftest import Server, make_project
 from tests.server.load import Load
 from tests.services.predictions.test_resilience import HOLD_SQLITE_WRITE_LOCK
 from tests.tcp_proxy import PausableProxy
 
 PREDICT = "/v1/services/router/predict"
-OUTAGE_S = 30.0
 pytestmark = pytest.mark.slow
 
 
@@ -69,7 +69,7 @@ def _serve_through_outage(
 
 
 @pytest.mark.postgres
-def test_postgres_unreachable_for_30_seconds_under_load(
+def test_postgres_unreachable_under_load(
     pg_schema_url: str, tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     url = make_url(pg_schema_url)
@@ -83,7 +83,7 @@ def test_postgres_unreachable_for_30_seconds_under_load(
         proxy.close()
 
 
-def test_sqlite_write_locked_for_30_seconds_under_load(serve: Callable[..., Server]) -> None:
+def test_sqlite_write_locked_under_load(serve: Callable[..., Server]) -> None:
     server = serve()
     holders: list[subprocess.Popen[str]] = []
 
