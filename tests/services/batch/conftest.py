@@ -24,7 +24,12 @@ if not HAS_RAY and os.environ.get("LIVEOPS_REQUIRE_RAY") == "1":  # CI: the Ray 
 ENGINES = [
     pytest.param(("local", "1"), id="local-1"),
     pytest.param(("local", "2"), id="local-2"),
-    pytest.param(("ray", "2"), id="ray", marks=[pytest.mark.skipif(not HAS_RAY, reason=NO_RAY)]),
+    pytest.param(
+        ("ray", "2"),
+        id="ray",
+        # One xdist worker runs every test that starts Ray (the drift ones too): Ray starts once.
+        marks=[pytest.mark.skipif(not HAS_RAY, reason=NO_RAY), pytest.mark.xdist_group("ray")],
+    ),
 ]
 
 

@@ -32,6 +32,8 @@ NO_RAY = "ray is not installed: pip install 'liveops[ray]' (make test installs i
 if not HAS_RAY and os.environ.get("LIVEOPS_REQUIRE_RAY") == "1":  # CI: the Ray tests must run
     raise RuntimeError(f"LIVEOPS_REQUIRE_RAY=1 but {NO_RAY}")
 needs_ray = pytest.mark.skipif(not HAS_RAY, reason=NO_RAY)
+# Every test that starts Ray on one xdist worker (with the batch engine's): Ray starts once.
+RAY_GROUP = pytest.mark.xdist_group("ray")
 
 
 def table(n: int, shift: float, seed: int) -> pa.Table:
@@ -91,6 +93,7 @@ def blocks(path: Path, ray: Any, sizes: int) -> Any:
 
 
 @needs_ray
+@RAY_GROUP
 def test_ray_report_equals_local(ray_local: Any, files: tuple[Path, Path]) -> None:
     ref_path, cur_path = files
     ref = parquet_table(ref_path, "reference", None)
@@ -107,6 +110,7 @@ def test_ray_report_equals_local(ray_local: Any, files: tuple[Path, Path]) -> No
 
 
 @needs_ray
+@RAY_GROUP
 def test_cli_engine_ray_same_json_and_exit_code(
     ray_local: Any, files: tuple[Path, Path], run_cli: Runner
 ) -> None:
@@ -154,6 +158,7 @@ def test_engine_ray_without_ray_says_how_to_install(
 
 
 @needs_ray
+@RAY_GROUP
 def test_engine_ray_unreadable_or_empty_parquet(
     ray_local: Any, files: tuple[Path, Path], run_cli: Runner, tmp_path: Path
 ) -> None:
