@@ -138,6 +138,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def _starts_ray(item: pytest.Item | None) -> bool:
+    return item is not None and any(m.args == ("ray",) for m in item.iter_markers("xdist_group"))
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After the last test of the ``ray`` group, stop the Ray it started: its daemons would
+    otherwise take CPU from every later test of the process."""
+    if _starts_ray(item) and not _starts_ray(nextitem):
+        import sys
+
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            ray.shutdown()
+
+
 @pytest.fixture
 def run_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
