@@ -1,8 +1,9 @@
 """A fresh database gets the migrated schema by replaying SQL, not by running Alembic again.
 
-Running the migration history on an empty database costs Alembic and SQLAlchemy about 0.3 s of
-Python (building and compiling some 40 tables' DDL), and the suite opens over a thousand fresh
-stores. The first fresh database of each dialect in a test process runs the real history and
+Running the migration history on an empty SQLite database costs Alembic and SQLAlchemy 0.4 to
+2.4 s of Python on a loaded 2-core machine (building and compiling some 40 tables' DDL), a replay
+0.02 to 0.04 s; the suite opens hundreds of fresh stores. (On PostgreSQL the server's own DDL
+work dominates: a replay saves little there.) The first fresh database of each dialect in a test process runs the real history and
 records every statement it sent to the driver; later fresh databases of that dialect get the
 same statements, with the same parameters, in one transaction: the same schema, triggers and
 ``alembic_version`` row, for a few milliseconds. A database that is not empty (an older
