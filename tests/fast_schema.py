@@ -6,7 +6,7 @@ Running the migration history on an empty SQLite database costs Alembic and SQLA
 work dominates: a replay saves little there.) The first fresh database of each dialect in a test process runs the real history and
 records every statement it sent to the driver; later fresh databases of that dialect get the
 same statements, with the same parameters, in one transaction: the same schema, triggers and
-``alembic_version`` row, for a few milliseconds. A database that is not empty (an older
+``alembic_version`` row, in tens of milliseconds. A database that is not empty (an older
 revision, a downgrade) always goes through Alembic.
 
 Only this process's stores are affected: gateways and CLI commands started as subprocesses run
