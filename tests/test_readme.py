@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.services.conftest import train_tiny
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -32,6 +34,7 @@ def test_readme_python_example_runs(tmp_path: Path, capsys) -> None:  # type: ig
     assert capsys.readouterr().out.strip() == "['billing']"
 
 
+@pytest.mark.slow
 def test_readme_serve_block_works_as_printed_with_keys(tmp_path: Path) -> None:
     """The README's serve block, run by bash against a project with a support-router (its
     model an entry point), on a free port: the curl line needs the key it creates."""

@@ -77,6 +77,7 @@ def _url(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: FILL.get(m[1], "nope"), path)
 
 
+@pytest.mark.slow
 def test_every_route_with_every_role(serve: Callable[..., Server], tmp_path: Path) -> None:
     project = make_project(tmp_path / "proj")
     keys = make_keys(project)
@@ -230,6 +231,7 @@ def test_a_per_key_rate_limit_answers_429(serve: Callable[..., Server], tmp_path
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_a_revoke_and_an_expiry_reach_two_gateways_within_5s(
     serve: Callable[..., Server], tmp_path: Path, pg_schema_url: str
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
+import pytest
+
 from liveops.core.project import parse_project
 from liveops.services.registry import apply_project, register_version
 from liveops.store import open_store
@@ -28,6 +30,7 @@ def _worker(url: str, artifacts: str, worker: int, start: mp.synchronize.Event) 
     store.close()
 
 
+@pytest.mark.slow
 def test_concurrent_registration(durable_url: str, tmp_path: Path) -> None:
     url = durable_url
     factories = (f"model_{w}_{i}" for w in range(2) for i in range(PER_WORKER))

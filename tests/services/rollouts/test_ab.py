@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from liveops.core.clock import FixedClock
@@ -70,6 +71,7 @@ def _start(store: Store, folder: Path, client: TestClient, candidate: int) -> An
     return rec
 
 
+@pytest.mark.slow
 def test_a_better_candidate_is_found_better_at_the_end_and_not_promoted(
     wines: tuple[Store, Path], gateway: Callable[[], TestClient], clock: FixedClock
 ) -> None:
@@ -120,6 +122,7 @@ def test_a_better_candidate_is_found_better_at_the_end_and_not_promoted(
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_no_difference_covers_zero_and_says_so(
     wines: tuple[Store, Path], gateway: Callable[[], TestClient], clock: FixedClock
 ) -> None:

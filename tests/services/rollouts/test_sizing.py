@@ -22,6 +22,7 @@ from tests.services.rollouts.wines import DirectSink, truth, wine
 OTHER = {"red": "white", "white": "red"}
 
 
+@pytest.mark.slow
 def test_the_plan_reads_traffic_coverage_and_baseline_from_the_monitor(
     wines: tuple[Store, Path], clock: FixedClock
 ) -> None:

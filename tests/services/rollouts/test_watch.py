@@ -71,6 +71,7 @@ def _to_watching(
     return r.rollout
 
 
+@pytest.mark.slow
 def test_the_watch_keeps_judging_and_completes_when_its_window_ends(
     wines: tuple[Store, Path], gateway: Callable[[], TestClient], clock: FixedClock
 ) -> None:
